@@ -1,0 +1,33 @@
+# The README's two commands, from a fresh clone on Debian 12:
+#   make run    install the missing Debian packages, build, start the node on its defaults
+#   make test   the same set-up, then the whole test suite (what .ci/run runs)
+# Everything else is plain CMake + CTest; see README.md.
+
+BUILD ?= build
+JOBS ?= 2
+# Everything the build, the tests and the node need, as Debian 12 ships it.
+PACKAGES := cmake g++ make pkg-config libcaf-dev libnats-dev nats-server libcpp-httplib-dev \
+            nlohmann-json3-dev libsqlite3-dev libgtest-dev libssl-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build run test
+
+deps:
+	@missing=$$(for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	$(BUILD)/cli/flashsale serve
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900

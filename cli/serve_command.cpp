@@ -1,0 +1,88 @@
+// `flashsale serve`: start the node, print where it listens, serve until SIGINT/SIGTERM, then
+// stop taking requests, let those in flight finish, shut the node down and exit 0.
+#include <signal.h>
+
+#include <iostream>
+
+#include "actors/node.hpp"
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "http/server.hpp"
+
+namespace flashsale::cli {
+
+const char* const serve_usage =
+  "usage: flashsale serve [--config FILE] [--set KEY=VALUE ...]\n"
+  "\n"
+  "Runs the actor node: recovers state from the event store in data_dir, then serves the\n"
+  "HTTP API until SIGINT or SIGTERM.\n"
+  "\n"
+  "  --config FILE      JSON config file (keys and defaults: config/flashsale.json)\n"
+  "  --set KEY=VALUE    override one key, e.g. --set http.port=0 (repeatable)\n"
+  "\n"
+  "Every key can also be set as FLASHSALE_<KEY> (dots to underscores, upper case);\n"
+  "--set beats the environment, which beats the file.\n";
+
+int serve(const args& a) {
+  config_sources sources;
+  for (size_t i = 0; i < a.size(); ++i) {
+    std::string problem;
+    if (a[i] == "--help" || a[i] == "-h") {
+      std::cout << serve_usage;
+      return 0;
+    }
+    if (take_config_option(a, i, sources, problem)) {
+      if (!problem.empty())
+        return usage_error(problem, serve_usage);
+      continue;
+    }
+    return usage_error("unknown option '" + a[i] + "'", serve_usage);
+  }
+  auto loaded = load_node_config(sources);
+  if (auto problem = std::get_if<std::string>(&loaded)) {
+    std::cerr << "flashsale: " << *problem << "\n";
+    return 1;
+  }
+  const auto& config = std::get<node_config>(loaded);
+
+  // Block the stop signals before any thread starts, so every thread inherits the mask and
+  // only sigwait() below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN); // a client that hangs up must not kill the node
+
+  auto started = node::start(config);
+  if (auto problem = std::get_if<std::string>(&started)) {
+    std::cerr << "flashsale: " << *problem << "\n";
+    return 1;
+  }
+  auto& the_node = *std::get<0>(started);
+  http_options options;
+  options.host = config.http.host;
+  options.port = config.http.port;
+  options.threads = config.http.threads;
+  options.max_body_bytes = static_cast<long>(config.http.max_body_bytes);
+  auto bound = http_server::bind(options, the_node);
+  if (auto problem = std::get_if<std::string>(&bound)) {
+    std::cerr << "flashsale: " << *problem << "\n";
+    return 1;
+  }
+  auto& server = *std::get<0>(bound);
+  server.start();
+  std::cout << "flashsale listening on http://" << config.http.host << ":" << server.port()
+            << std::endl;
+
+  int received = 0;
+  sigwait(&stop_signals, &received);
+  std::cout << "flashsale: " << (received == SIGINT ? "SIGINT" : "SIGTERM")
+            << ", finishing in-flight requests" << std::endl;
+  server.stop();
+  std::get<0>(started).reset();
+  std::cout << "flashsale: stopped" << std::endl;
+  return 0;
+}
+
+} // namespace flashsale::cli

@@ -1,0 +1,72 @@
+// The node's configuration: every key of shared/API.md with its default from
+// config/flashsale.json (embedded at build time, so the binary and the file never disagree).
+// Layers, later beats earlier: defaults, then --config FILE, then FLASHSALE_* environment,
+// then --set key=value. Unknown keys, wrong types and out-of-range values are an error whose
+// message names the key and the source. Depends on nothing but nlohmann_json.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace flashsale {
+
+struct node_config {
+  std::string data_dir;
+  struct http_section {
+    std::string host;
+    int port = 0;
+    int threads = 0; ///< 0 = chosen for the machine (see effective_http_threads)
+    std::int64_t max_body_bytes = 0;
+  } http;
+  struct store_section {
+    std::string sync;                ///< "full" or "normal"
+    std::int64_t snapshot_every = 0; ///< 0 = never
+  } store;
+  struct nats_section {
+    std::string url; ///< "embedded", "off" or "nats://host:port"
+  } nats;
+  struct orders_section {
+    std::int64_t hold_seconds = 0;
+  } orders;
+  struct rate_limit_section {
+    double per_user_per_second = 0; ///< 0 = off
+    std::int64_t burst = 0;
+  } rate_limit;
+  std::string admin_token; ///< empty = generated into the data dir on first start
+  struct payments_section {
+    std::string webhook_secret; ///< empty = generated into the data dir on first start
+    struct simulator_section {
+      bool enabled = false;
+      std::int64_t latency_ms = 0;
+      double success_rate = 0;
+    } simulator;
+  } payments;
+};
+
+/// Where the layers above the defaults come from.
+struct config_sources {
+  std::string file;                                       ///< empty = defaults only
+  std::vector<std::pair<std::string, std::string>> env;   ///< every FLASHSALE_* variable
+  std::vector<std::string> sets;                          ///< "key=value" from --set
+};
+
+/// The loaded config, or a message such as
+/// "config: http.port (from --set): expected an integer 0..65535, got \"abc\"".
+std::variant<node_config, std::string> load_config(const config_sources& sources);
+
+/// The FLASHSALE_* variables of this process's environment.
+std::vector<std::pair<std::string, std::string>> flashsale_environment();
+
+/// The dotted names of every key, in file order (for docs and tests).
+std::vector<std::string> config_keys();
+
+/// The environment variable that overrides `key`: "http.port" -> "FLASHSALE_HTTP_PORT".
+std::string env_name_of(const std::string& key);
+
+/// The embedded default file (config/flashsale.json).
+const char* default_config_json();
+
+} // namespace flashsale

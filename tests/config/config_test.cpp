@@ -1,0 +1,167 @@
+// The config loader: defaults from config/flashsale.json, then file, env, --set; every error
+// names the key and the source, and nothing half-loaded is returned.
+#include "config/config.hpp"
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/temp_dir.hpp"
+
+using namespace flashsale;
+
+namespace {
+
+node_config load_ok(const config_sources& sources) {
+  auto result = load_config(sources);
+  if (auto problem = std::get_if<std::string>(&result))
+    ADD_FAILURE() << *problem;
+  return std::get<node_config>(result);
+}
+
+std::string load_error(const config_sources& sources) {
+  auto result = load_config(sources);
+  if (auto problem = std::get_if<std::string>(&result))
+    return *problem;
+  ADD_FAILURE() << "expected a config error";
+  return "";
+}
+
+std::string write_file(const flashsale::testing::temp_dir& dir, const std::string& text) {
+  auto path = dir.file("config.json");
+  std::ofstream(path) << text;
+  return path;
+}
+
+} // namespace
+
+TEST(ConfigDefaults, MatchApiDocument) {
+  auto c = load_ok({});
+  EXPECT_EQ(c.data_dir, "data");
+  EXPECT_EQ(c.http.host, "127.0.0.1");
+  EXPECT_EQ(c.http.port, 8080);
+  EXPECT_EQ(c.http.max_body_bytes, 65536);
+  EXPECT_EQ(c.store.sync, "full");
+  EXPECT_GT(c.store.snapshot_every, 0);
+  EXPECT_EQ(c.nats.url, "embedded");
+  EXPECT_EQ(c.orders.hold_seconds, 600);
+  EXPECT_EQ(c.rate_limit.per_user_per_second, 0);
+  EXPECT_EQ(c.rate_limit.burst, 10);
+  EXPECT_EQ(c.admin_token, "");
+  EXPECT_EQ(c.payments.webhook_secret, "");
+  EXPECT_FALSE(c.payments.simulator.enabled);
+  EXPECT_EQ(c.payments.simulator.latency_ms, 3000);
+  EXPECT_DOUBLE_EQ(c.payments.simulator.success_rate, 0.9);
+}
+
+TEST(ConfigDefaults, RepositoryFileHoldsEveryKeyExactlyAsEmbedded) {
+  std::ifstream in(std::string(FLASHSALE_SOURCE_DIR) + "/config/flashsale.json");
+  auto file = nlohmann::json::parse(in);
+  EXPECT_EQ(file, nlohmann::json::parse(default_config_json()));
+  for (auto& key : config_keys()) {
+    nlohmann::json::json_pointer ptr("/" + [&] {
+      std::string p = key;
+      for (auto& ch : p)
+        if (ch == '.')
+          ch = '/';
+      return p;
+    }());
+    EXPECT_TRUE(file.contains(ptr)) << key << " has no default in config/flashsale.json";
+  }
+}
+
+TEST(ConfigLayers, FileThenEnvironmentThenFlagsLaterWins) {
+  flashsale::testing::temp_dir dir;
+  auto path = write_file(dir, R"({"http": {"port": 1000, "host": "0.0.0.0"}, "data_dir": "d1"})");
+  config_sources sources;
+  sources.file = path;
+  sources.env = {{"FLASHSALE_HTTP_PORT", "2000"}, {"FLASHSALE_DATA_DIR", "d2"}};
+  sources.sets = {"http.port=3000"};
+  auto c = load_ok(sources);
+  EXPECT_EQ(c.http.port, 3000);
+  EXPECT_EQ(c.data_dir, "d2");
+  EXPECT_EQ(c.http.host, "0.0.0.0");
+  EXPECT_EQ(c.orders.hold_seconds, 600) << "keys not mentioned keep their defaults";
+}
+
+TEST(ConfigLayers, TextValuesAreReadAsTheKeysType) {
+  config_sources sources;
+  sources.sets = {"payments.simulator.enabled=true", "payments.simulator.success_rate=0.5",
+                  "rate_limit.per_user_per_second=2.5", "admin_token=s3cret=x"};
+  auto c = load_ok(sources);
+  EXPECT_TRUE(c.payments.simulator.enabled);
+  EXPECT_DOUBLE_EQ(c.payments.simulator.success_rate, 0.5);
+  EXPECT_DOUBLE_EQ(c.rate_limit.per_user_per_second, 2.5);
+  EXPECT_EQ(c.admin_token, "s3cret=x") << "only the first '=' separates key and value";
+}
+
+TEST(ConfigErrors, FlagWithWrongTypeNamesKeyAndSource) {
+  config_sources sources;
+  sources.sets = {"http.port=abc"};
+  auto e = load_error(sources);
+  EXPECT_NE(e.find("http.port"), std::string::npos) << e;
+  EXPECT_NE(e.find("--set"), std::string::npos) << e;
+}
+
+TEST(ConfigErrors, OutOfRangeIsRejected) {
+  config_sources sources;
+  sources.sets = {"http.port=70000"};
+  EXPECT_NE(load_error(sources).find("http.port"), std::string::npos);
+  sources.sets = {"payments.simulator.success_rate=1.5"};
+  EXPECT_NE(load_error(sources).find("success_rate"), std::string::npos);
+  sources.sets = {"store.sync=sometimes"};
+  EXPECT_NE(load_error(sources).find("store.sync"), std::string::npos);
+  sources.sets = {"nats.url=http://x"};
+  EXPECT_NE(load_error(sources).find("nats.url"), std::string::npos);
+  sources.sets = {"http.port=12 "};
+  EXPECT_NE(load_error(sources).find("http.port"), std::string::npos);
+}
+
+TEST(ConfigErrors, UnknownKeysInEverySourceAreRejected) {
+  flashsale::testing::temp_dir dir;
+  config_sources from_file;
+  from_file.file = write_file(dir, R"({"http": {"prot": 1}})");
+  auto e = load_error(from_file);
+  EXPECT_NE(e.find("http.prot"), std::string::npos) << e;
+  EXPECT_NE(e.find("file"), std::string::npos) << e;
+
+  config_sources from_env;
+  from_env.env = {{"FLASHSALE_HTTP_PROT", "1"}};
+  e = load_error(from_env);
+  EXPECT_NE(e.find("FLASHSALE_HTTP_PROT"), std::string::npos) << e;
+  EXPECT_NE(e.find("environment"), std::string::npos) << e;
+
+  config_sources from_flag;
+  from_flag.sets = {"nope=1"};
+  EXPECT_NE(load_error(from_flag).find("nope"), std::string::npos);
+}
+
+TEST(ConfigErrors, FileWithWrongTypeOrBadJsonNamesTheFile) {
+  flashsale::testing::temp_dir dir;
+  config_sources sources;
+  sources.file = write_file(dir, R"({"http": {"port": "8080"}})");
+  auto e = load_error(sources);
+  EXPECT_NE(e.find("http.port"), std::string::npos) << e;
+  EXPECT_NE(e.find(sources.file), std::string::npos) << e;
+
+  sources.file = write_file(dir, R"({"http": )");
+  EXPECT_NE(load_error(sources).find("not valid JSON"), std::string::npos);
+
+  sources.file = dir.file("missing.json");
+  EXPECT_NE(load_error(sources).find("cannot read"), std::string::npos);
+}
+
+TEST(ConfigErrors, EnvironmentValueWithWrongTypeNamesTheVariable) {
+  config_sources sources;
+  sources.env = {{"FLASHSALE_ORDERS_HOLD_SECONDS", "ten"}};
+  auto e = load_error(sources);
+  EXPECT_NE(e.find("orders.hold_seconds"), std::string::npos) << e;
+  EXPECT_NE(e.find("FLASHSALE_ORDERS_HOLD_SECONDS"), std::string::npos) << e;
+}
+
+TEST(ConfigNames, EnvironmentNameIsUpperCasedPathWithUnderscores) {
+  EXPECT_EQ(env_name_of("http.port"), "FLASHSALE_HTTP_PORT");
+  EXPECT_EQ(env_name_of("payments.simulator.latency_ms"), "FLASHSALE_PAYMENTS_SIMULATOR_LATENCY_MS");
+  EXPECT_EQ(env_name_of("admin_token"), "FLASHSALE_ADMIN_TOKEN");
+}
