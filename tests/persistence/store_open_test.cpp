@@ -1,0 +1,75 @@
+// Opening the SQLite event store: the store id, the schema checks that refuse a file this build
+// must not write, and the data-dir lock that keeps a second node off the same directory.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "persistence/data_dir.hpp"
+#include "tests/persistence/store_test_util.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace flashsale {
+namespace {
+
+using testing::exec_outside;
+using testing::open_error;
+using testing::open_store;
+
+TEST(EventStore, StoreIdIsStableAcrossReopenAndDiffersBetweenStores) {
+  testing::temp_dir dir;
+  std::string first, second;
+  {
+    auto a = open_store(dir.file("a.db"));
+    auto b = open_store(dir.file("b.db"));
+    ASSERT_TRUE(a && b);
+    first = a->store_id();
+    second = b->store_id();
+  }
+  EXPECT_EQ(first.size(), 16u);
+  EXPECT_EQ(first.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_NE(first, second);
+  auto again = open_store(dir.file("a.db"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->store_id(), first);
+}
+
+TEST(EventStore, RefusesANewerSchemaVersion) {
+  testing::temp_dir dir;
+  auto path = dir.file("events.db");
+  ASSERT_TRUE(open_store(path));
+  exec_outside(path, "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+  auto error = open_error(path);
+  EXPECT_EQ(error.code, store_errc::bad_schema);
+  EXPECT_NE(error.message.find("schema version 2"), std::string::npos) << error.message;
+}
+
+TEST(EventStore, RefusesAFileThatIsNotAnEventStore) {
+  testing::temp_dir dir;
+  exec_outside(dir.file("other.db"), "CREATE TABLE accounts(id INTEGER PRIMARY KEY)");
+  EXPECT_EQ(open_error(dir.file("other.db")).code, store_errc::bad_schema);
+  {
+    std::FILE* f = std::fopen(dir.file("garbage.db").c_str(), "wb");
+    ASSERT_TRUE(f);
+    std::string junk(8192, 'x');
+    std::fwrite(junk.data(), 1, junk.size(), f);
+    std::fclose(f);
+  }
+  EXPECT_EQ(open_error(dir.file("garbage.db")).code, store_errc::bad_schema);
+  EXPECT_EQ(open_error(dir.file("missing/dir/events.db")).code, store_errc::io_error);
+}
+
+TEST(DataDir, SecondOpenOfTheSamePathFailsWhileTheFirstLives) {
+  testing::temp_dir dir;
+  auto path = dir.file("data");
+  auto first = data_dir::open(path);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<data_dir>>(first));
+  auto second = data_dir::open(path); // same process, own open file description: refused
+  ASSERT_TRUE(std::holds_alternative<std::string>(second));
+  EXPECT_NE(std::get<std::string>(second).find("locked"), std::string::npos)
+      << std::get<std::string>(second);
+  first = std::string("released");
+  EXPECT_TRUE(std::holds_alternative<std::unique_ptr<data_dir>>(data_dir::open(path)));
+}
+
+} // namespace
+} // namespace flashsale
