@@ -35,6 +35,10 @@ struct node_config {
     double per_user_per_second = 0; ///< 0 = off
     std::int64_t burst = 0;
   } rate_limit;
+  struct actors_section {
+    int threads = 0;    ///< CAF scheduler workers; 0 = one per core (at least 2)
+    std::string policy; ///< "sharing" or "stealing"
+  } actors;
   std::string admin_token; ///< empty = generated into the data dir on first start
   struct payments_section {
     std::string webhook_secret; ///< empty = generated into the data dir on first start

@@ -1,0 +1,78 @@
+#include "actors/expiry_scheduler.hpp"
+
+#include <map>
+
+#include <caf/all.hpp>
+
+#include "actors/clock.hpp"
+#include "actors/messages.hpp"
+#include "actors/services.hpp"
+
+namespace flashsale {
+
+namespace {
+
+struct scheduler_state {
+  std::multimap<timestamp_ms, std::string> due; ///< expires_at → order id
+  /// The earliest time a delayed tick is already on its way for; avoids piling up timers.
+  std::optional<timestamp_ms> armed_for;
+  static const char* name;
+};
+
+const char* scheduler_state::name = "expiry_scheduler";
+
+using scheduler_self = caf::stateful_actor<scheduler_state>;
+
+// A delayed tick is capped so a changed wall clock (NTP step, manual clock in tests) is
+// noticed within a second even when the next due time is far away.
+constexpr timestamp_ms max_sleep_ms = 1000;
+
+void arm(scheduler_self* self, const node_services* services) {
+  auto& st = self->state;
+  if (st.due.empty())
+    return;
+  auto now = services->now->now();
+  auto next = st.due.begin()->first;
+  if (next <= now) {
+    self->send(self, tick_atom::value); // more are due: yield, then continue
+    return;
+  }
+  auto wake = std::min(next, now + max_sleep_ms);
+  if (st.armed_for && *st.armed_for <= wake)
+    return;
+  st.armed_for = wake;
+  self->delayed_send(self, std::chrono::milliseconds(wake - now), tick_atom::value);
+}
+
+caf::behavior expiry_scheduler(scheduler_self* self, caf::actor directory,
+                               const node_services* services) {
+  return {
+    [=](schedule_atom, const std::string& order_id, timestamp_ms expires_at) {
+      self->state.due.emplace(expires_at, order_id);
+      arm(self, services);
+    },
+    [=](tick_atom) {
+      auto& st = self->state;
+      auto now = services->now->now();
+      if (st.armed_for && *st.armed_for <= now)
+        st.armed_for.reset();
+      std::size_t fired = 0;
+      while (!st.due.empty() && st.due.begin()->first <= now && fired < services->expiry_batch) {
+        self->send(directory, expire_atom::value, st.due.begin()->second);
+        st.due.erase(st.due.begin());
+        ++fired;
+      }
+      arm(self, services);
+    },
+    [=](count_atom) { return static_cast<std::int64_t>(self->state.due.size()); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_expiry_scheduler(caf::local_actor& parent, caf::actor directory,
+                                  const node_services& services) {
+  return parent.spawn(expiry_scheduler, std::move(directory), &services);
+}
+
+} // namespace flashsale

@@ -1,0 +1,129 @@
+#include "actors/inventory_actor.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/append.hpp"
+#include "actors/clock.hpp"
+#include "actors/messages.hpp"
+#include "actors/read_models.hpp"
+#include "actors/services.hpp"
+
+namespace flashsale {
+
+namespace {
+
+struct inventory_state {
+  product_state product;
+  commit_queue commits;
+  static const char* name;
+};
+
+const char* inventory_state::name = "inventory";
+
+using inventory_self = caf::stateful_actor<inventory_state>;
+
+/// Applies the decision's events at once, then runs `k` after they (and everything this
+/// actor decided earlier) are durable; publishes the product view on commit.
+void commit_decision(inventory_self* self, const node_services* services, const decision& d,
+                     commit_queue::continuation k) {
+  auto& st = self->state;
+  if (d.events.empty()) {
+    st.commits.add_barrier(std::move(k));
+    return;
+  }
+  auto expected = st.product.version;
+  for (auto& e : d.events)
+    apply(st.product, e);
+  append_batch batch;
+  batch.streams.push_back(make_stream_append(product_stream(st.product.product_id), expected,
+                                             d.events, services->now->now()));
+  auto view = make_product_view(st.product);
+  append_then(self, st.commits, *services->store, std::move(batch),
+              [services, view, k = std::move(k)](const std::optional<store_error>& err) {
+                if (!err)
+                  services->products->publish(view);
+                k(err);
+              });
+}
+
+caf::error store_unavailable(const store_error& err) {
+  return to_caf_error(errc::unavailable, "event store cannot write: " + err.message);
+}
+
+caf::behavior inventory_actor(inventory_self* self, product_state initial,
+                              const node_services* services) {
+  self->state.product = std::move(initial);
+  if (self->state.product.exists)
+    services->products->publish(make_product_view(self->state.product));
+  return {
+    [=](define_atom, const define_product& c) -> caf::result<define_reply> {
+      auto rp = self->make_response_promise<define_reply>();
+      bool created = !self->state.product.exists;
+      auto d = decide(self->state.product, c);
+      commit_decision(self, services, d, [=](const std::optional<store_error>& err) mutable {
+        if (err)
+          rp.deliver(store_unavailable(*err));
+        else if (d.rejected)
+          rp.deliver(to_caf_error(*d.rejected));
+        else
+          rp.deliver(define_reply{make_product_view(self->state.product), created});
+      });
+      return rp;
+    },
+    [=](reserve_atom, const reserve_stock& c) -> caf::result<reserve_reply> {
+      auto rp = self->make_response_promise<reserve_reply>();
+      auto d = decide(self->state.product, c, services->now->now());
+      commit_decision(self, services, d, [=](const std::optional<store_error>& err) mutable {
+        if (err) {
+          rp.deliver(store_unavailable(*err));
+        } else if (d.rejected) {
+          rp.deliver(to_caf_error(*d.rejected));
+        } else {
+          auto& p = self->state.product;
+          auto it = p.holds.find(c.order_id);
+          auto price = it != p.holds.end() ? it->second.unit_price_cents : p.price_cents;
+          rp.deliver(reserve_reply{price, p.hold_seconds});
+        }
+      });
+      return rp;
+    },
+    [=](release_atom, const release_stock& c) -> caf::result<bool> {
+      auto rp = self->make_response_promise<bool>();
+      auto d = decide(self->state.product, c);
+      commit_decision(self, services, d, [=](const std::optional<store_error>& err) mutable {
+        if (err)
+          rp.deliver(store_unavailable(*err));
+        else if (d.rejected)
+          rp.deliver(to_caf_error(*d.rejected));
+        else
+          rp.deliver(true);
+      });
+      return rp;
+    },
+    [=](sell_atom, const sell_stock& c) -> caf::result<bool> {
+      auto rp = self->make_response_promise<bool>();
+      auto d = decide(self->state.product, c);
+      commit_decision(self, services, d, [=](const std::optional<store_error>& err) mutable {
+        if (err)
+          rp.deliver(store_unavailable(*err));
+        else if (d.rejected)
+          rp.deliver(to_caf_error(*d.rejected));
+        else
+          rp.deliver(true);
+      });
+      return rp;
+    },
+    [=](committed_atom, std::uint64_t ticket, int code, std::string& message) {
+      deliver_commit(self->state.commits, ticket, code, std::move(message));
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_inventory(caf::local_actor& parent, product_state initial,
+                           const node_services& services) {
+  return parent.spawn(inventory_actor, std::move(initial), &services);
+}
+
+} // namespace flashsale

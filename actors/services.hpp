@@ -1,0 +1,27 @@
+// What every actor of a node may use, owned by the node and outliving its actor system:
+// the event store, the clock, the read models and the tunables. Plain pointers on purpose:
+// the node guarantees the lifetime, and actors must not own (or keep alive) any of these.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace flashsale {
+
+class event_store;
+class clock;
+class product_views;
+
+struct node_services {
+  event_store* store = nullptr;
+  const clock* now = nullptr;
+  product_views* products = nullptr;
+  /// How long a saga waits for an inventory actor before it treats the item as failed
+  /// (and compensates; every inventory command is idempotent, so that is always safe).
+  std::chrono::milliseconds inventory_timeout{10000};
+  /// Most overdue holds the expiry scheduler fires per turn, so a restart after a long
+  /// outage cannot flood the mailboxes (a "timer storm").
+  std::size_t expiry_batch = 256;
+};
+
+} // namespace flashsale

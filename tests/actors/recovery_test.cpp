@@ -1,0 +1,119 @@
+// Recovery at start-up: a node that died between two events of a saga (the log is written
+// here directly, as a crash would have left it) finishes or compensates every saga, settles
+// units still held by finished orders, and expires holds that fell due while it was down.
+#include "persistence/sqlite_event_store.hpp"
+#include "tests/actors/node_fixture.hpp"
+
+using namespace flashsale;
+using namespace std::chrono_literals;
+using flashsale::testing::eventually;
+
+namespace {
+
+class Recovery : public flashsale::testing::node_fixture {
+protected:
+  void SetUp() override {} // each test writes a log first, then starts the node
+
+  /// Appends `events` to their streams as a crashed node would have left them.
+  void write_log(const std::vector<event>& events) {
+    store_options options;
+    options.path = dir_.file("events.db");
+    auto opened = open_sqlite_event_store(options);
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<event_store>>(opened));
+    auto& store = *std::get<0>(opened);
+    for (auto& e : events) {
+      auto stream = stream_of(e);
+      auto version = store.stream_version(stream);
+      auto env = to_envelope(e, version + 1, clock_.now());
+      append_batch batch;
+      batch.streams.push_back({stream, version, {{env.type, env.data, env.recorded_at}}});
+      auto r = store.append_sync(std::move(batch));
+      ASSERT_FALSE(r.error) << r.error->message;
+    }
+  }
+
+  ProductDefined product(const std::string& id, std::int64_t stock) {
+    return ProductDefined{id, "product " + id, stock, 100, 0, std::nullopt, 60};
+  }
+
+  OrderPlaced placed(const std::string& order, std::vector<order_line> items) {
+    return OrderPlaced{order, "u-1", std::move(items), "", "hash", clock_.now()};
+  }
+
+  StockReserved reserved(const std::string& product, const std::string& order, int qty = 1) {
+    return StockReserved{product, order, "u-1", qty, 100};
+  }
+};
+
+} // namespace
+
+TEST_F(Recovery, PendingSagaCutOffByACrashFinishesItsReservation) {
+  write_log({product("a", 5), product("b", 5), placed("o-1", {{"a", 1}, {"b", 1}}),
+             reserved("a", "o-1")});
+  start();
+  ASSERT_TRUE(eventually([&] { return status_of("o-1") == "reserved"; })) << status_of("o-1");
+  EXPECT_EQ(stock_of("a") + " " + stock_of("b"), "4/1/0 of 5 4/1/0 of 5")
+    << "the unit reserved before the crash is not reserved twice";
+}
+
+TEST_F(Recovery, PendingSagaThatCannotFinishIsCompensated) {
+  write_log({product("a", 5), product("b", 1), placed("o-0", {{"b", 1}}), reserved("b", "o-0"),
+             placed("o-1", {{"a", 1}, {"b", 1}}), reserved("a", "o-1")});
+  start();
+  ASSERT_TRUE(eventually([&] { return status_of("o-1") == "rejected"; })) << status_of("o-1");
+  EXPECT_TRUE(eventually([&] { return stock_of("a") == "5/0/0 of 5"; })) << stock_of("a");
+  EXPECT_EQ(n().order("o-1")->rejection->code, "sold_out");
+}
+
+TEST_F(Recovery, ExpiredOrderWhoseUnitsWereStillHeldReleasesThemOnStart) {
+  write_log({product("a", 2), placed("o-1", {{"a", 2}}), reserved("a", "o-1", 2),
+             OrderReserved{"o-1", clock_.now() + 60000, 200, {{"a", 2, 100}}},
+             OrderExpired{"o-1"}});
+  start();
+  EXPECT_TRUE(eventually([&] { return stock_of("a") == "2/0/0 of 2"; })) << stock_of("a");
+}
+
+TEST_F(Recovery, PaidOrderWhoseUnitsWereStillHeldSellsThemOnStart) {
+  write_log({product("a", 2), placed("o-1", {{"a", 1}}), reserved("a", "o-1"),
+             OrderReserved{"o-1", clock_.now() + 60000, 100, {{"a", 1, 100}}},
+             OrderPaid{"o-1", "pay-1", "evt-1", 100}});
+  start();
+  EXPECT_TRUE(eventually([&] { return stock_of("a") == "1/0/1 of 2"; })) << stock_of("a");
+  EXPECT_TRUE(eventually([&] { return n().stats().saga_actors == 0; }));
+}
+
+TEST_F(Recovery, HoldsThatFellDueWhileTheNodeWasDownExpireInBatchesOnStart) {
+  start();
+  constexpr int orders = 700; // more than one scheduler batch (256)
+  define("a", orders, 0, 100, 60);
+  std::vector<std::string> ids;
+  for (int i = 0; i < orders; ++i) {
+    auto a = place("u-" + std::to_string(i), {{"a", 1}});
+    ASSERT_EQ(a.status, 201) << a.body;
+    ids.push_back(order_id_of(a));
+  }
+  node_.reset();
+  clock_.advance(std::chrono::hours(24)); // a long outage
+  start(); // the resumed sagas re-arm their timers; all of them are overdue
+  EXPECT_TRUE(eventually([&] { return stock_of("a") == "700/0/0 of 700"; })) << stock_of("a");
+  for (auto& id : ids)
+    ASSERT_EQ(status_of(id), "expired");
+  EXPECT_TRUE(eventually([&] { return n().stats().saga_actors == 0; }));
+}
+
+TEST_F(Recovery, RestartKeepsEveryAcknowledgedOrderAndTheStockInvariant) {
+  start();
+  define("a", 10);
+  std::vector<std::string> acknowledged;
+  for (int i = 0; i < 12; ++i) {
+    auto a = place("u-" + std::to_string(i), {{"a", 1}});
+    if (a.status == 201)
+      acknowledged.push_back(order_id_of(a));
+  }
+  ASSERT_EQ(acknowledged.size(), 10u);
+  restart();
+  for (auto& id : acknowledged)
+    EXPECT_EQ(status_of(id), "reserved");
+  EXPECT_EQ(stock_of("a"), "0/10/0 of 10");
+  EXPECT_EQ(place("u-x", {{"a", 1}}).status, 409) << "the recovered state still refuses to oversell";
+}
