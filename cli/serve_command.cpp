@@ -3,10 +3,12 @@
 #include <signal.h>
 
 #include <iostream>
+#include <tuple>
 
 #include "actors/node.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "http/secrets.hpp"
 #include "http/server.hpp"
 
 namespace flashsale::cli {
@@ -65,6 +67,24 @@ int serve(const args& a) {
   options.port = config.http.port;
   options.threads = config.http.threads;
   options.max_body_bytes = static_cast<long>(config.http.max_body_bytes);
+  options.default_hold_seconds = config.orders.hold_seconds;
+  options.rate_per_user_per_second = config.rate_limit.per_user_per_second;
+  options.rate_burst = config.rate_limit.burst;
+  // After node::start: the data dir exists and is locked, so no other node races the files.
+  // Only the paths are printed, never the secrets.
+  for (auto [configured, file, target, label] :
+       {std::tuple{&config.admin_token, "admin_token", &options.admin_token, "admin token"},
+        std::tuple{&config.payments.webhook_secret, "webhook_secret", &options.webhook_secret,
+                   "webhook secret"}}) {
+    auto loaded_secret = load_or_create_secret(*configured, config.data_dir, file);
+    if (auto problem = std::get_if<std::string>(&loaded_secret)) {
+      std::cerr << "flashsale: " << *problem << "\n";
+      return 1;
+    }
+    auto& s = std::get<secret>(loaded_secret);
+    *target = s.value;
+    std::cout << label << ": " << (s.path.empty() ? "from config" : s.path) << std::endl;
+  }
   auto bound = http_server::bind(options, the_node);
   if (auto problem = std::get_if<std::string>(&bound)) {
     std::cerr << "flashsale: " << *problem << "\n";

@@ -1,32 +1,276 @@
 #include "http/routes.hpp"
 
+#include <chrono>
+#include <functional>
+
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "actors/clock.hpp"
 #include "actors/node_api.hpp"
+#include "events/order_view.hpp"
+#include "events/time.hpp"
+#include "http/admission.hpp"
+#include "http/error_response.hpp"
+#include "http/metrics.hpp"
+#include "http/rate_limiter.hpp"
+#include "http/secrets.hpp"
+#include "http/validation.hpp"
+#include "http/webhook_signature.hpp"
 
 namespace flashsale {
 
 namespace {
 
-void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
-  res.status = status;
-  res.set_content(body.dump(), "application/json");
+using handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+
+// The route pattern of the request this worker thread is serving, for the metrics logger.
+// httplib runs pre-routing, the handler and the logger of one request on one thread.
+struct request_timing {
+  std::chrono::steady_clock::time_point start;
+  const char* route = nullptr;
+  bool active = false;
+};
+thread_local request_timing current_request;
+
+std::string product_view_json(const product_view& v) {
+  nlohmann::ordered_json j{
+    {"product_id", v.product_id},
+    {"name", v.name},
+    {"stock", v.stock},
+    {"available", v.available},
+    {"reserved", v.reserved},
+    {"sold", v.sold},
+    {"per_user_limit", v.per_user_limit},
+    {"price_cents", v.price_cents},
+    {"sale_starts_at",
+     v.sale_starts_at ? nlohmann::ordered_json(format_rfc3339(*v.sale_starts_at)) : nullptr},
+    {"hold_seconds", v.hold_seconds}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+/// The node's answer as it is, plus the headers API.md asks for.
+void send_answer(httplib::Response& res, const answer& a) {
+  if (a.replayed) // also on replayed errors: the client learns nothing new happened
+    res.set_header("Idempotent-Replayed", "true");
+  if (a.status == 201) {
+    auto body = nlohmann::json::parse(a.body, nullptr, false);
+    if (body.is_object() && body.contains("order_id") && body["order_id"].is_string())
+      res.set_header("Location", "/orders/" + body["order_id"].get<std::string>());
+  }
+  send_json_text(res, a.status, a.body);
+}
+
+/// The error code inside an answer body, for the orders-by-outcome metric.
+std::string outcome_of(const answer& a) {
+  if (a.status == 201)
+    return a.replayed ? "replayed" : "created";
+  auto body = nlohmann::json::parse(a.body, nullptr, false);
+  if (body.is_object() && body.contains("error") && body["error"].is_object()
+      && body["error"].contains("code") && body["error"]["code"].is_string())
+    return body["error"]["code"].get<std::string>();
+  return std::to_string(a.status);
+}
+
+std::optional<std::string> header(const httplib::Request& req, const char* name) {
+  if (!req.has_header(name))
+    return std::nullopt;
+  return req.get_header_value(name);
+}
+
+/// Path ids come from a permissive regex so a bad one is a 400 naming the field, not a 404.
+bool path_id_ok(httplib::Response& res, const char* field, const std::string& id) {
+  if (auto problem = check_id(field, id)) {
+    send_error(res, *problem);
+    return false;
+  }
+  return true;
+}
+
+/// Methods are client-chosen text: only known ones become label values (bounded cardinality).
+const char* method_label(const std::string& m) {
+  for (const char* known : {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+    if (m == known)
+      return known;
+  return "other";
+}
+
+/// Every handler runs inside this: it labels the request for the metrics and turns any
+/// exception into a typed 500 (the node must survive any input).
+handler route(const char* pattern, handler h) {
+  return [pattern, h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
+    current_request.route = pattern;
+    try {
+      h(req, res);
+    } catch (const std::exception&) {
+      res.headers.clear();
+      send_error(res, {errc::internal, "internal error"});
+    }
+  };
+}
+
+void install_operations(httplib::Server& server, route_context& c) {
+  server.Get("/health", route("/health", [&c](const httplib::Request&, httplib::Response& res) {
+    auto h = c.node.health();
+    nlohmann::ordered_json body{{"status", h.event_store_ok ? "ok" : "failing"},
+                                {"event_store", h.event_store_ok ? "ok" : "failed"},
+                                {"nats", h.nats},
+                                {"outbox_lag", h.outbox_lag}};
+    if (!h.event_store_ok)
+      body["event_store_error"] = h.event_store_error;
+    send_json_text(res, h.event_store_ok ? 200 : 503,
+                   body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }));
+  server.Get("/metrics", route("/metrics", [&c](const httplib::Request&, httplib::Response& res) {
+    http_metrics::gauges g;
+    g.products = c.node.products();
+    g.stats = c.node.stats();
+    g.in_flight_writes = c.writes.in_flight();
+    g.shed = c.writes.shed();
+    res.status = 200;
+    res.set_content(c.metrics.render(g), "text/plain; version=0.0.4; charset=utf-8");
+  }));
+}
+
+void install_products(httplib::Server& server, route_context& c) {
+  server.Put(R"(/products/([^/]+))",
+             route("/products/{product_id}", [&c](const httplib::Request& req,
+                                                  httplib::Response& res) {
+               // Authenticate before looking at the body: strangers learn nothing about it.
+               if (!bearer_matches(req.get_header_value("Authorization"), c.admin_token)) {
+                 res.set_header("WWW-Authenticate", "Bearer");
+                 send_error(res, {errc::unauthorized, "a valid admin bearer token is required"});
+                 return;
+               }
+               auto command = parse_define_product(req.matches[1].str(), req.body,
+                                                   c.default_hold_seconds);
+               if (auto problem = std::get_if<rejection>(&command))
+                 return send_error(res, *problem);
+               auto result = c.node.define(std::get<define_product>(command));
+               if (result.error)
+                 return send_error(res, *result.error);
+               if (!result.view)
+                 return send_error(res, {errc::internal, "the node returned no product view"});
+               send_json_text(res, result.created ? 201 : 200, product_view_json(*result.view));
+             }));
+  server.Get(R"(/products/([^/]+))",
+             route("/products/{product_id}", [&c](const httplib::Request& req,
+                                                  httplib::Response& res) {
+               auto id = req.matches[1].str();
+               if (!path_id_ok(res, "product_id", id))
+                 return;
+               auto view = c.node.product(id);
+               if (!view)
+                 return send_error(res, {errc::not_found, "no product '" + id + "'"});
+               send_json_text(res, 200, product_view_json(*view));
+             }));
+  server.Get("/products",
+             route("/products", [&c](const httplib::Request&, httplib::Response& res) {
+               std::string body = R"({"products":[)";
+               bool first = true;
+               for (auto& v : c.node.products()) {
+                 body += first ? "" : ",";
+                 body += product_view_json(v);
+                 first = false;
+               }
+               send_json_text(res, 200, body + "]}");
+             }));
+}
+
+void install_orders(httplib::Server& server, route_context& c) {
+  server.Post("/orders", route("/orders", [&c](const httplib::Request& req,
+                                               httplib::Response& res) {
+    auto request = parse_order_request(req.body, header(req, "Idempotency-Key"));
+    if (auto problem = std::get_if<rejection>(&request)) {
+      c.metrics.observe_order(code_string(problem->code));
+      return send_error(res, *problem);
+    }
+    auto& order = std::get<order_request>(request);
+    if (auto v = c.limiter.take(order.user_id); !v.allowed) {
+      c.metrics.observe_order(code_string(errc::rate_limited));
+      return send_error(res, {errc::rate_limited, "too many orders from user '" + order.user_id
+                                                    + "'; retry after the Retry-After seconds"},
+                        static_cast<long>(v.retry_after_seconds));
+    }
+    auto ticket = c.writes.try_enter();
+    if (!ticket) {
+      c.metrics.observe_order(code_string(errc::unavailable));
+      return send_error(res, {errc::unavailable, "the node is overloaded; retry shortly"});
+    }
+    auto a = c.node.place(order);
+    c.metrics.observe_order(outcome_of(a));
+    send_answer(res, a);
+  }));
+  server.Get(R"(/orders/([^/]+))",
+             route("/orders/{order_id}", [&c](const httplib::Request& req,
+                                              httplib::Response& res) {
+               auto id = req.matches[1].str();
+               if (!path_id_ok(res, "order_id", id))
+                 return;
+               auto state = c.node.order(id);
+               if (!state)
+                 return send_error(res, {errc::not_found, "no order '" + id + "'"});
+               send_json_text(res, 200, order_view_json(*state));
+             }));
+  server.Post(R"(/orders/([^/]+)/cancel)",
+              route("/orders/{order_id}/cancel", [&c](const httplib::Request& req,
+                                                      httplib::Response& res) {
+                auto id = req.matches[1].str();
+                if (!path_id_ok(res, "order_id", id))
+                  return;
+                auto command = parse_cancel_order(req.body);
+                if (auto problem = std::get_if<rejection>(&command))
+                  return send_error(res, *problem);
+                auto ticket = c.writes.try_enter();
+                if (!ticket)
+                  return send_error(res, {errc::unavailable, "the node is overloaded; retry shortly"});
+                send_answer(res, c.node.command(id, std::get<cancel_order>(command)));
+              }));
+}
+
+void install_webhook(httplib::Server& server, route_context& c) {
+  server.Post("/payments/webhook", route("/payments/webhook", [&c](const httplib::Request& req,
+                                                                    httplib::Response& res) {
+    // Verified over the raw bytes before any parsing: unauthenticated input goes no further.
+    auto now_seconds = c.time.now() / 1000;
+    auto check = verify_webhook(c.webhook_secret, req.get_header_value(webhook_signature_header),
+                                req.body, now_seconds);
+    if (check != signature_check::valid)
+      return send_error(res, {errc::invalid_signature, to_string(check)});
+    auto call = parse_webhook(req.body);
+    if (auto problem = std::get_if<rejection>(&call))
+      return send_error(res, *problem);
+    auto ticket = c.writes.try_enter();
+    if (!ticket)
+      return send_error(res, {errc::unavailable, "the node is overloaded; retry shortly"});
+    auto& w = std::get<webhook_call>(call);
+    send_answer(res, c.node.command(w.order_id, w.command));
+  }));
 }
 
 } // namespace
 
-void install_routes(httplib::Server& server, node_api& node) {
-  server.Get("/health", [&node](const httplib::Request&, httplib::Response& res) {
-    auto h = node.health();
-    nlohmann::json body{{"status", h.event_store_ok ? "ok" : "failing"},
-                        {"event_store", h.event_store_ok ? "ok" : "failed"},
-                        {"nats", h.nats},
-                        {"outbox_lag", h.outbox_lag}};
-    if (!h.event_store_ok)
-      body["event_store_error"] = h.event_store_error;
-    send_json(res, h.event_store_ok ? 200 : 503, body);
+void install_routes(httplib::Server& server, route_context& context) {
+  auto* metrics = &context.metrics;
+  server.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    current_request = {std::chrono::steady_clock::now(), nullptr, true};
+    return httplib::Server::HandlerResponse::Unhandled;
   });
+  // The logger runs after the response is written, for every request, matched or not.
+  server.set_logger([metrics](const httplib::Request& req, const httplib::Response& res) {
+    auto latency = current_request.active
+                     ? std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::steady_clock::now() - current_request.start)
+                     : std::chrono::microseconds(0);
+    metrics->observe_request(method_label(req.method), current_request.route ? current_request.route
+                                                               : "unmatched",
+                             res.status, latency);
+    current_request = {};
+  });
+  install_operations(server, context);
+  install_products(server, context);
+  install_orders(server, context);
+  install_webhook(server, context);
 }
 
 } // namespace flashsale

@@ -1,5 +1,12 @@
-// Installs every route of shared/API.md on an httplib server, in front of a node_api.
+// Installs every route of shared/API.md on an httplib server, in front of a node_api:
+//   GET /health, GET /metrics, PUT|GET /products/{id}, GET /products, POST /orders,
+//   GET /orders/{id}, POST /orders/{id}/cancel, POST /payments/webhook.
+// invariant: handlers never throw out (a wrapper turns any exception into 500 internal) and
+// every status they send comes from the error catalogue or from the node's answer.
 #pragma once
+
+#include <cstdint>
+#include <string>
 
 namespace httplib {
 class Server;
@@ -8,7 +15,23 @@ class Server;
 namespace flashsale {
 
 class node_api;
+class clock;
+class rate_limiter;
+class admission;
+class http_metrics;
 
-void install_routes(httplib::Server& server, node_api& node);
+/// What the handlers share; owned by http_server, which outlives the routes.
+struct route_context {
+  node_api& node;
+  std::string admin_token;
+  std::string webhook_secret;
+  std::int64_t default_hold_seconds = 600;
+  const clock& time; ///< webhook signature tolerance
+  rate_limiter& limiter;
+  admission& writes;
+  http_metrics& metrics;
+};
+
+void install_routes(httplib::Server& server, route_context& context);
 
 } // namespace flashsale

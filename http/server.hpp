@@ -1,9 +1,12 @@
 // The HTTP listener: cpp-httplib tuned as shared/notes/dependencies.md measured it
 // (TCP_NODELAY, long keep-alive with a short idle timeout, a listen backlog that does not drop
 // SYNs, a worker pool sized for the expected keep-alive connections). Owns the listening
-// thread; routes are installed by http/routes.cpp. httplib stays out of this header.
+// thread, the rate limiter, the write admission gate and the metrics; routes are installed by
+// http/routes.cpp. httplib stays out of this header.
+// invariant: stop() runs before the node is destroyed (it unhooks the commit listener).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <variant>
@@ -11,17 +14,36 @@
 namespace flashsale {
 
 class node_api;
+class clock;
 
 struct http_options {
   std::string host = "127.0.0.1";
   int port = 0;        ///< 0 = any free port
   int threads = 0;     ///< 0 = default_http_threads()
   long max_body_bytes = 65536;
+  std::string admin_token;    ///< required (see http/secrets.hpp for where it comes from)
+  std::string webhook_secret; ///< required
+  std::int64_t default_hold_seconds = 600; ///< orders.hold_seconds
+  double rate_per_user_per_second = 0;     ///< 0 = no rate limit
+  std::int64_t rate_burst = 10;
+  /// Order/cancel/webhook requests inside the node at once; beyond it 503 + Retry-After: 1.
+  /// 0 = default_max_in_flight_writes(threads).
+  int max_in_flight_writes = 0;
+  /// Time for the rate limiter and the webhook tolerance; nullptr = the system clock.
+  const clock* time = nullptr;
 };
 
 /// Workers in the pool when `http.threads` is 0. httplib serves one keep-alive connection per
 /// worker until it closes, so this bounds the connections served at once.
 int default_http_threads();
+
+/// The write admission limit for `threads` workers when http_options leaves it 0: `threads`.
+/// httplib 0.11 serves a request on the worker that owns its connection, so in-flight
+/// requests can never exceed the pool: with this default the gate bounds, it does not shed;
+/// the pool size is the real bound, and connections beyond it wait in httplib's accept queue
+/// (which httplib does not let us bound: its TaskQueue receives an opaque closure). A lower
+/// explicit limit sheds writes early and keeps the remaining workers for reads and /health.
+int default_max_in_flight_writes(int threads);
 
 class http_server {
 public:
@@ -33,7 +55,8 @@ public:
   int port() const;
   /// Serves on a background thread until stop().
   void start();
-  /// Stops accepting, lets in-flight requests finish, joins the thread. Idempotent.
+  /// Stops accepting, lets in-flight requests finish, joins the thread, unhooks the node's
+  /// commit listener. Idempotent.
   void stop();
 
 private:

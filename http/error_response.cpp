@@ -1,0 +1,29 @@
+#include "http/error_response.hpp"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+namespace flashsale {
+
+std::string error_body(errc code, const std::string& message) {
+  // ordered: "code" before "message", as API.md shows it. error_handler_t::replace keeps a
+  // message built from untrusted bytes from throwing on invalid UTF-8.
+  nlohmann::ordered_json body{{"error", {{"code", code_string(code)}, {"message", message}}}};
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void send_error(httplib::Response& res, const rejection& error, long retry_after_seconds) {
+  res.status = http_status(error.code);
+  if (res.status == 503 || res.status == 429)
+    res.set_header("Retry-After", std::to_string(retry_after_seconds < 1 ? 1 : retry_after_seconds));
+  res.set_content(error_body(error.code, error.message), "application/json");
+}
+
+void send_json_text(httplib::Response& res, int status, const std::string& body) {
+  res.status = status;
+  if (status == 503 && !res.has_header("Retry-After"))
+    res.set_header("Retry-After", "1");
+  res.set_content(body, "application/json");
+}
+
+} // namespace flashsale
