@@ -71,21 +71,17 @@ caf::behavior inventory_actor(inventory_self* self, product_state initial,
       return rp;
     },
     [=](reserve_atom, const reserve_stock& c) -> caf::result<reserve_reply> {
-      auto rp = self->make_response_promise<reserve_reply>();
+      // Answered at once, unlike every other command here: the only requester is a saga,
+      // which tells a client nothing until its own outcome event has committed, and the store
+      // commits in append order, so that commit implies this one (see the file comment).
       auto d = decide(self->state.product, c, services->now->now());
-      commit_decision(self, services, d, [=](const std::optional<store_error>& err) mutable {
-        if (err) {
-          rp.deliver(store_unavailable(*err));
-        } else if (d.rejected) {
-          rp.deliver(to_caf_error(*d.rejected));
-        } else {
-          auto& p = self->state.product;
-          auto it = p.holds.find(c.order_id);
-          auto price = it != p.holds.end() ? it->second.unit_price_cents : p.price_cents;
-          rp.deliver(reserve_reply{price, p.hold_seconds});
-        }
-      });
-      return rp;
+      commit_decision(self, services, d, [](const std::optional<store_error>&) {});
+      if (d.rejected)
+        return to_caf_error(*d.rejected);
+      auto& p = self->state.product;
+      auto it = p.holds.find(c.order_id);
+      auto price = it != p.holds.end() ? it->second.unit_price_cents : p.price_cents;
+      return reserve_reply{price, p.hold_seconds};
     },
     [=](release_atom, const release_stock& c) -> caf::result<bool> {
       auto rp = self->make_response_promise<bool>();

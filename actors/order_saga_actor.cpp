@@ -99,6 +99,9 @@ std::vector<idempotency_record> idempotency_for(const order_state& o, const answ
 }
 
 /// Sends one inventory command per item; `done` runs when every reply (or error) is in.
+/// No timeout: inventory actors are local and never block, and one that dies fails the
+/// request at once (request_receiver_down); a timer per request would cost the CAF clock
+/// thread more than everything else the request does.
 template <class Atom, class MakeCommand>
 void for_each_item(saga_self* self, const saga_context& ctx, Atom atom, MakeCommand make,
                    std::function<void()> done) {
@@ -112,7 +115,7 @@ void for_each_item(saga_self* self, const saga_context& ctx, Atom atom, MakeComm
       if (--*remaining == 0)
         (*shared_done)();
     };
-    self->request(ctx.directory, ctx.services->inventory_timeout, atom, make(item))
+    self->request(ctx.directory, caf::infinite, atom, make(item))
       .then([finish](bool) { finish(); },
             [self, finish, pid = item.product_id](caf::error& err) {
               // A failed sell/release leaves a held unit on a terminal order; recovery's
@@ -212,7 +215,7 @@ void reserve_all(saga_self* self, const saga_context& ctx) {
       if (--*remaining == 0)
         finish_placement(self, ctx);
     };
-    self->request(ctx.directory, ctx.services->inventory_timeout, reserve_atom::value, cmd)
+    self->request(ctx.directory, caf::infinite, reserve_atom::value, cmd)
       .then(
         [self, finish, pid = item.product_id](const reserve_reply& r) {
           self->state.reserved[pid] = r;
@@ -249,9 +252,18 @@ caf::result<answer> place(saga_self* self, const saga_context& ctx, const place_
     return rp;
   }
   st.waiting.push_back(rp);
-  // OrderPlaced must be durable before any unit is reserved: if another saga already placed
-  // this order id (an idempotency key racing a passivated saga), the append fails with a
-  // version conflict and nothing was reserved that would need undoing.
+  if (c.idempotency_key.empty()) {
+    // A random order id cannot collide, so reserve at once. Nothing is acknowledged before
+    // the outcome event commits, and the store commits in append order: by then OrderPlaced
+    // is durable too (or the store has failed and every later append fails with it).
+    commit_decision(self, ctx, d, {}, [](const std::optional<store_error>&) {});
+    reserve_all(self, ctx);
+    return rp;
+  }
+  // A keyed order's id is derived from (user, key): another saga may have placed it already
+  // (a retry racing a passivated saga). OrderPlaced must then fail on the stream's expected
+  // version before any unit is reserved, so nothing needs undoing and the caller re-reads
+  // the idempotency index.
   commit_decision(self, ctx, d, {}, [self, ctx](const std::optional<store_error>& err) {
     if (err) {
       auto a = err->code == store_errc::version_conflict ? answer{status_retry, "", false}

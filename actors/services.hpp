@@ -3,7 +3,6 @@
 // the node guarantees the lifetime, and actors must not own (or keep alive) any of these.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 
 namespace flashsale {
@@ -16,9 +15,6 @@ struct node_services {
   event_store* store = nullptr;
   const clock* now = nullptr;
   product_views* products = nullptr;
-  /// How long a saga waits for an inventory actor before it treats the item as failed
-  /// (and compensates; every inventory command is idempotent, so that is always safe).
-  std::chrono::milliseconds inventory_timeout{10000};
   /// Most overdue holds the expiry scheduler fires per turn, so a restart after a long
   /// outage cannot flood the mailboxes (a "timer storm").
   std::size_t expiry_batch = 256;
