@@ -1,6 +1,10 @@
 #include "actors/node.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <fstream>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -9,11 +13,16 @@
 #include "actors/directory_actor.hpp"
 #include "actors/ids.hpp"
 #include "actors/messages.hpp"
+#include "actors/nats_server.hpp"
+#include "actors/outbox_relay.hpp"
+#include "actors/payment_simulator.hpp"
 #include "actors/read_models.hpp"
 #include "actors/services.hpp"
+#include "actors/snapshotter.hpp"
 #include "events/world.hpp"
 #include "persistence/data_dir.hpp"
 #include "persistence/sqlite_event_store.hpp"
+#include "persistence/world_recovery.hpp"
 
 namespace flashsale {
 
@@ -43,6 +52,29 @@ struct node::runtime {
   std::unique_ptr<caf::actor_system> system;
   caf::actor directory;
   std::chrono::milliseconds request_timeout{15000};
+  std::unique_ptr<snapshotter> snapshots;
+  /// The store has one commit observer; it fans out to everything that follows commits.
+  std::mutex listener_mutex;
+  commit_listener metrics_listener;
+
+  void on_commit(const commit_stats& c) {
+    {
+      std::lock_guard<std::mutex> guard{listener_mutex};
+      if (metrics_listener)
+        metrics_listener(c.events, c.batches, c.duration);
+    }
+    if (snapshots)
+      snapshots->wake();
+    std::lock_guard<std::mutex> guard{relay_mutex};
+    if (relay)
+      relay->wake();
+  }
+
+  std::unique_ptr<nats_server_supervisor> nats_server; ///< nats.url = embedded only
+  std::string nats_url;                                ///< empty = off
+  std::mutex relay_mutex; ///< the commit observer may be waking the relay while it stops
+  std::unique_ptr<outbox_relay> relay;
+  std::unique_ptr<payment_simulator> simulator;
 
   template <class T, class... Ts>
   reply<T> ask(Ts&&... xs) {
@@ -58,13 +90,22 @@ struct node::runtime {
   }
 
   ~runtime() {
+    simulator.reset(); // first: it calls the webhook, which needs the actors
+    std::unique_ptr<outbox_relay> stopping;
+    {
+      std::lock_guard<std::mutex> guard{relay_mutex};
+      stopping = std::move(relay);
+    }
+    stopping.reset(); // outside the lock: it may wait for the writer, whose observer takes it
     if (directory) {
       caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
       directory = nullptr;
     }
     system.reset(); // waits for every actor to finish
+    snapshots.reset();
     if (store)
       store->flush();
+    nats_server.reset(); // last: SIGTERM (then SIGKILL) to its PID
   }
 };
 
@@ -73,25 +114,6 @@ node::node(node_config config) : config_(std::move(config)), rt_(std::make_uniqu
 node::~node() = default;
 
 namespace {
-
-/// Rebuilds every product and unfinished order with the same `apply` the actors use.
-std::variant<world, std::string> fold_log(event_store& store) {
-  world w;
-  w.forget_settled_orders = true; // finished orders are read from the log on demand
-  std::int64_t after = 0;
-  for (;;) {
-    auto batch = store.read_from(after, 10000);
-    if (batch.empty())
-      break;
-    for (auto& env : batch)
-      apply(w, env);
-    after = batch.back().seq;
-  }
-  if (!w.decode_errors.empty())
-    return "event store holds events this build cannot read (first: " + w.decode_errors.front()
-           + "); refusing to start rather than act on a partial state";
-  return w;
-}
 
 void configure_scheduler(caf::actor_system_config& cfg, const node_config& config) {
   auto threads = config.actors.threads > 0
@@ -106,6 +128,34 @@ void configure_scheduler(caf::actor_system_config& cfg, const node_config& confi
 }
 
 } // namespace
+
+/// Starts the embedded server (nats.url = embedded) and the outbox relay; with "off", neither.
+/// NATS being down is not an error: the relay connects when it can.
+std::optional<std::string> node::start_nats(runtime& rt, const node_config& config) {
+  if (config.nats.url == "off")
+    return std::nullopt;
+  rt.nats_url = config.nats.url;
+  if (config.nats.url == "embedded") {
+    nats_server_options server;
+    server.data_dir = config.data_dir;
+    auto started = nats_server_supervisor::start(server);
+    if (auto problem = std::get_if<std::string>(&started))
+      return *problem;
+    rt.nats_server = std::move(std::get<0>(started));
+    rt.nats_url = rt.nats_server->url();
+  }
+  outbox_relay_options relay;
+  relay.nats_url = rt.nats_url;
+  relay.stream_max_age_hours = config.nats.stream_max_age_hours;
+  relay.duplicate_window_seconds = config.nats.duplicate_window_seconds;
+  relay.publish_window = config.nats.publish_window;
+  auto started = outbox_relay::start(*rt.store, relay);
+  if (auto problem = std::get_if<std::string>(&started))
+    return *problem;
+  std::lock_guard<std::mutex> guard{rt.relay_mutex};
+  rt.relay = std::move(std::get<0>(started));
+  return std::nullopt;
+}
 
 std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& config,
                                                             node_options options) {
@@ -128,10 +178,21 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
   rt.services.now = options.time ? options.time : &rt.wall_clock;
   rt.services.products = &rt.views;
 
-  auto folded = fold_log(*rt.store);
-  if (auto problem = std::get_if<std::string>(&folded))
+  // The same apply the actors use, from the latest snapshot on; finished orders whose units
+  // are settled are dropped as the fold goes, so memory follows live orders only.
+  auto recovered = recover_world(log_source_of(*rt.store), recovery_options{});
+  auto& w = recovered.state;
+  if (!w.decode_errors.empty())
+    return "event store holds events this build cannot read (first: " + w.decode_errors.front()
+           + "); refusing to start rather than act on a partial state";
+  if (!recovered.snapshot_problem.empty())
+    std::cerr << "flashsale: snapshot not used (" << recovered.snapshot_problem
+              << "), recovered from the full log\n";
+  if (config.store.snapshot_every > 0)
+    rt.snapshots = std::make_unique<snapshotter>(*rt.store, w, config.store.snapshot_every);
+  rt.store->set_commit_observer([&rt](const commit_stats& c) { rt.on_commit(c); });
+  if (auto problem = start_nats(rt, config))
     return *problem;
-  auto& w = std::get<world>(folded);
 
   configure_scheduler(rt.actor_config, config);
   rt.system = std::make_unique<caf::actor_system>(rt.actor_config);
@@ -139,8 +200,13 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
   {
     // One sender, so the directory sees the restores before the count that confirms them.
     caf::scoped_actor sender{*rt.system};
-    for (auto& [id, product] : w.products)
+    // Views first, from the recovered state: the node is handed out (and HTTP opens) before
+    // the restored inventory actors have run, and a GET must not miss a product.
+    for (auto& [id, product] : w.products) {
+      if (product.exists)
+        rt.views.publish(make_product_view(product));
       sender->send(rt.directory, restore_atom::value, std::move(product));
+    }
     // Unfinished sagas resume now: pending ones reserve again (idempotent) or compensate,
     // reserved ones re-arm their expiry (overdue ones expire at once, in bounded batches),
     // terminal ones with units still held sell or release them.
@@ -158,7 +224,14 @@ health_report node::health() {
     report.event_store_ok = false;
     report.event_store_error = failure->message;
   }
-  report.nats = config_.nats.url == "off" ? "off" : "disconnected";
+  if (config_.nats.url == "off")
+    return report; // nothing is ever published, so there is no lag to report
+  {
+    std::lock_guard<std::mutex> guard{rt_->relay_mutex};
+    report.nats = rt_->relay && rt_->relay->connected() ? "connected" : "disconnected";
+  }
+  report.outbox_lag =
+    std::max<std::int64_t>(0, rt_->store->last_seq() - rt_->store->outbox_position());
   return report;
 }
 
@@ -178,10 +251,8 @@ node_stats node::stats() {
 }
 
 void node::on_commit(commit_listener listener) {
-  rt_->store->set_commit_observer([listener = std::move(listener)](const commit_stats& c) {
-    if (listener)
-      listener(c.events, c.batches, c.duration);
-  });
+  std::lock_guard<std::mutex> guard{rt_->listener_mutex};
+  rt_->metrics_listener = std::move(listener);
 }
 
 define_result node::define(const define_product& command) {
@@ -267,6 +338,50 @@ void node::check_expiries() {
 
 void node::flush() {
   rt_->store->flush();
+}
+
+std::optional<std::string> node::start_payment_simulator(const std::string& node_url) {
+  if (rt_->simulator)
+    return std::nullopt;
+  if (rt_->nats_url.empty())
+    return std::string("payments.simulator.enabled needs NATS, but nats.url is \"off\"");
+  payment_simulator_options o;
+  o.node_url = node_url;
+  o.nats_url = rt_->nats_url;
+  o.webhook_secret = config_.payments.webhook_secret;
+  if (o.webhook_secret.empty()) {
+    // Generated by the HTTP adapter on first start (http/secrets.hpp).
+    std::ifstream in(rt_->dir->file("webhook_secret"));
+    std::getline(in, o.webhook_secret);
+    while (!o.webhook_secret.empty()
+           && std::isspace(static_cast<unsigned char>(o.webhook_secret.back())))
+      o.webhook_secret.pop_back();
+  }
+  if (o.webhook_secret.empty())
+    return "payment simulator: no webhook secret (payments.webhook_secret is empty and "
+           + rt_->dir->file("webhook_secret") + " does not exist)";
+  o.workers = config_.payments.simulator.workers;
+  o.latency_ms = config_.payments.simulator.latency_ms;
+  o.success_rate = config_.payments.simulator.success_rate;
+  o.max_deliver = config_.payments.simulator.max_deliver;
+  o.dlq_max_age_hours = config_.nats.stream_max_age_hours;
+  auto started = payment_simulator::start(std::move(o));
+  if (auto problem = std::get_if<std::string>(&started))
+    return *problem;
+  rt_->simulator = std::move(std::get<0>(started));
+  return std::nullopt;
+}
+
+void node::stop_payment_simulator() {
+  rt_->simulator.reset();
+}
+
+std::string node::nats_url() const {
+  return rt_->nats_url;
+}
+
+int node::embedded_nats_pid() const {
+  return rt_->nats_server ? static_cast<int>(rt_->nats_server->pid()) : -1;
 }
 
 } // namespace flashsale

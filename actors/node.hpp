@@ -1,10 +1,12 @@
 // The composition root of a running node: owns, in start-up order, the data dir lock, the
-// event store, the read models, the actor system with its directory, and recovers every
-// product and unfinished order from the log before the node is handed out; tears them down in
-// reverse. The HTTP adapter sees it only as a node_api.
+// event store, the embedded nats-server and the outbox relay (per nats.url), the read models,
+// the actor system with its directory, and recovers every product and unfinished order from
+// the log before the node is handed out; the payment simulator joins once HTTP is bound. Tears
+// them down in reverse. The HTTP adapter sees it only as a node_api.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -45,9 +47,21 @@ public:
   /// Blocks until everything appended so far is committed.
   void flush();
 
+  /// Starts the in-node payment simulator (payments.simulator.*), calling the webhook at
+  /// `node_url` (http://host:port, known once HTTP is bound). The webhook secret is
+  /// payments.webhook_secret, else <data_dir>/webhook_secret. A message when it cannot start.
+  std::optional<std::string> start_payment_simulator(const std::string& node_url);
+  /// Stops it (call before stopping HTTP: its keep-alive connections would hold the listener).
+  void stop_payment_simulator();
+  /// Where the outbox publishes (the embedded server's URL in embedded mode); empty when off.
+  std::string nats_url() const;
+  /// The embedded nats-server's PID; -1 when none runs.
+  int embedded_nats_pid() const;
+
 private:
   struct runtime;
   explicit node(node_config config);
+  static std::optional<std::string> start_nats(runtime& rt, const node_config& config);
 
   node_config config_;
   std::unique_ptr<runtime> rt_;

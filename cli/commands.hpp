@@ -13,9 +13,11 @@ using args = std::vector<std::string>;
 int serve(const args& a);
 int replay(const args& a);
 int load(const args& a);
+int pay_sim(const args& a);
 
 extern const char* const serve_usage;
 extern const char* const replay_usage;
 extern const char* const load_usage;
+extern const char* const pay_sim_usage;
 
 } // namespace flashsale::cli

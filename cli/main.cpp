@@ -15,6 +15,7 @@ const char* const main_usage =
   "  serve    run the actor node (HTTP API, event store, NATS outbox)\n"
   "  replay   rebuild state from the event store offline, print it, verify invariants\n"
   "  load     rehearse a flash sale against a running node\n"
+  "  pay-sim  the payment simulator as its own process (JetStream consumer -> webhook)\n"
   "\n"
   "`flashsale <command> --help` describes each command's options.\n";
 
@@ -37,5 +38,7 @@ int main(int argc, char** argv) {
     return replay(rest);
   if (command == "load")
     return load(rest);
+  if (command == "pay-sim")
+    return pay_sim(rest);
   return usage_error("unknown command '" + command + "'", main_usage);
 }

@@ -92,6 +92,16 @@ int serve(const args& a) {
   }
   auto& server = *std::get<0>(bound);
   server.start();
+  if (config.payments.simulator.enabled) {
+    // The simulator calls our own webhook, so it can only start once the real port is known.
+    auto host = config.http.host == "0.0.0.0" ? std::string("127.0.0.1") : config.http.host;
+    auto url = "http://" + host + ":" + std::to_string(server.port());
+    if (auto problem = the_node.start_payment_simulator(url)) {
+      std::cerr << "flashsale: " << *problem << "\n";
+      server.stop();
+      return 1;
+    }
+  }
   std::cout << "flashsale listening on http://" << config.http.host << ":" << server.port()
             << std::endl;
 
@@ -99,6 +109,7 @@ int serve(const args& a) {
   sigwait(&stop_signals, &received);
   std::cout << "flashsale: " << (received == SIGINT ? "SIGINT" : "SIGTERM")
             << ", finishing in-flight requests" << std::endl;
+  the_node.stop_payment_simulator(); // its keep-alive connections would hold the listener
   server.stop();
   std::get<0>(started).reset();
   std::cout << "flashsale: stopped" << std::endl;

@@ -71,6 +71,14 @@ const std::vector<key_spec>& schema() {
        return "expected \"embedded\", \"off\" or a nats://host:port URL";
      },
      [](node_config& c, const json& v) { c.nats.url = v.get<std::string>(); }},
+    {"nats.stream_max_age_hours", kind::integer, 1, 10 * 365 * 24, nullptr,
+     [](node_config& c, const json& v) { c.nats.stream_max_age_hours = v.get<std::int64_t>(); }},
+    {"nats.duplicate_window_seconds", kind::integer, 1, 10LL * 365 * 24 * 3600, nullptr,
+     [](node_config& c, const json& v) {
+       c.nats.duplicate_window_seconds = v.get<std::int64_t>();
+     }},
+    {"nats.publish_window", kind::integer, 1, 65536, nullptr,
+     [](node_config& c, const json& v) { c.nats.publish_window = v.get<int>(); }},
     {"orders.hold_seconds", kind::integer, 1, 7 * 24 * 3600, nullptr,
      [](node_config& c, const json& v) { c.orders.hold_seconds = v.get<std::int64_t>(); }},
     {"rate_limit.per_user_per_second", kind::number, 0, 1e6, nullptr,
@@ -94,6 +102,10 @@ const std::vector<key_spec>& schema() {
      }},
     {"payments.simulator.success_rate", kind::number, 0, 1, nullptr,
      [](node_config& c, const json& v) { c.payments.simulator.success_rate = v.get<double>(); }},
+    {"payments.simulator.workers", kind::integer, 1, 64, nullptr,
+     [](node_config& c, const json& v) { c.payments.simulator.workers = v.get<int>(); }},
+    {"payments.simulator.max_deliver", kind::integer, 1, 1000, nullptr,
+     [](node_config& c, const json& v) { c.payments.simulator.max_deliver = v.get<int>(); }},
   };
   return specs;
 }
@@ -313,6 +325,12 @@ std::variant<node_config, std::string> load_config(const config_sources& sources
     if (!problem.empty())
       return problem;
   }
+  // Across keys: JetStream rejects a de-dup window longer than the stream keeps messages.
+  if (config.nats.duplicate_window_seconds > config.nats.stream_max_age_hours * 3600)
+    return "config: nats.duplicate_window_seconds: " +
+           std::to_string(config.nats.duplicate_window_seconds) +
+           " s must not exceed nats.stream_max_age_hours (" +
+           std::to_string(config.nats.stream_max_age_hours) + " h)";
   return config;
 }
 

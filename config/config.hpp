@@ -27,6 +27,9 @@ struct node_config {
   } store;
   struct nats_section {
     std::string url; ///< "embedded", "off" or "nats://host:port"
+    std::int64_t stream_max_age_hours = 0;     ///< MaxAge of stream FLASHSALE
+    std::int64_t duplicate_window_seconds = 0; ///< its de-dup window; <= max age
+    int publish_window = 0; ///< max unacknowledged async publishes of the outbox relay
   } nats;
   struct orders_section {
     std::int64_t hold_seconds = 0;
@@ -46,6 +49,8 @@ struct node_config {
       bool enabled = false;
       std::int64_t latency_ms = 0;
       double success_rate = 0;
+      int workers = 0;     ///< threads, each with its own pull subscription
+      int max_deliver = 0; ///< deliveries before a payment goes to the dead-letter subject
     } simulator;
   } payments;
 };

@@ -34,6 +34,10 @@ struct world {
 /// recorded in decode_errors and skipped.
 void apply(world& w, const envelope& env);
 
+/// The same, with `decoded` = decode(env) computed elsewhere (recovery decodes on another
+/// thread while this one folds).
+void apply(world& w, const envelope& env, decode_result decoded);
+
 /// Human-readable violations; empty when the world is sound:
 /// per product: available + reserved + sold == stock, nothing negative, reserved / sold /
 /// user_units equal the sums of the holds, no user over per_user_limit;

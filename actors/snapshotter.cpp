@@ -1,0 +1,86 @@
+#include "actors/snapshotter.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "events/world_snapshot.hpp"
+#include "persistence/event_store.hpp"
+
+namespace flashsale {
+
+namespace {
+
+constexpr std::size_t read_batch = 10000;
+// Commits wake the thread; the timeout only bounds how stale it can get if a wake-up is lost.
+constexpr auto idle_poll = std::chrono::seconds(1);
+
+} // namespace
+
+snapshotter::snapshotter(event_store& store, world recovered, std::int64_t every)
+  : store_(store), world_(std::move(recovered)), every_(every) {
+  thread_ = std::thread([this] { run(); });
+}
+
+snapshotter::~snapshotter() {
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    stop_ = true;
+  }
+  wakeup_.notify_all();
+  thread_.join();
+  store_.flush(); // a queued snapshot's callback refers to this object: let it run first
+}
+
+void snapshotter::wake() {
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    pending_ = true;
+  }
+  wakeup_.notify_one();
+}
+
+std::int64_t snapshotter::written() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return written_;
+}
+
+void snapshotter::run() {
+  // The shadow fold costs as much CPU as replaying every event once more. It is never urgent:
+  // at the lowest priority it yields the cores to request handling during a burst and catches
+  // up as soon as the burst is over (on Linux, nice applies to this thread alone).
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> guard{mutex_};
+      wakeup_.wait_for(guard, idle_poll, [this] { return stop_ || pending_; });
+      if (stop_)
+        return;
+      pending_ = false;
+    }
+    for (;;) {
+      auto batch = store_.read_from(world_.last_seq, read_batch);
+      for (auto& env : batch) {
+        apply(world_, env);
+        ++since_snapshot_;
+      }
+      if (since_snapshot_ >= every_) {
+        snapshot s;
+        s.seq = world_.last_seq;
+        s.data = encode_world(world_);
+        since_snapshot_ = 0;
+        store_.save_snapshot(std::move(s), [this](std::optional<store_error> err) {
+          if (!err) {
+            std::lock_guard<std::mutex> guard{mutex_};
+            ++written_;
+          }
+        });
+      }
+      if (batch.size() < read_batch)
+        break;
+    }
+  }
+}
+
+} // namespace flashsale

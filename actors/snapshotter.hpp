@@ -1,0 +1,48 @@
+// Snapshots off the hot path: a thread that follows the committed log with its own world
+// fold (the same apply as everything else) and, every `every` events, hands the store a
+// snapshot of it, so recovery and replay start near the end of the log instead of at seq 0.
+// It never touches the actors' state and never blocks a commit; the store writes the
+// snapshot through its writer, in commit order. Runs on its own thread at the lowest CPU
+// priority, so during a burst it falls behind rather than slowing requests down.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+#include "events/world.hpp"
+
+namespace flashsale {
+
+class event_store;
+
+class snapshotter {
+public:
+  /// Starts following the log after `recovered` (the world the node started from).
+  snapshotter(event_store& store, world recovered, std::int64_t every);
+  ~snapshotter();
+  snapshotter(const snapshotter&) = delete;
+  snapshotter& operator=(const snapshotter&) = delete;
+
+  /// New commits exist (cheap; called from the commit observer).
+  void wake();
+  /// Snapshots written so far (tests, metrics).
+  std::int64_t written() const;
+
+private:
+  void run();
+
+  event_store& store_;
+  world world_;
+  const std::int64_t every_;
+  std::int64_t since_snapshot_ = 0;
+  mutable std::mutex mutex_;
+  std::condition_variable wakeup_;
+  bool stop_ = false;
+  bool pending_ = false;
+  std::int64_t written_ = 0;
+  std::thread thread_;
+};
+
+} // namespace flashsale

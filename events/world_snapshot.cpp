@@ -1,0 +1,181 @@
+#include "events/world_snapshot.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace flashsale {
+
+namespace {
+
+using json = nlohmann::json;
+
+json optional_time(const std::optional<timestamp_ms>& t) {
+  return t ? json(*t) : json(nullptr);
+}
+
+std::optional<timestamp_ms> read_optional_time(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null())
+    return std::nullopt;
+  return it->get<timestamp_ms>();
+}
+
+json encode_product(const product_state& p) {
+  json holds = json::object();
+  for (auto& [order, h] : p.holds)
+    holds[order] = json::array({h.user_id, h.quantity, h.unit_price_cents, to_string(h.state)});
+  return json{{"exists", p.exists},
+              {"product_id", p.product_id},
+              {"name", p.name},
+              {"stock", p.stock},
+              {"price_cents", p.price_cents},
+              {"per_user_limit", p.per_user_limit},
+              {"sale_starts_at", optional_time(p.sale_starts_at)},
+              {"hold_seconds", p.hold_seconds},
+              {"reserved", p.reserved},
+              {"sold", p.sold},
+              {"version", p.version},
+              {"holds", std::move(holds)},
+              {"user_units", p.user_units}};
+}
+
+hold_state parse_hold_state(const std::string& s) {
+  if (s == "held")
+    return hold_state::held;
+  if (s == "sold")
+    return hold_state::sold;
+  if (s == "released")
+    return hold_state::released;
+  throw json::other_error::create(501, "unknown hold state '" + s + "'", nullptr);
+}
+
+product_state decode_product(const json& j) {
+  product_state p;
+  j.at("exists").get_to(p.exists);
+  j.at("product_id").get_to(p.product_id);
+  j.at("name").get_to(p.name);
+  j.at("stock").get_to(p.stock);
+  j.at("price_cents").get_to(p.price_cents);
+  j.at("per_user_limit").get_to(p.per_user_limit);
+  p.sale_starts_at = read_optional_time(j, "sale_starts_at");
+  j.at("hold_seconds").get_to(p.hold_seconds);
+  j.at("reserved").get_to(p.reserved);
+  j.at("sold").get_to(p.sold);
+  j.at("version").get_to(p.version);
+  for (auto& [order, h] : j.at("holds").items())
+    p.holds.emplace(order, hold{h.at(0).get<std::string>(), h.at(1).get<std::int64_t>(),
+                                h.at(2).get<std::int64_t>(),
+                                parse_hold_state(h.at(3).get<std::string>())});
+  j.at("user_units").get_to(p.user_units);
+  return p;
+}
+
+json encode_order(const order_state& o) {
+  json history = json::array();
+  for (auto& h : o.history)
+    history.push_back(json::array({h.type, h.at}));
+  json out{{"order_id", o.order_id},
+           {"user_id", o.user_id},
+           {"status", to_string(o.status)},
+           {"items", o.items},
+           {"lines", o.lines},
+           {"total_cents", o.total_cents},
+           {"idempotency_key", o.idempotency_key},
+           {"request_hash", o.request_hash},
+           {"created_at", o.created_at},
+           {"updated_at", o.updated_at},
+           {"expires_at", optional_time(o.expires_at)},
+           {"payment_id", o.payment_id ? json(*o.payment_id) : json(nullptr)},
+           {"payment_events", o.payment_events},
+           {"history", std::move(history)},
+           {"version", o.version}};
+  if (o.rejection)
+    out["rejection"] = json{{"code", o.rejection->code}, {"message", o.rejection->message}};
+  return out;
+}
+
+order_state decode_order(const json& j) {
+  order_state o;
+  j.at("order_id").get_to(o.order_id);
+  j.at("user_id").get_to(o.user_id);
+  auto status = parse_order_status(j.at("status").get<std::string>());
+  if (!status)
+    throw json::other_error::create(501, "unknown order status", &j);
+  o.status = *status;
+  j.at("items").get_to(o.items);
+  j.at("lines").get_to(o.lines);
+  j.at("total_cents").get_to(o.total_cents);
+  j.at("idempotency_key").get_to(o.idempotency_key);
+  j.at("request_hash").get_to(o.request_hash);
+  j.at("created_at").get_to(o.created_at);
+  j.at("updated_at").get_to(o.updated_at);
+  o.expires_at = read_optional_time(j, "expires_at");
+  if (auto& p = j.at("payment_id"); !p.is_null())
+    o.payment_id = p.get<std::string>();
+  j.at("payment_events").get_to(o.payment_events);
+  for (auto& h : j.at("history"))
+    o.history.push_back(history_entry{h.at(0).get<std::string>(), h.at(1).get<timestamp_ms>()});
+  j.at("version").get_to(o.version);
+  if (auto it = j.find("rejection"); it != j.end())
+    o.rejection = order_rejection{it->at("code").get<std::string>(),
+                                  it->at("message").get<std::string>()};
+  return o;
+}
+
+} // namespace
+
+std::string encode_world(const world& w) {
+  json counts = json::object();
+  for (auto& [status, n] : w.order_counts)
+    counts[to_string(status)] = n;
+  json products = json::array();
+  for (auto& [id, p] : w.products)
+    products.push_back(encode_product(p));
+  json orders = json::array();
+  for (auto& [id, o] : w.orders)
+    orders.push_back(encode_order(o));
+  return json{{"format", world_snapshot_format},
+              {"last_seq", w.last_seq},
+              {"events", w.events},
+              {"forget_settled_orders", w.forget_settled_orders},
+              {"order_counts", std::move(counts)},
+              {"products", std::move(products)},
+              {"orders", std::move(orders)}}
+    .dump();
+}
+
+std::optional<world> decode_world(std::string_view text, std::string& error) {
+  try {
+    auto j = json::parse(text);
+    if (j.at("format").get<int>() != world_snapshot_format) {
+      error = "snapshot format " + j.at("format").dump() + " is not "
+              + std::to_string(world_snapshot_format);
+      return std::nullopt;
+    }
+    world w;
+    j.at("last_seq").get_to(w.last_seq);
+    j.at("events").get_to(w.events);
+    j.at("forget_settled_orders").get_to(w.forget_settled_orders);
+    for (auto& [status, n] : j.at("order_counts").items()) {
+      auto s = parse_order_status(status);
+      if (!s)
+        throw json::other_error::create(501, "unknown order status '" + status + "'", &j);
+      w.order_counts[*s] = n.get<std::int64_t>();
+    }
+    for (auto& p : j.at("products")) {
+      auto product = decode_product(p);
+      auto id = product.product_id;
+      w.products.emplace(std::move(id), std::move(product));
+    }
+    for (auto& o : j.at("orders")) {
+      auto order = decode_order(o);
+      auto id = order.order_id;
+      w.orders.emplace(std::move(id), std::move(order));
+    }
+    return w;
+  } catch (const json::exception& e) {
+    error = std::string("malformed snapshot: ") + e.what();
+    return std::nullopt;
+  }
+}
+
+} // namespace flashsale

@@ -1,0 +1,28 @@
+// A world (events/world.hpp) as one snapshot: what the node saves every
+// `store.snapshot_every` events so recovery and replay start from it instead of seq 0.
+// Format (JSON, internal: times are integer milliseconds, not RFC 3339, for speed):
+//   {"format": 1, "last_seq", "events", "forget_settled_orders",
+//    "order_counts": {"<status>": n},
+//    "products": [{...every product_state field, "holds": {"<order>": [user, qty, price,
+//                  "held"|"sold"|"released"]}, "user_units": {"<user>": n}}],
+//    "orders": [{...every order_state field}]}
+// invariant: decode(encode(w)) folds on exactly like w. A snapshot of another format is
+// refused (the caller then replays from scratch). Pure.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/world.hpp"
+
+namespace flashsale {
+
+inline constexpr int world_snapshot_format = 1;
+
+std::string encode_world(const world& w);
+
+/// The world, or nullopt with `error` set (malformed, or another format).
+std::optional<world> decode_world(std::string_view text, std::string& error);
+
+} // namespace flashsale
