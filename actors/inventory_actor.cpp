@@ -23,7 +23,7 @@ const char* inventory_state::name = "inventory";
 using inventory_self = caf::stateful_actor<inventory_state>;
 
 /// Applies the decision's events at once, then runs `k` after they (and everything this
-/// actor decided earlier) are durable; publishes the product view on commit.
+/// actor decided earlier) are durable; the product view is published at the commit.
 void commit_decision(inventory_self* self, const node_services* services, const decision& d,
                      commit_queue::continuation k) {
   auto& st = self->state;
@@ -37,12 +37,11 @@ void commit_decision(inventory_self* self, const node_services* services, const 
   append_batch batch;
   batch.streams.push_back(make_stream_append(product_stream(st.product.product_id), expected,
                                              d.events, services->now->now()));
-  auto view = make_product_view(st.product);
-  append_then(self, st.commits, *services->store, std::move(batch),
-              [services, view, k = std::move(k)](const std::optional<store_error>& err) {
-                if (!err)
-                  services->products->publish(view);
-                k(err);
+  // Published from the writer thread at the commit itself: a saga may answer its client as
+  // soon as its own later event commits, and the client may read the product right away.
+  append_then(self, st.commits, *services->store, std::move(batch), std::move(k),
+              [services, view = make_product_view(st.product)] {
+                services->products->publish(view);
               });
 }
 
@@ -50,11 +49,25 @@ caf::error store_unavailable(const store_error& err) {
   return to_caf_error(errc::unavailable, "event store cannot write: " + err.message);
 }
 
+/// Release or sell: decide, and answer `true` once the outcome is durable.
+template <class Command>
+caf::result<bool> settle(inventory_self* self, const node_services* services, const Command& c) {
+  auto rp = self->make_response_promise<bool>();
+  auto d = decide(self->state.product, c);
+  commit_decision(self, services, d, [=](const std::optional<store_error>& err) mutable {
+    if (err)
+      rp.deliver(store_unavailable(*err));
+    else if (d.rejected)
+      rp.deliver(to_caf_error(*d.rejected));
+    else
+      rp.deliver(true);
+  });
+  return rp;
+}
+
 caf::behavior inventory_actor(inventory_self* self, product_state initial,
                               const node_services* services) {
-  self->state.product = std::move(initial);
-  if (self->state.product.exists)
-    services->products->publish(make_product_view(self->state.product));
+  self->state.product = std::move(initial); // its view was published by recovery
   return {
     [=](define_atom, const define_product& c) -> caf::result<define_reply> {
       auto rp = self->make_response_promise<define_reply>();
@@ -83,32 +96,8 @@ caf::behavior inventory_actor(inventory_self* self, product_state initial,
       auto price = it != p.holds.end() ? it->second.unit_price_cents : p.price_cents;
       return reserve_reply{price, p.hold_seconds};
     },
-    [=](release_atom, const release_stock& c) -> caf::result<bool> {
-      auto rp = self->make_response_promise<bool>();
-      auto d = decide(self->state.product, c);
-      commit_decision(self, services, d, [=](const std::optional<store_error>& err) mutable {
-        if (err)
-          rp.deliver(store_unavailable(*err));
-        else if (d.rejected)
-          rp.deliver(to_caf_error(*d.rejected));
-        else
-          rp.deliver(true);
-      });
-      return rp;
-    },
-    [=](sell_atom, const sell_stock& c) -> caf::result<bool> {
-      auto rp = self->make_response_promise<bool>();
-      auto d = decide(self->state.product, c);
-      commit_decision(self, services, d, [=](const std::optional<store_error>& err) mutable {
-        if (err)
-          rp.deliver(store_unavailable(*err));
-        else if (d.rejected)
-          rp.deliver(to_caf_error(*d.rejected));
-        else
-          rp.deliver(true);
-      });
-      return rp;
-    },
+    [=](release_atom, const release_stock& c) { return settle(self, services, c); },
+    [=](sell_atom, const sell_stock& c) { return settle(self, services, c); },
     [=](committed_atom, std::uint64_t ticket, int code, std::string& message) {
       deliver_commit(self->state.commits, ticket, code, std::move(message));
     },

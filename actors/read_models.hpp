@@ -1,6 +1,8 @@
 // Read models the HTTP adapter queries without asking (or blocking) an actor: the product
-// views, published by each inventory actor after its events commit. So a view never shows
-// a reservation that is not durable yet. Thread-safe (readers share, writers exclude).
+// views, published at the commit of each inventory actor's events (on the store's writer
+// thread, before any later commit is reported). So a view never shows a reservation that is
+// not durable yet, and a client that got its 201 sees its units in the next GET.
+// Thread-safe (readers share, writers exclude).
 #pragma once
 
 #include <cstdint>
