@@ -30,7 +30,6 @@ snapshotter::~snapshotter() {
   }
   wakeup_.notify_all();
   thread_.join();
-  store_.flush(); // a queued snapshot's callback refers to this object: let it run first
 }
 
 void snapshotter::wake() {

@@ -1,9 +1,9 @@
 // Snapshots off the hot path: a thread that follows the committed log with its own world
 // fold (the same apply as everything else) and, every `every` events, hands the store a
 // snapshot of it, so recovery and replay start near the end of the log instead of at seq 0.
-// It never touches the actors' state and never blocks a commit; the store writes the
-// snapshot through its writer, in commit order. Runs on its own thread at the lowest CPU
-// priority, so during a burst it falls behind rather than slowing requests down.
+// It never touches the actors' state and never blocks a commit: the snapshot goes to a file
+// of its own beside the log (persistence/snapshot_file.hpp), written on this thread. Runs at
+// the lowest CPU priority, so during a burst it falls behind rather than slow requests down.
 #pragma once
 
 #include <condition_variable>

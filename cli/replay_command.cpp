@@ -12,6 +12,7 @@
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "events/time.hpp"
+#include "persistence/snapshot_file.hpp"
 #include "persistence/sqlite_reader_pool.hpp"
 #include "persistence/world_recovery.hpp"
 
@@ -163,7 +164,15 @@ int replay(const args& a) {
   options.after_each = [&](const envelope& env, const world& w) {
     check_event(env, w, violations);
   };
-  auto recovered = recover_world(log_source_of(log), options);
+  auto snapshots = snapshot_file::open(snapshot_file_path(path), /*read_only=*/true);
+  log_source source{
+    [&log](std::int64_t after, std::size_t limit) { return log.read_from(after, limit); },
+    [&snapshots]() -> std::optional<snapshot> {
+      if (auto file = std::get_if<std::unique_ptr<snapshot_file>>(&snapshots))
+        return (*file)->latest();
+      return std::nullopt; // an unreadable snapshot file only means folding from scratch
+    }};
+  auto recovered = recover_world(source, options);
   auto& w = recovered.state;
   for (auto& v : check_invariants(w))
     violations.push_back("at the end: " + v);

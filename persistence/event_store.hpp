@@ -119,7 +119,8 @@ public:
   virtual std::optional<idempotency_record> find_idempotency(const std::string& user_id,
                                                              const std::string& key) = 0;
 
-  /// Stored by the writer (so in commit order with appends); keeps the latest 2 by seq.
+  /// Stored in a file beside the log, on the calling thread (it blocks; `done` runs before it
+  /// returns), never inside a group commit; keeps the latest 2 by seq.
   virtual void save_snapshot(snapshot s, std::function<void(std::optional<store_error>)> done) = 0;
   virtual std::optional<snapshot> latest_snapshot() = 0;
 

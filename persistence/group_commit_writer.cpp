@@ -80,10 +80,6 @@ int group_commit_writer::prepare_all() {
       {&insert_idempotency_,
        "INSERT OR IGNORE INTO idempotency(user_id, key, request_hash, order_id, status, body,"
        " recorded_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
-      {&insert_snapshot_,
-       "INSERT OR REPLACE INTO snapshots(seq, taken_at, data) VALUES(?1, ?2, ?3)"},
-      {&prune_snapshots_, "DELETE FROM snapshots WHERE seq <"
-                          " (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT 1 OFFSET 1)"},
       {&update_outbox_, "UPDATE outbox SET published_seq = ?1 WHERE id = 1 AND published_seq < ?1"},
   };
   for (const auto& [stmt, sql] : all)
@@ -111,11 +107,6 @@ group_commit_writer::~group_commit_writer() {
 
 void group_commit_writer::append(append_batch batch, std::function<void(append_result)> done) {
   enqueue(append_request{std::move(batch), std::move(done)});
-}
-
-void group_commit_writer::save_snapshot(snapshot s,
-                                        std::function<void(std::optional<store_error>)> done) {
-  enqueue(snapshot_request{std::move(s), std::move(done)});
 }
 
 void group_commit_writer::set_outbox_position(
@@ -232,8 +223,6 @@ void group_commit_writer::commit_group(std::vector<request>& work, std::size_t b
         stats.last_seq = slot.committed.back().seq;
       }
       stats.batches += ok && !slot.error ? 1 : 0;
-    } else if (auto* s = std::get_if<snapshot_request>(&work[i])) {
-      ok = write_snapshot(s->snap);
     } else {
       auto& o = std::get<outbox_request>(work[i]);
       ok = write_outbox(o.seq);
@@ -354,20 +343,6 @@ bool group_commit_writer::resolve_unique_violation(const stream_append& sa, bool
   return true;
 }
 
-bool group_commit_writer::write_snapshot(const snapshot& s) {
-  {
-    sqlite::reset_guard guard(insert_snapshot_);
-    insert_snapshot_.bind(1, s.seq);
-    insert_snapshot_.bind(2, s.taken_at);
-    insert_snapshot_.bind_static(3, s.data);
-    if (insert_snapshot_.step() != SQLITE_DONE) {
-      fatal_ = sqlite::message(db_.get(), "insert into snapshots");
-      return false;
-    }
-  }
-  return run_step(prune_snapshots_, "prune old snapshots");
-}
-
 bool group_commit_writer::write_outbox(std::int64_t seq) {
   update_outbox_.bind(1, seq);
   return run_step(update_outbox_, "update the outbox position");
@@ -415,8 +390,6 @@ void group_commit_writer::answer(std::vector<request>& work, std::size_t begin, 
     auto& result = results_[i - begin];
     if (auto* a = std::get_if<append_request>(&work[i]))
       invoke_guarded(a->done, std::move(result));
-    else if (auto* s = std::get_if<snapshot_request>(&work[i]))
-      invoke_guarded(s->done, std::move(result.error));
     else
       invoke_guarded(std::get<outbox_request>(work[i]).done, std::move(result.error));
   }
@@ -428,8 +401,6 @@ void group_commit_writer::answer_failed(std::vector<request>& work, std::size_t 
   for (auto i = begin; i < end; ++i) {
     if (auto* a = std::get_if<append_request>(&work[i]))
       invoke_guarded(a->done, append_result{error, {}});
-    else if (auto* s = std::get_if<snapshot_request>(&work[i]))
-      invoke_guarded(s->done, error);
     else
       invoke_guarded(std::get<outbox_request>(work[i]).done, error);
   }

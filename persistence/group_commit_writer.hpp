@@ -42,7 +42,6 @@ public:
   group_commit_writer& operator=(const group_commit_writer&) = delete;
 
   void append(append_batch batch, std::function<void(append_result)> done);
-  void save_snapshot(snapshot s, std::function<void(std::optional<store_error>)> done);
   void set_outbox_position(std::int64_t seq, std::function<void(std::optional<store_error>)> done);
   void flush();
   void set_commit_observer(std::function<void(const commit_stats&)> observer);
@@ -56,15 +55,11 @@ private:
     append_batch batch;
     std::function<void(append_result)> done;
   };
-  struct snapshot_request {
-    snapshot snap;
-    std::function<void(std::optional<store_error>)> done;
-  };
   struct outbox_request {
     std::int64_t seq;
     std::function<void(std::optional<store_error>)> done;
   };
-  using request = std::variant<append_request, snapshot_request, outbox_request>;
+  using request = std::variant<append_request, outbox_request>;
   using observer_fn = std::function<void(const commit_stats&)>;
 
   group_commit_writer(sqlite::connection db, std::size_t max_batch_events, std::int64_t last_seq,
@@ -76,7 +71,6 @@ private:
   void commit_group(std::vector<request>& work, std::size_t begin, std::size_t end);
   bool write_append(append_batch& batch, append_result& out);
   bool resolve_unique_violation(const stream_append& sa, bool savepoint, append_result& out);
-  bool write_snapshot(const snapshot& s);
   bool write_outbox(std::int64_t seq);
   bool head_of(const std::string& stream, std::int64_t*& head);
   bool query_head(const std::string& stream, std::int64_t& head);
@@ -90,7 +84,7 @@ private:
   sqlite::connection db_;
   sqlite::statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
   sqlite::statement insert_event_, stream_head_, insert_idempotency_;
-  sqlite::statement insert_snapshot_, prune_snapshots_, update_outbox_;
+  sqlite::statement update_outbox_;
   /// Last committed (or, inside a group, written) version per stream, loaded lazily.
   std::unordered_map<std::string, std::int64_t> heads_;
   /// Heads the current batch moved, with their previous value: undone when the batch conflicts.

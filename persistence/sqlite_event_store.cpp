@@ -4,12 +4,11 @@
 //          type TEXT NOT NULL, data TEXT NOT NULL, recorded_at INTEGER NOT NULL,
 //          UNIQUE(stream, version))                     -- append-only; never UPDATE or DELETE
 //   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)      -- 'store_id' (16 hex), 'schema_version'
-//   snapshots(seq INTEGER PRIMARY KEY, taken_at INTEGER NOT NULL, data TEXT NOT NULL)
-//                                                        -- the latest 2 by seq
 //   idempotency(user_id TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
 //               order_id TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL,
 //               recorded_at INTEGER NOT NULL, PRIMARY KEY(user_id, key))  -- first answer wins
 //   outbox(id INTEGER PRIMARY KEY CHECK (id = 1), published_seq INTEGER NOT NULL)  -- one row
+// Snapshots live in a file of their own beside this one (persistence/snapshot_file.hpp).
 // invariant: a file with a newer schema_version, or tables but no meta, is refused (bad_schema).
 // open runs on the caller's thread; the returned store is thread-safe.
 #include "persistence/sqlite_event_store.hpp"
@@ -22,6 +21,7 @@
 #include <set>
 
 #include "persistence/group_commit_writer.hpp"
+#include "persistence/snapshot_file.hpp"
 #include "persistence/sqlite_reader_pool.hpp"
 
 namespace flashsale {
@@ -35,7 +35,6 @@ constexpr const char* create_schema = R"sql(
 CREATE TABLE events(seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, version INTEGER NOT NULL,
   type TEXT NOT NULL, data TEXT NOT NULL, recorded_at INTEGER NOT NULL, UNIQUE(stream, version));
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE snapshots(seq INTEGER PRIMARY KEY, taken_at INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE TABLE idempotency(user_id TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
   order_id TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL,
   recorded_at INTEGER NOT NULL, PRIMARY KEY(user_id, key));
@@ -46,8 +45,10 @@ INSERT INTO outbox(id, published_seq) VALUES(1, 0);
 class sqlite_event_store final : public event_store {
 public:
   sqlite_event_store(std::string store_id, std::unique_ptr<group_commit_writer> writer,
-                     std::unique_ptr<sqlite_reader_pool> readers)
-      : store_id_(std::move(store_id)), writer_(std::move(writer)), readers_(std::move(readers)) {}
+                     std::unique_ptr<sqlite_reader_pool> readers,
+                     std::unique_ptr<snapshot_file> snapshots)
+      : store_id_(std::move(store_id)), writer_(std::move(writer)), readers_(std::move(readers)),
+        snapshots_(std::move(snapshots)) {}
 
   ~sqlite_event_store() override {
     writer_->stop();  // callbacks still running may read: the readers outlive the queue
@@ -74,9 +75,14 @@ public:
     return readers_->find_idempotency(user_id, key);
   }
   void save_snapshot(snapshot s, std::function<void(std::optional<store_error>)> done) override {
-    writer_->save_snapshot(std::move(s), std::move(done));
+    // A snapshot of a failed store may describe events that never committed.
+    auto error = writer_->failure();
+    if (!error)
+      error = snapshots_->save(s);
+    if (done)
+      done(std::move(error));
   }
-  std::optional<snapshot> latest_snapshot() override { return readers_->latest_snapshot(); }
+  std::optional<snapshot> latest_snapshot() override { return snapshots_->latest(); }
   std::int64_t outbox_position() override { return writer_->outbox_position(); }
   void set_outbox_position(std::int64_t seq,
                            std::function<void(std::optional<store_error>)> done) override {
@@ -93,6 +99,7 @@ private:
   const std::string store_id_;
   std::unique_ptr<group_commit_writer> writer_;
   std::unique_ptr<sqlite_reader_pool> readers_;
+  std::unique_ptr<snapshot_file> snapshots_;
 };
 
 std::string new_store_id() {
@@ -183,7 +190,7 @@ std::optional<store_error> ensure_schema(sqlite3* db, const std::string& path,
     return bad("has schema version " + version_text + "; this build reads version " +
                std::to_string(schema_version) + " only");
   }
-  for (const char* t : {"events", "snapshots", "idempotency", "outbox"})
+  for (const char* t : {"events", "idempotency", "outbox"})
     if (!tables.count(t))
       return bad(std::string("lacks the table '") + t + "'");
   if (int rc = query_one(db, read_meta, "store_id", text_of(store_id));
@@ -247,8 +254,12 @@ open_sqlite_event_store(const store_options& options) {
   if (auto* failed = std::get_if<store_error>(&started))
     return *failed;
   auto readers = std::make_unique<sqlite_reader_pool>(path, max_idle_readers);
+  auto snapshots = snapshot_file::open(snapshot_file_path(path), /*read_only=*/false);
+  if (auto* failed = std::get_if<store_error>(&snapshots))
+    return *failed;
   return std::unique_ptr<event_store>(new sqlite_event_store(
-      std::move(store_id), std::move(std::get<0>(started)), std::move(readers)));
+      std::move(store_id), std::move(std::get<0>(started)), std::move(readers),
+      std::move(std::get<0>(snapshots))));
 }
 
 } // namespace flashsale

@@ -10,7 +10,7 @@ namespace flashsale {
 
 struct sqlite_reader_pool::reader {
   sqlite::connection db; // first: the statements below are finalized before it closes
-  sqlite::statement read_from, read_stream, stream_version, find_idempotency, latest_snapshot;
+  sqlite::statement read_from, read_stream, stream_version, find_idempotency;
 };
 
 void sqlite_reader_pool::reader_deleter::operator()(reader* r) const { delete r; }
@@ -45,9 +45,7 @@ sqlite_reader_pool::reader_ptr sqlite_reader_pool::acquire() {
           db, "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?1") != SQLITE_OK ||
       r->find_idempotency.prepare(db, "SELECT request_hash, order_id, status, body, recorded_at"
                                       " FROM idempotency WHERE user_id = ?1 AND key = ?2") !=
-          SQLITE_OK ||
-      r->latest_snapshot.prepare(
-          db, "SELECT seq, taken_at, data FROM snapshots ORDER BY seq DESC LIMIT 1") != SQLITE_OK)
+          SQLITE_OK)
     return nullptr;
   return r;
 }
@@ -135,22 +133,6 @@ std::optional<idempotency_record> sqlite_reader_pool::find_idempotency(const std
       found = idempotency_record{user_id,          key, s.column_text(0), s.column_text(1),
                                  static_cast<int>(s.column_int64(2)), s.column_text(3),
                                  s.column_int64(4)};
-  }
-  release(std::move(r), rc == SQLITE_ROW || rc == SQLITE_DONE);
-  return found;
-}
-
-std::optional<snapshot> sqlite_reader_pool::latest_snapshot() {
-  auto r = acquire();
-  if (!r)
-    return std::nullopt;
-  std::optional<snapshot> found;
-  int rc = SQLITE_OK;
-  {
-    auto& s = r->latest_snapshot;
-    sqlite::reset_guard guard(s);
-    if ((rc = s.step()) == SQLITE_ROW)
-      found = snapshot{s.column_int64(0), s.column_int64(1), s.column_text(2)};
   }
   release(std::move(r), rc == SQLITE_ROW || rc == SQLITE_DONE);
   return found;

@@ -33,7 +33,6 @@ public:
   std::int64_t stream_version(const std::string& stream);
   std::optional<idempotency_record> find_idempotency(const std::string& user_id,
                                                      const std::string& key);
-  std::optional<snapshot> latest_snapshot();
 
 private:
   struct reader;

@@ -44,6 +44,7 @@ public:
   statement& operator=(const statement&) = delete;
 
   int prepare(sqlite3* db, const char* sql);
+  bool prepared() const { return stmt_ != nullptr; }
 
   void bind(int index, std::int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
   /// SQLITE_STATIC: `value` must stay unchanged until reset().

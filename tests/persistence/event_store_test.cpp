@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "persistence/snapshot_file.hpp"
 #include "tests/persistence/store_test_util.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -269,9 +270,10 @@ TEST(EventStore, SnapshotLatestWinsAndOnlyTheNewestTwoAreKept) {
                 latest->data,
             "30 3000 state-30");
   store.reset();
-  EXPECT_EQ(query_outside(path, "SELECT group_concat(seq) FROM (SELECT seq FROM snapshots"
-                                " ORDER BY seq)"),
-            "20,30");
+  EXPECT_EQ(query_outside(snapshot_file_path(path),
+                          "SELECT group_concat(seq) FROM (SELECT seq FROM snapshots ORDER BY seq)"),
+            "20,30")
+    << "snapshots live in their own file, never in the events file";
 }
 
 TEST(EventStore, RecoveryFromSnapshotFoldsEveryEventExactlyOnce) {
