@@ -1,4 +1,5 @@
 #include "actors/payment_simulator.hpp"
+#include "actors/webhook_signature.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -13,7 +14,6 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "events/envelope.hpp"
 #include "persistence/jetstream.hpp"
@@ -43,23 +43,6 @@ std::uint64_t splitmix64(std::uint64_t x) {
 enum class verdict { ack, retry, dead_letter };
 
 } // namespace
-
-std::string simulator_sign_webhook(std::string_view secret, std::int64_t unix_seconds,
-                                   std::string_view body) {
-  std::string t = std::to_string(unix_seconds);
-  std::string message = t + "." + std::string(body);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &len);
-  static const char* hex = "0123456789abcdef";
-  std::string v1;
-  for (unsigned int i = 0; i < len; ++i) {
-    v1 += hex[mac[i] >> 4];
-    v1 += hex[mac[i] & 0xf];
-  }
-  return "t=" + t + ",v1=" + v1;
-}
 
 bool simulator_pays(std::uint64_t seed, double success_rate, std::string_view order_id) {
   std::uint64_t h = 1469598103934665603ULL; // FNV-1a, then mixed with the seed
@@ -144,7 +127,7 @@ struct payment_simulator::impl {
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
     httplib::Headers headers = {
-      {"Flashsale-Signature", simulator_sign_webhook(options.webhook_secret, now, text)}};
+      {webhook_signature_header, sign_webhook(options.webhook_secret, now, text)}};
     auto r = http.Post("/payments/webhook", headers, text, "application/json");
     if (!r) {
       reason = "webhook call failed: " + httplib::to_string(r.error());

@@ -64,12 +64,6 @@ private:
   std::unique_ptr<impl> self_;
 };
 
-/// The Flashsale-Signature header value for `body` at `unix_seconds` (shared/API.md).
-/// TODO(lead): the same scheme as http/webhook_signature's sign_webhook; merge once both exist
-/// (actors/ cannot depend on http/, so the shared code belongs below both).
-std::string simulator_sign_webhook(std::string_view secret, std::int64_t unix_seconds,
-                                   std::string_view body);
-
 /// True when the order with `order_id` is paid successfully under `seed` and `success_rate`.
 bool simulator_pays(std::uint64_t seed, double success_rate, std::string_view order_id);
 

@@ -16,7 +16,7 @@
 #include "http/rate_limiter.hpp"
 #include "http/secrets.hpp"
 #include "http/validation.hpp"
-#include "http/webhook_signature.hpp"
+#include "actors/webhook_signature.hpp"
 
 namespace flashsale {
 

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http/webhook_signature.hpp"
+#include "actors/webhook_signature.hpp"
 
 namespace flashsale::load {
 

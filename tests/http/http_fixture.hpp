@@ -16,7 +16,7 @@
 #include "actors/node.hpp"
 #include "config/config.hpp"
 #include "http/server.hpp"
-#include "http/webhook_signature.hpp"
+#include "actors/webhook_signature.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace flashsale::testing {

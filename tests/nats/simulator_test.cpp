@@ -14,7 +14,6 @@
 #include "actors/node.hpp"
 #include "actors/payment_simulator.hpp"
 #include "http/server.hpp"
-#include "http/webhook_signature.hpp"
 #include "tests/nats/nats_support.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/eventually.hpp"
@@ -26,13 +25,6 @@ namespace {
 using flashsale::testing::eventually;
 
 constexpr const char* secret = "test-webhook-secret";
-
-TEST(SimulatorSignature, IsAcceptedByTheWebhookVerifier) {
-  std::string body = R"({"event_id":"sim-o-1","order_id":"o-1","status":"succeeded"})";
-  auto header = simulator_sign_webhook(secret, 1790000000, body);
-  EXPECT_EQ(header, sign_webhook(secret, 1790000000, body));
-  EXPECT_EQ(verify_webhook(secret, header, body, 1790000010), signature_check::valid);
-}
 
 TEST(SimulatorDecision, IsStablePerOrderAndFollowsTheRate) {
   EXPECT_EQ(simulator_pays(7, 0.5, "o-1"), simulator_pays(7, 0.5, "o-1"));

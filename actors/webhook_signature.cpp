@@ -1,4 +1,4 @@
-#include "http/webhook_signature.hpp"
+#include "actors/webhook_signature.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
