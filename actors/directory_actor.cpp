@@ -110,21 +110,23 @@ caf::behavior directory(directory_self* self, const node_services* services) {
         return forward(self, inv, a, c);
       return unknown_product(c.product_id);
     },
-    [=](place_atom a, const place_order& c) -> caf::result<answer> {
+    // Order commands carry a reply_to: the saga answers the waiting caller directly.
+    [=](place_atom a, const place_order& c, const reply_to& reply) {
       order_state fresh;
       fresh.order_id = c.order_id;
-      return forward(self, saga_for(self, services, std::move(fresh)), a, c);
+      self->send(saga_for(self, services, std::move(fresh)), a, c, reply);
     },
-    [=](command_atom a, const std::string& order_id,
-        const order_command& c) -> caf::result<answer> {
+    [=](command_atom a, const std::string& order_id, const order_command& c,
+        const reply_to& reply) {
       auto it = self->state.sagas.find(order_id);
       if (it == self->state.sagas.end())
-        return to_caf_error(errc::not_found, "order '" + order_id + "' is not live");
-      return forward(self, it->second, a, c);
+        reply(answer{status_not_live, "", false});
+      else
+        self->send(it->second, a, c, reply);
     },
-    [=](revive_atom, order_state& state, const order_command& c) -> caf::result<answer> {
+    [=](revive_atom, order_state& state, const order_command& c, const reply_to& reply) {
       // A live saga knows better than the state read from the store: prefer it.
-      return forward(self, saga_for(self, services, std::move(state)), command_atom::value, c);
+      self->send(saga_for(self, services, std::move(state)), command_atom::value, c, reply);
     },
     [=](expire_atom a, const std::string& order_id) {
       if (auto it = self->state.sagas.find(order_id); it != self->state.sagas.end())

@@ -14,6 +14,7 @@
 
 #include "actors/node_api.hpp"
 #include "actors/read_models.hpp"
+#include "actors/reply_slot.hpp"
 #include "events/errors.hpp"
 #include "events/order.hpp"
 #include "events/product.hpp"
@@ -34,10 +35,6 @@ using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using schedule_atom = caf::atom_constant<caf::atom("schedule")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using count_atom = caf::atom_constant<caf::atom("count")>;
-
-/// Status of an internal answer that means "the order changed underneath (another saga
-/// placed it first): look it up again". Never sent to a client.
-inline constexpr int status_retry = 0;
 
 /// Inventory's reply to a reserve: the price fixed for the order and the product's hold.
 struct reserve_reply {
@@ -66,6 +63,7 @@ answer error_answer(const rejection& r);
 } // namespace flashsale
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::answer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::reply_to)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::reserve_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::define_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::define_product)

@@ -17,6 +17,7 @@
 #include "actors/outbox_relay.hpp"
 #include "actors/payment_simulator.hpp"
 #include "actors/read_models.hpp"
+#include "actors/reply_slot.hpp"
 #include "actors/services.hpp"
 #include "actors/snapshotter.hpp"
 #include "events/world.hpp"
@@ -33,9 +34,6 @@ template <class T>
 struct reply {
   std::optional<T> value;
   std::optional<rejection> error;
-  /// The actor it was forwarded to stopped before it could answer (a saga passivating at
-  /// that instant): asking again reaches its successor.
-  bool receiver_down = false;
 };
 
 constexpr int max_attempts = 5;
@@ -76,17 +74,26 @@ struct node::runtime {
   std::unique_ptr<outbox_relay> relay;
   std::unique_ptr<payment_simulator> simulator;
 
+  /// A request/response round trip for the rare admin calls (product definitions).
   template <class T, class... Ts>
   reply<T> ask(Ts&&... xs) {
     reply<T> out;
     caf::scoped_actor self{*system};
     self->request(directory, request_timeout, std::forward<Ts>(xs)...)
       .receive([&](T& value) { out.value = std::move(value); },
-               [&](caf::error& e) {
-                 out.receiver_down = e == caf::sec::request_receiver_down;
-                 out.error = to_rejection(e);
-               });
+               [&](caf::error& e) { out.error = to_rejection(e); });
     return out;
+  }
+
+  /// Sends an order command with a reply_to and waits for the saga's answer: cheaper than a
+  /// scoped_actor per request (no actor is created for the caller).
+  template <class... Ts>
+  answer ask_saga(Ts&&... xs) {
+    auto slot = std::make_shared<reply_slot>();
+    caf::anon_send(directory, std::forward<Ts>(xs)..., reply_to{slot});
+    if (auto a = slot->wait_for(request_timeout))
+      return std::move(*a);
+    return error_answer({errc::unavailable, "the node is overloaded: no answer in time"});
   }
 
   ~runtime() {
@@ -294,11 +301,9 @@ answer node::place(const order_request& request) {
         return answer{first->status, first->body, true};
       }
     }
-    auto r = rt_->ask<answer>(place_atom::value, cmd);
-    if (r.value && r.value->status != status_retry)
-      return *r.value;
-    if (r.error && !r.receiver_down)
-      return error_answer(*r.error);
+    auto a = rt_->ask_saga(place_atom::value, cmd);
+    if (a.status != status_retry)
+      return a;
   }
   return error_answer({errc::unavailable, "the order kept changing concurrently; retry"});
 }
@@ -316,18 +321,16 @@ std::optional<order_state> node::order(const std::string& order_id) {
 
 answer node::command(const std::string& order_id, const order_command& command) {
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
-    auto r = rt_->ask<answer>(command_atom::value, order_id, command);
-    if (r.error && r.error->code == errc::not_found) {
+    auto a = rt_->ask_saga(command_atom::value, order_id, command);
+    if (a.status == status_not_live) {
       // Not live (finished, passivated): revive a saga from the log to decide.
       auto state = order(order_id);
       if (!state)
         return error_answer({errc::not_found, "no order '" + order_id + "'"});
-      r = rt_->ask<answer>(revive_atom::value, std::move(*state), command);
+      a = rt_->ask_saga(revive_atom::value, std::move(*state), command);
     }
-    if (r.value && r.value->status != status_retry)
-      return *r.value;
-    if (r.error && !r.receiver_down)
-      return error_answer(*r.error);
+    if (a.status != status_retry && a.status != status_not_live)
+      return a;
   }
   return error_answer({errc::unavailable, "the order kept changing concurrently; retry"});
 }

@@ -19,7 +19,7 @@ struct saga_state {
   commit_queue commits;
   /// Clients waiting for the placement outcome: the first request and any idempotent
   /// duplicates that arrived before the outcome was durable.
-  std::vector<caf::typed_response_promise<answer>> waiting;
+  std::vector<reply_to> waiting;
   std::optional<answer> first_answer;
   /// Inventory requests in flight (reservations, compensations, sells, releases).
   std::size_t outstanding = 0;
@@ -81,10 +81,10 @@ void answer_waiting(saga_self* self, const answer& a, bool durable) {
   if (durable)
     st.first_answer = a;
   bool first = true;
-  for (auto& rp : st.waiting) {
+  for (auto& reply : st.waiting) {
     auto copy = a;
     copy.replayed = !first && durable;
-    rp.deliver(std::move(copy));
+    reply(std::move(copy));
     first = false;
   }
   st.waiting.clear();
@@ -229,27 +229,26 @@ void reserve_all(saga_self* self, const saga_context& ctx) {
   }
 }
 
-caf::result<answer> place(saga_self* self, const saga_context& ctx, const place_order& c) {
+void place(saga_self* self, const saga_context& ctx, const place_order& c, const reply_to& rp) {
   auto& st = self->state;
-  auto rp = self->make_response_promise<answer>();
   auto d = decide(st.order, c, ctx.services->now->now());
   if (d.rejected) {
-    st.commits.add_barrier([self, rp, r = *d.rejected](const std::optional<store_error>&) mutable {
-      rp.deliver(error_answer(r));
+    st.commits.add_barrier([self, rp, r = *d.rejected](const std::optional<store_error>&) {
+      rp(error_answer(r));
       maybe_passivate(self);
     });
-    return rp;
+    return;
   }
   if (d.duplicate) {
     if (st.first_answer) {
       auto replay = *st.first_answer;
       replay.replayed = true;
       st.commits.add_barrier(
-        [rp, replay](const std::optional<store_error>&) mutable { rp.deliver(replay); });
+        [rp, replay](const std::optional<store_error>&) { rp(replay); });
     } else {
       st.waiting.push_back(rp);
     }
-    return rp;
+    return;
   }
   st.waiting.push_back(rp);
   if (c.idempotency_key.empty()) {
@@ -258,7 +257,7 @@ caf::result<answer> place(saga_self* self, const saga_context& ctx, const place_
     // is durable too (or the store has failed and every later append fails with it).
     commit_decision(self, ctx, d, {}, [](const std::optional<store_error>&) {});
     reserve_all(self, ctx);
-    return rp;
+    return;
   }
   // A keyed order's id is derived from (user, key): another saga may have placed it already
   // (a retry racing a passivated saga). OrderPlaced must then fail on the stream's expected
@@ -274,13 +273,11 @@ caf::result<answer> place(saga_self* self, const saga_context& ctx, const place_
     }
     reserve_all(self, ctx);
   });
-  return rp;
 }
 
-caf::result<answer> handle_command(saga_self* self, const saga_context& ctx,
-                                   const order_command& cmd) {
+void handle_command(saga_self* self, const saga_context& ctx, const order_command& cmd,
+                    const reply_to& rp) {
   auto& st = self->state;
-  auto rp = self->make_response_promise<answer>();
   auto now = ctx.services->now->now();
   decision d;
   std::function<void(std::function<void()>)> effects; // inventory follow-up after commit
@@ -305,27 +302,26 @@ caf::result<answer> handle_command(saga_self* self, const saga_context& ctx,
   bool is_payment = !std::holds_alternative<cancel_order>(cmd);
   commit_decision(self, ctx, d, {}, [=](const std::optional<store_error>& err) mutable {
     if (err) {
-      rp.deliver(err->code == store_errc::version_conflict ? answer{status_retry, "", false}
-                                                           : unavailable_answer(*err));
+      rp(err->code == store_errc::version_conflict ? answer{status_retry, "", false}
+                                                   : unavailable_answer(*err));
       self->quit();
       return;
     }
     if (d.duplicate && is_payment) {
-      rp.deliver(applied_answer("duplicate"));
+      rp(applied_answer("duplicate"));
     } else if (d.rejected) {
-      rp.deliver(error_answer(*d.rejected)); // PaymentRejected, if any, is durable now
+      rp(error_answer(*d.rejected)); // PaymentRejected, if any, is durable now
     } else {
       // The order's new status is durable; the client hears back once the stock moved too,
       // so a GET of the product right after the answer already shows it.
       effects([=]() mutable {
-        rp.deliver(success());
+        rp(success());
         maybe_passivate(self);
       });
       return;
     }
     maybe_passivate(self);
   });
-  return rp;
 }
 
 void expire(saga_self* self, const saga_context& ctx) {
@@ -378,8 +374,10 @@ void resume(saga_self* self, const saga_context& ctx) {
 caf::behavior order_saga(saga_self* self, order_state initial, saga_context ctx) {
   self->state.order = std::move(initial);
   return {
-    [=](place_atom, const place_order& c) { return place(self, ctx, c); },
-    [=](command_atom, const order_command& c) { return handle_command(self, ctx, c); },
+    [=](place_atom, const place_order& c, const reply_to& reply) { place(self, ctx, c, reply); },
+    [=](command_atom, const order_command& c, const reply_to& reply) {
+      handle_command(self, ctx, c, reply);
+    },
     [=](expire_atom) { expire(self, ctx); },
     [=](resume_atom) { resume(self, ctx); },
     [=](committed_atom, std::uint64_t ticket, int code, std::string& message) {
