@@ -36,7 +36,15 @@ struct reply {
   std::optional<rejection> error;
 };
 
-constexpr int max_attempts = 5;
+constexpr int max_attempts = 8;
+
+/// Before asking again after a retry answer: a saga that just stopped is forgotten by the
+/// directory when it processes the down message, a moment later; asking again at once can
+/// reach the stopped actor again. 1, 2, 4 ... 64 ms: rare, and on an HTTP thread, not an actor.
+void back_off(int attempt) {
+  if (attempt > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1 << std::min(attempt - 1, 6)));
+}
 
 } // namespace
 
@@ -292,6 +300,7 @@ answer node::place(const order_request& request) {
                    ? random_order_id()
                    : derive_order_id(request.user_id, request.idempotency_key);
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
+    back_off(attempt);
     if (!cmd.idempotency_key.empty()) {
       if (auto first = rt_->store->find_idempotency(cmd.user_id, cmd.idempotency_key)) {
         if (first->request_hash != cmd.request_hash)
@@ -321,6 +330,7 @@ std::optional<order_state> node::order(const std::string& order_id) {
 
 answer node::command(const std::string& order_id, const order_command& command) {
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
+    back_off(attempt);
     auto a = rt_->ask_saga(command_atom::value, order_id, command);
     if (a.status == status_not_live) {
       // Not live (finished, passivated): revive a saga from the log to decide.
