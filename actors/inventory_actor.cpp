@@ -49,19 +49,25 @@ caf::error store_unavailable(const store_error& err) {
   return to_caf_error(errc::unavailable, "event store cannot write: " + err.message);
 }
 
-/// Release or sell: decide, and answer `true` once the outcome is durable.
-template <class Command>
-caf::result<bool> settle(inventory_self* self, const node_services* services, const Command& c) {
-  auto rp = self->make_response_promise<bool>();
-  auto d = decide(self->state.product, c);
+/// Answers the request once `d` is durable: the store's failure, the rejection, or `ok()`.
+template <class T, class MakeValue>
+void answer_when_durable(inventory_self* self, const node_services* services, const decision& d,
+                         caf::typed_response_promise<T> rp, MakeValue ok) {
   commit_decision(self, services, d, [=](const std::optional<store_error>& err) mutable {
     if (err)
       rp.deliver(store_unavailable(*err));
     else if (d.rejected)
       rp.deliver(to_caf_error(*d.rejected));
     else
-      rp.deliver(true);
+      rp.deliver(ok());
   });
+}
+
+/// Release or sell: answer `true` once the outcome is durable.
+template <class Command>
+caf::result<bool> settle(inventory_self* self, const node_services* services, const Command& c) {
+  auto rp = self->make_response_promise<bool>();
+  answer_when_durable(self, services, decide(self->state.product, c), rp, [] { return true; });
   return rp;
 }
 
@@ -72,14 +78,8 @@ caf::behavior inventory_actor(inventory_self* self, product_state initial,
     [=](define_atom, const define_product& c) -> caf::result<define_reply> {
       auto rp = self->make_response_promise<define_reply>();
       bool created = !self->state.product.exists;
-      auto d = decide(self->state.product, c);
-      commit_decision(self, services, d, [=](const std::optional<store_error>& err) mutable {
-        if (err)
-          rp.deliver(store_unavailable(*err));
-        else if (d.rejected)
-          rp.deliver(to_caf_error(*d.rejected));
-        else
-          rp.deliver(define_reply{make_product_view(self->state.product), created});
+      answer_when_durable(self, services, decide(self->state.product, c), rp, [self, created] {
+        return define_reply{make_product_view(self->state.product), created};
       });
       return rp;
     },

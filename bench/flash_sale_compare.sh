@@ -15,24 +15,7 @@ STOCK=${STOCK:-1000}
 BUYERS=${BUYERS:-1000000}
 FLASHSALE=$BUILD_DIR/cli/flashsale
 TOKEN=bench-admin-token-$$
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-wait_port() { # file regex -> port
-  for _ in $(seq 1 300); do
-    if port=$(grep -oE "$2" "$1" | grep -oE '[0-9]+$' | head -1) && [ -n "$port" ]; then
-      echo "$port"; return 0
-    fi
-    sleep 0.1
-  done
-  echo "server did not start: $(cat "$1")" >&2; return 1
-}
+. bench/servers.sh # WORK, PIDS, cleanup on exit, wait_port
 
 # One number from the one-line JSON report. Keys are sorted, so the first "latency_ms"
 # object is the orders' (the payments' comes later, under "payments").

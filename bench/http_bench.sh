@@ -9,24 +9,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 DURATION=${1:-10s}
 LUA=bench/orders.lua
 TOKEN=bench-admin-token-$$
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-wait_port() { # file regex -> port
-  for _ in $(seq 1 300); do
-    if port=$(grep -oE "$2" "$1" | grep -oE '[0-9]+$' | head -1) && [ -n "$port" ]; then
-      echo "$port"; return 0
-    fi
-    sleep 0.1
-  done
-  echo "server did not start: $(cat "$1")" >&2; return 1
-}
+. bench/servers.sh # WORK, PIDS, cleanup on exit, wait_port
 
 # wrk --latency output -> "req/s p50 p99" (latencies in ms)
 summarise() {
