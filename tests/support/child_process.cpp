@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -109,6 +110,13 @@ std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
     auto r = ::waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      // The child is gone, but the reader thread may not have drained the pipe yet: callers
+      // read output() right after this, so wait for end of file (bounded: a grandchild that
+      // inherited the pipe could hold it open).
+      std::unique_lock<std::mutex> guard{mutex_};
+      changed_.wait_until(guard, std::max(deadline, std::chrono::steady_clock::now()
+                                                      + std::chrono::seconds(5)),
+                          [this] { return output_closed_; });
       return exit_code_;
     }
     if (std::chrono::steady_clock::now() >= deadline)

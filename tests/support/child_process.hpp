@@ -34,8 +34,8 @@ public:
   /// Sends `sig` to the child (only to its PID).
   void signal(int sig);
 
-  /// Waits for the child to exit; returns its exit code, 128+signal when killed, or nullopt on
-  /// timeout.
+  /// Waits for the child to exit and for its output to be read to the end; returns its exit
+  /// code, 128+signal when killed, or nullopt on timeout.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
 
   /// Everything the child printed so far (stdout and stderr interleaved).
