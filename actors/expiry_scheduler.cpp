@@ -34,14 +34,32 @@ void arm(scheduler_self* self, const node_services* services) {
   auto now = services->now->now();
   auto next = st.due.begin()->first;
   if (next <= now) {
-    self->send(self, tick_atom::value); // more are due: yield, then continue
+    self->send(self, tick_atom::value, false); // more are due: yield, then continue
     return;
   }
   auto wake = std::min(next, now + max_sleep_ms);
   if (st.armed_for && *st.armed_for <= wake)
-    return;
+    return; // a timer already fires at least as soon
   st.armed_for = wake;
-  self->delayed_send(self, std::chrono::milliseconds(wake - now), tick_atom::value);
+  self->delayed_send(self, std::chrono::milliseconds(wake - now), tick_atom::value, true);
+}
+
+/// Fires what is due (at most expiry_batch) and re-arms. `from_timer`: this tick is the
+/// delayed one `armed_for` stood for. It clears `armed_for` whatever the clock says now: a
+/// clock stepped back must not leave the scheduler believing a timer is still pending.
+void on_tick(scheduler_self* self, const caf::actor& directory, const node_services* services,
+             bool from_timer) {
+  auto& st = self->state;
+  if (from_timer)
+    st.armed_for.reset();
+  auto now = services->now->now();
+  std::size_t fired = 0;
+  while (!st.due.empty() && st.due.begin()->first <= now && fired < services->expiry_batch) {
+    self->send(directory, expire_atom::value, st.due.begin()->second);
+    st.due.erase(st.due.begin());
+    ++fired;
+  }
+  arm(self, services);
 }
 
 caf::behavior expiry_scheduler(scheduler_self* self, caf::actor directory,
@@ -51,19 +69,8 @@ caf::behavior expiry_scheduler(scheduler_self* self, caf::actor directory,
       self->state.due.emplace(expires_at, order_id);
       arm(self, services);
     },
-    [=](tick_atom) {
-      auto& st = self->state;
-      auto now = services->now->now();
-      if (st.armed_for && *st.armed_for <= now)
-        st.armed_for.reset();
-      std::size_t fired = 0;
-      while (!st.due.empty() && st.due.begin()->first <= now && fired < services->expiry_batch) {
-        self->send(directory, expire_atom::value, st.due.begin()->second);
-        st.due.erase(st.due.begin());
-        ++fired;
-      }
-      arm(self, services);
-    },
+    [=](tick_atom, bool from_timer) { on_tick(self, directory, services, from_timer); },
+    [=](tick_atom) { on_tick(self, directory, services, false); }, // check_expiries
     [=](count_atom) { return static_cast<std::int64_t>(self->state.due.size()); },
   };
 }

@@ -37,6 +37,9 @@ void commit_decision(inventory_self* self, const node_services* services, const 
   append_batch batch;
   batch.streams.push_back(make_stream_append(product_stream(st.product.product_id), expected,
                                              d.events, services->now->now()));
+  // Reserves are answered before their commit; that is only sound if a failed product
+  // append can never be followed by a successful one: make a conflict latch the store.
+  batch.streams.back().single_writer = true;
   // Published from the writer thread at the commit itself: a saga may answer its client as
   // soon as its own later event commits, and the client may read the product right away.
   append_then(self, st.commits, *services->store, std::move(batch), std::move(k),

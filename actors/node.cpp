@@ -117,9 +117,13 @@ struct node::runtime {
       directory = nullptr;
     }
     system.reset(); // waits for every actor to finish
-    snapshots.reset();
-    if (store)
+    if (store) {
+      // Appends the stopped actors left behind are still being committed, and each commit
+      // calls the observer, which touches the snapshotter: detach it and drain first.
+      store->set_commit_observer(nullptr);
       store->flush();
+    }
+    snapshots.reset();
     nats_server.reset(); // last: SIGTERM (then SIGKILL) to its PID
   }
 };
@@ -200,6 +204,10 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
   if (!w.decode_errors.empty())
     return "event store holds events this build cannot read (first: " + w.decode_errors.front()
            + "); refusing to start rather than act on a partial state";
+  if (w.last_seq != rt.store->last_seq())
+    return "recovery read the log only up to seq " + std::to_string(w.last_seq) + " of "
+           + std::to_string(rt.store->last_seq())
+           + " (a read error?); refusing to start on a partial state";
   if (!recovered.snapshot_problem.empty())
     std::cerr << "flashsale: snapshot not used (" << recovered.snapshot_problem
               << "), recovered from the full log\n";

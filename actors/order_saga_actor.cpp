@@ -194,7 +194,10 @@ void finish_placement(saga_self* self, const saga_context& ctx) {
   commit_decision(self, ctx, d, idempotency_for(st.order, created, now),
                   [self, ctx, created](const std::optional<store_error>& err) {
                     if (err) {
+                      // Not durable: this saga's in-memory "reserved" is a fiction, and the
+                      // store refuses every write now. Stop; a restart recovers the truth.
                       answer_waiting(self, unavailable_answer(*err), false);
+                      self->quit();
                       return;
                     }
                     answer_waiting(self, created, true);
@@ -245,8 +248,13 @@ void place(saga_self* self, const saga_context& ctx, const place_order& c, const
       replay.replayed = true;
       st.commits.add_barrier(
         [rp, replay](const std::optional<store_error>&) { rp(replay); });
+    } else if (st.order.status == order_status::pending) {
+      st.waiting.push_back(rp); // the outcome is still to come: answer it with the first
     } else {
-      st.waiting.push_back(rp);
+      // The outcome is durable but this saga did not produce it (revived from the log for
+      // a late payment): the idempotency index holds the first answer, so look there again.
+      rp(answer{status_retry, "", false});
+      maybe_passivate(self);
     }
     return;
   }
@@ -334,8 +342,10 @@ void expire(saga_self* self, const saga_context& ctx) {
     return;
   }
   commit_decision(self, ctx, d, {}, [self, ctx](const std::optional<store_error>& err) {
-    if (err)
+    if (err) { // the store has failed: stop, a restart resumes from the log
+      self->quit();
       return;
+    }
     release_all(self, ctx, release_reason::expired, [self] { maybe_passivate(self); });
   });
 }

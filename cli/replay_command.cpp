@@ -171,7 +171,8 @@ int replay(const args& a) {
       if (auto file = std::get_if<std::unique_ptr<snapshot_file>>(&snapshots))
         return (*file)->latest();
       return std::nullopt; // an unreadable snapshot file only means folding from scratch
-    }};
+    },
+    {}}; // the reader pool does not know the log's end; the fold finds it
   auto recovered = recover_world(source, options);
   auto& w = recovered.state;
   for (auto& v : check_invariants(w))

@@ -46,6 +46,11 @@ struct stream_append {
   /// The stream's current last version; 0 = the stream must not exist yet.
   std::int64_t expected_version = 0;
   std::vector<new_event> events;
+  /// The stream has exactly one writer that knows its version (an inventory actor): a
+  /// mismatch then means that writer's state is behind the store, and everything it decided
+  /// since is suspect, so the store latches (store_failed for every later write) instead of
+  /// reporting a per-batch version_conflict.
+  bool single_writer = false;
 };
 
 /// The first answer to (user_id, key); a later record with the same key is ignored.

@@ -265,9 +265,14 @@ bool group_commit_writer::write_append(append_batch& batch, append_result& out) 
     if (!head_of(sa.stream, head))
       return false;
     if (*head != sa.expected_version) {
+      revert_heads();
+      if (sa.single_writer) { // see stream_append::single_writer: fail the group, latch
+        fatal_ = "single-writer stream conflicted: "
+                 + conflict_message(sa.stream, sa.expected_version, *head);
+        return false;
+      }
       out.error = store_error{store_errc::version_conflict,
                               conflict_message(sa.stream, sa.expected_version, *head)};
-      revert_heads();
       return true;
     }
     undo_.emplace_back(head, *head);

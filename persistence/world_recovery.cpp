@@ -99,6 +99,8 @@ recovered_world recover_world(const log_source& log, const recovery_options& opt
         out.snapshot_problem = "snapshot is newer than the requested seq";
       else if (decoded->last_seq != snap->seq)
         out.snapshot_problem = "snapshot seq does not match its content";
+      else if (log.last_seq && snap->seq > log.last_seq())
+        out.snapshot_problem = "snapshot is ahead of the log (the log lost its tail)";
       else {
         out.state = std::move(*decoded);
         out.snapshot_seq = snap->seq;

@@ -19,12 +19,15 @@ namespace flashsale {
 struct log_source {
   std::function<std::vector<envelope>(std::int64_t after_seq, std::size_t limit)> read_from;
   std::function<std::optional<snapshot>()> latest_snapshot;
+  /// The log's last seq, when known: a snapshot beyond it (the log lost its tail to a power
+  /// cut with store.sync=normal, the snapshot file did not) is not used.
+  std::function<std::int64_t()> last_seq;
 };
 
 template <class Store>
 log_source log_source_of(Store& store) {
   return {[&store](std::int64_t after, std::size_t limit) { return store.read_from(after, limit); },
-          [&store] { return store.latest_snapshot(); }};
+          [&store] { return store.latest_snapshot(); }, [&store] { return store.last_seq(); }};
 }
 
 struct recovery_options {

@@ -222,3 +222,15 @@ TEST_F(Saga, ConcurrentSagasCompeteForTheLastUnitExactlyOneWins) {
   for (int round = 0; round < rounds; ++round)
     ASSERT_EQ(stock_of("p" + std::to_string(round)), "0/1/0 of 1");
 }
+
+TEST_F(Saga, ExpiryTimerSurvivesAClockBehindItsTimers) {
+  // Real timers only (no check_expiries). The scheduler arms a delayed tick for at most 1 s
+  // ahead of the clock. Here the clock does not move while that second passes, as a wall
+  // clock stepped back by NTP would not: the tick arrives "early". The scheduler must still
+  // re-arm; it used to believe its timer was pending and armed none, so nothing expired.
+  define("a", 1, 0, 100, 60);
+  auto order = order_id_of(place("u-1", {{"a", 1}}));
+  std::this_thread::sleep_for(1200ms); // the armed tick fires; the clock still says t0
+  clock_.advance(61s);                 // past expires_at; only the scheduler's timer sees it
+  EXPECT_TRUE(eventually([&] { return status_of(order) == "expired"; }, 10s)) << status_of(order);
+}

@@ -12,7 +12,9 @@
 #include <mutex>
 #include <thread>
 
+#include "events/world_snapshot.hpp"
 #include "persistence/snapshot_file.hpp"
+#include "persistence/world_recovery.hpp"
 #include "tests/persistence/store_test_util.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -368,4 +370,40 @@ TEST(EventStore, DestructionAnswersEveryQueuedAppend) {
 }
 
 } // namespace
+TEST(EventStore, ConflictOnASingleWriterStreamLatchesTheStore) {
+  // An inventory actor answers reserves before their commit; that is only safe if a failed
+  // product append can never be followed by a successful one.
+  testing::temp_dir dir;
+  auto store = open_store(dir.file("events.db"));
+  ASSERT_TRUE(store);
+  ASSERT_FALSE(store->append_sync(batch_of(events_for("product-a", 0))).error);
+  auto stale = events_for("product-a", 0); // the writer believes the stream is still empty
+  stale.single_writer = true;
+  auto r = store->append_sync(batch_of(std::move(stale)));
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, store_errc::store_failed) << r.error->message;
+  EXPECT_TRUE(store->failure());
+  auto later = store->append_sync(batch_of(events_for("order-o", 0)));
+  ASSERT_TRUE(later.error) << "nothing may commit after it";
+  EXPECT_EQ(later.error->code, store_errc::store_failed);
+}
+
+TEST(EventStore, SnapshotAheadOfTheLogIsNotUsed) {
+  // store.sync=normal and a power cut: the log may lose its tail while the snapshot file
+  // (written separately) keeps a snapshot of it. Recovery must not start from there.
+  testing::temp_dir dir;
+  auto store = open_store(dir.file("events.db"));
+  ASSERT_TRUE(store);
+  ASSERT_FALSE(store->append_sync(batch_of(events_for("order-o", 0))).error);
+  world ahead;
+  ahead.forget_settled_orders = true;
+  ahead.last_seq = 99;
+  ASSERT_FALSE(save(*store, snapshot{99, 0, encode_world(ahead)}));
+  auto recovered = recover_world(log_source_of(*store), recovery_options{});
+  EXPECT_FALSE(recovered.snapshot_seq);
+  EXPECT_NE(recovered.snapshot_problem.find("ahead of the log"), std::string::npos)
+    << recovered.snapshot_problem;
+  EXPECT_EQ(recovered.state.last_seq, 1);
+}
+
 } // namespace flashsale
