@@ -1,5 +1,7 @@
 #include "events/event.hpp"
 
+#include "events/fast_decode.hpp"
+
 #include <nlohmann/json.hpp>
 
 namespace flashsale {
@@ -89,6 +91,15 @@ envelope to_envelope(const event& e, std::int64_t version, timestamp_ms recorded
 }
 
 decode_result decode(const envelope& env) {
+  if (auto fast = fast_decode(env.type, env.data)) {
+    decode_result out;
+    out.value = std::move(*fast);
+    return out;
+  }
+  return decode_full(env);
+}
+
+decode_result decode_full(const envelope& env) {
   decode_result out;
   try {
     auto data = nlohmann::json::parse(env.data);

@@ -48,7 +48,11 @@ struct decode_result {
 };
 
 /// The event inside an envelope. Unknown `type` or malformed `data` → error text.
+/// Tries events/fast_decode first (no DOM), and the full JSON parser when it is unsure.
 decode_result decode(const envelope& env);
+
+/// The same through the full JSON parser only (the reference the fast path is tested against).
+decode_result decode_full(const envelope& env);
 
 /// The outcome of a `decide`: the events to append (in order), and/or a rejection.
 /// Both may be set (a late payment yields PaymentRejected *and* invalid_state): append the

@@ -1,0 +1,373 @@
+#include "events/fast_decode.hpp"
+
+#include <array>
+#include <cstdint>
+#include <utility>
+#include <string>
+#include <vector>
+
+#include "events/time.hpp"
+
+namespace flashsale {
+
+namespace {
+
+// -- the scanner: compact JSON, one object, values are strings without escapes, integers,
+// null, or arrays of such flat objects. Anything else: give up (the caller falls back).
+
+struct value {
+  enum kind_t { string, integer, null, objects } kind = null;
+  std::string_view text;  ///< string contents
+  std::int64_t number = 0;
+  std::size_t first = 0;  ///< objects: index of the first element in scanner::elements
+  std::size_t count = 0;
+};
+
+struct field {
+  std::string_view key;
+  value v;
+};
+
+/// The fields of one object: a range of a field vector.
+struct object {
+  const std::vector<field>* fields = nullptr;
+  std::size_t first = 0;
+  std::size_t count = 0;
+
+  /// The value of `key`, or null when absent. The last one wins, as in nlohmann's parse.
+  const value* get(std::string_view key) const {
+    for (std::size_t i = first + count; i-- > first;)
+      if ((*fields)[i].key == key)
+        return &(*fields)[i].v;
+    return nullptr;
+  }
+};
+
+class scanner {
+public:
+  explicit scanner(std::string_view text) : s_(text) {}
+
+  bool parse(object& root) {
+    if (!parse_object(root_fields_, root, true))
+      return false;
+    return pos_ == s_.size();
+  }
+
+  object element(std::size_t i) const { return elements_[i]; }
+
+private:
+  bool eat(char c) {
+    if (pos_ < s_.size() && s_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+
+  bool parse_string(std::string_view& out) {
+    if (!eat('"'))
+      return false;
+    auto start = pos_;
+    for (; pos_ < s_.size(); ++pos_) {
+      auto c = static_cast<unsigned char>(s_[pos_]);
+      if (c == '"') {
+        out = s_.substr(start, pos_ - start);
+        ++pos_;
+        return true;
+      }
+      if (c == '\\' || c < 0x20)
+        return false; // escapes and control characters: the full parser knows them
+    }
+    return false;
+  }
+
+  bool parse_integer(std::int64_t& out) {
+    bool negative = eat('-');
+    auto start = pos_;
+    std::int64_t n = 0;
+    for (; pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9'; ++pos_) {
+      if (pos_ - start >= 18)
+        return false; // could overflow: leave it to the full parser
+      n = n * 10 + (s_[pos_] - '0');
+    }
+    if (pos_ == start)
+      return false;
+    if (pos_ < s_.size() && (s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E'))
+      return false; // not an integer
+    out = negative ? -n : n;
+    return true;
+  }
+
+  bool parse_value(value& v, bool top) {
+    if (pos_ >= s_.size())
+      return false;
+    char c = s_[pos_];
+    if (c == '"') {
+      v.kind = value::string;
+      return parse_string(v.text);
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      v.kind = value::integer;
+      return parse_integer(v.number);
+    }
+    if (s_.compare(pos_, 4, "null") == 0) {
+      pos_ += 4;
+      v.kind = value::null;
+      return true;
+    }
+    if (c == '[' && top) { // an array of flat objects (items, lines)
+      ++pos_;
+      v.kind = value::objects;
+      v.first = elements_.size();
+      if (eat(']'))
+        return true;
+      do {
+        object element;
+        if (!parse_object(element_fields_, element, false))
+          return false;
+        elements_.push_back(element);
+        ++v.count;
+      } while (eat(','));
+      return eat(']');
+    }
+    return false; // true/false, nested objects, deeper arrays: not in our events
+  }
+
+  bool parse_object(std::vector<field>& into, object& out, bool top) {
+    if (!eat('{'))
+      return false;
+    out.fields = &into;
+    out.first = into.size();
+    if (eat('}'))
+      return true;
+    do {
+      field f;
+      if (!parse_string(f.key) || !eat(':') || !parse_value(f.v, top))
+        return false;
+      into.push_back(f);
+      ++out.count;
+    } while (eat(','));
+    return eat('}');
+  }
+
+  std::string_view s_;
+  std::size_t pos_ = 0;
+  std::vector<field> root_fields_;
+  std::vector<field> element_fields_; ///< fields of array elements (one level only)
+  std::vector<object> elements_;
+};
+
+// -- readers: each mirrors one from_json idiom; false = "not sure, use the full parser".
+
+/// j.at(key).get_to(out) for a string.
+bool required(const object& o, std::string_view key, std::string& out) {
+  auto v = o.get(key);
+  if (!v || v->kind != value::string)
+    return false;
+  out.assign(v->text);
+  return true;
+}
+
+/// j.at(key).get_to(out) for an integer.
+bool required(const object& o, std::string_view key, std::int64_t& out) {
+  auto v = o.get(key);
+  if (!v || v->kind != value::integer)
+    return false;
+  out = v->number;
+  return true;
+}
+
+/// j.value(key, fallback) for a string.
+bool optional(const object& o, std::string_view key, std::string& out, std::string_view fallback) {
+  auto v = o.get(key);
+  if (!v) {
+    out.assign(fallback);
+    return true;
+  }
+  if (v->kind != value::string)
+    return false;
+  out.assign(v->text);
+  return true;
+}
+
+/// j.value(key, fallback) for an integer.
+bool optional(const object& o, std::string_view key, std::int64_t& out, std::int64_t fallback) {
+  auto v = o.get(key);
+  if (!v) {
+    out = fallback;
+    return true;
+  }
+  if (v->kind != value::integer)
+    return false;
+  out = v->number;
+  return true;
+}
+
+/// json_time::read: a required RFC 3339 string.
+bool required_time(const object& o, std::string_view key, timestamp_ms& out) {
+  auto v = o.get(key);
+  if (!v || v->kind != value::string)
+    return false;
+  auto t = parse_rfc3339(v->text);
+  if (!t)
+    return false;
+  out = *t;
+  return true;
+}
+
+/// json_time::read_optional: missing or null is nullopt.
+bool optional_time(const object& o, std::string_view key, std::optional<timestamp_ms>& out) {
+  auto v = o.get(key);
+  if (!v || v->kind == value::null) {
+    out.reset();
+    return true;
+  }
+  timestamp_ms t = 0;
+  if (!required_time(o, key, t))
+    return false;
+  out = t;
+  return true;
+}
+
+template <class Line, class ReadLine>
+bool lines_of(const scanner& sc, const value& v, std::vector<Line>& out, ReadLine read) {
+  if (v.kind != value::objects)
+    return false;
+  out.clear();
+  out.reserve(v.count);
+  for (std::size_t i = 0; i < v.count; ++i) {
+    Line line;
+    if (!read(sc.element(v.first + i), line))
+      return false;
+    out.push_back(std::move(line));
+  }
+  return true;
+}
+
+bool read_order_line(const object& o, order_line& l) {
+  return required(o, "product_id", l.product_id) && required(o, "quantity", l.quantity);
+}
+
+bool read_priced_line(const object& o, priced_line& l) {
+  return required(o, "product_id", l.product_id) && required(o, "quantity", l.quantity)
+         && optional(o, "unit_price_cents", l.unit_price_cents, 0);
+}
+
+// -- one reader per event type, field for field as its from_json.
+
+bool read(const scanner&, const object& o, ProductDefined& e) {
+  return required(o, "product_id", e.product_id) && required(o, "stock", e.stock)
+         && optional(o, "name", e.name, "") && optional(o, "price_cents", e.price_cents, 0)
+         && optional(o, "per_user_limit", e.per_user_limit, 0)
+         && optional_time(o, "sale_starts_at", e.sale_starts_at)
+         && optional(o, "hold_seconds", e.hold_seconds, 600);
+}
+
+bool read(const scanner&, const object& o, StockReserved& e) {
+  return required(o, "product_id", e.product_id) && required(o, "order_id", e.order_id)
+         && required(o, "quantity", e.quantity) && optional(o, "user_id", e.user_id, "")
+         && optional(o, "unit_price_cents", e.unit_price_cents, 0);
+}
+
+bool read(const scanner&, const object& o, StockReleased& e) {
+  std::string reason;
+  if (!(required(o, "product_id", e.product_id) && required(o, "order_id", e.order_id)
+        && required(o, "quantity", e.quantity) && optional(o, "user_id", e.user_id, "")
+        && optional(o, "reason", reason, "compensation")))
+    return false;
+  auto parsed = parse_release_reason(reason);
+  if (!parsed)
+    return false;
+  e.reason = *parsed;
+  return true;
+}
+
+bool read(const scanner&, const object& o, StockSold& e) {
+  return required(o, "product_id", e.product_id) && required(o, "order_id", e.order_id)
+         && required(o, "quantity", e.quantity) && optional(o, "user_id", e.user_id, "");
+}
+
+bool read(const scanner& sc, const object& o, OrderPlaced& e) {
+  auto items = o.get("items");
+  return required(o, "order_id", e.order_id) && required(o, "user_id", e.user_id) && items
+         && lines_of(sc, *items, e.items, read_order_line)
+         && optional(o, "idempotency_key", e.idempotency_key, "")
+         && optional(o, "request_hash", e.request_hash, "")
+         && required_time(o, "placed_at", e.placed_at);
+}
+
+bool read(const scanner& sc, const object& o, OrderReserved& e) {
+  if (!(required(o, "order_id", e.order_id) && required_time(o, "expires_at", e.expires_at)
+        && optional(o, "total_cents", e.total_cents, 0)))
+    return false;
+  auto lines = o.get("lines");
+  if (!lines || lines->kind == value::null) {
+    e.lines.clear();
+    return true;
+  }
+  return lines_of(sc, *lines, e.lines, read_priced_line);
+}
+
+bool read(const scanner&, const object& o, OrderRejected& e) {
+  return required(o, "order_id", e.order_id) && optional(o, "code", e.code, "internal")
+         && optional(o, "message", e.message, "");
+}
+
+bool read(const scanner&, const object& o, OrderPaid& e) {
+  return required(o, "order_id", e.order_id) && optional(o, "payment_id", e.payment_id, "")
+         && optional(o, "event_id", e.event_id, "")
+         && optional(o, "amount_cents", e.amount_cents, 0);
+}
+
+bool read(const scanner&, const object& o, OrderCancelled& e) {
+  return required(o, "order_id", e.order_id)
+         && optional(o, "reason", e.reason, cancel_reason_user)
+         && optional(o, "payment_id", e.payment_id, "") && optional(o, "event_id", e.event_id, "");
+}
+
+bool read(const scanner&, const object& o, OrderExpired& e) {
+  return required(o, "order_id", e.order_id);
+}
+
+bool read(const scanner&, const object& o, PaymentRejected& e) {
+  return required(o, "order_id", e.order_id) && optional(o, "payment_id", e.payment_id, "")
+         && optional(o, "event_id", e.event_id, "")
+         && optional(o, "amount_cents", e.amount_cents, 0) && optional(o, "reason", e.reason, "");
+}
+
+template <std::size_t... I>
+std::array<std::string_view, sizeof...(I)> type_names(std::index_sequence<I...>) {
+  return {type_name(event{std::variant_alternative_t<I, event>{}})...};
+}
+
+/// The envelope type names, in variant order; built once.
+const std::array<std::string_view, std::variant_size_v<event>>& names() {
+  static const auto all = type_names(std::make_index_sequence<std::variant_size_v<event>>{});
+  return all;
+}
+
+template <std::size_t I = 0>
+std::optional<event> read_as(std::string_view type, const scanner& sc, const object& root) {
+  if constexpr (I == std::variant_size_v<event>) {
+    return std::nullopt;
+  } else {
+    if (type != names()[I])
+      return read_as<I + 1>(type, sc, root);
+    std::variant_alternative_t<I, event> e;
+    if (!read(sc, root, e))
+      return std::nullopt;
+    return event{std::move(e)};
+  }
+}
+
+} // namespace
+
+std::optional<event> fast_decode(std::string_view type, std::string_view data) {
+  scanner sc(data);
+  object root;
+  if (!sc.parse(root))
+    return std::nullopt;
+  return read_as(type, sc, root);
+}
+
+} // namespace flashsale
