@@ -1,7 +1,7 @@
 // The vocabulary actors speak: atoms, the command and reply types that travel in messages,
 // and the conversion between domain rejections and caf::error. Local-only types are allowed
 // as unsafe message types: nothing here crosses a process boundary (scale-out will speak
-// JSON over NATS, see docs/ARCHITECTURE.md). Keep caf/all.hpp out of this header.
+// JSON over NATS, see docs/ARCHITECTURE.md). Only the small CAF headers belong here.
 #pragma once
 
 #include <cstdint>

@@ -17,6 +17,7 @@
 #include "config/config.hpp"
 #include "http/server.hpp"
 #include "actors/webhook_signature.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace flashsale::testing {
@@ -106,18 +107,6 @@ inline std::string error_code(const httplib::Result& r) {
   if (j.is_object() && j.contains("error") && j["error"].is_object())
     return j["error"].value("code", "");
   return "<no error body: " + r->body + ">";
-}
-
-/// Waits (polling, bounded) until `done` holds; the alternative to a fixed sleep.
-inline bool eventually(const std::function<bool()>& done,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return done();
 }
 
 /// The product view as "stock/available/reserved/sold", checking the invariant on the way.
