@@ -64,6 +64,9 @@ int free_loopback_port() {
   return port;
 }
 
+
+} // namespace
+
 bool accepts_connections(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
@@ -76,8 +79,6 @@ bool accepts_connections(int port) {
   ::close(fd);
   return ok;
 }
-
-} // namespace
 
 struct nats_server_supervisor::impl {
   nats_server_options options;

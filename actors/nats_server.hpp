@@ -49,4 +49,7 @@ private:
 /// The full path of `program` on $PATH; empty when none is executable.
 std::string find_on_path(const std::string& program);
 
+/// True when something accepts TCP connections on 127.0.0.1:`port` (readiness probe).
+bool accepts_connections(int port);
+
 } // namespace flashsale

@@ -36,13 +36,7 @@ run_load() {
   fi
 }
 
-"$BUILD_DIR/bench/trivial_http_server" > "$WORK/trivial.log" 2>&1 &
-PIDS+=($!)
-TPORT=$(wait_port "$WORK/trivial.log" 'listening on [0-9]+')
-FLASHSALE_ADMIN_TOKEN=$TOKEN "$FLASHSALE" serve --set http.port=0 \
-  --set data_dir="$WORK/data" --set nats.url=off --set store.sync=full > "$WORK/node.log" 2>&1 &
-PIDS+=($!)
-NPORT=$(wait_port "$WORK/node.log" 'listening on http://[0-9.]+:[0-9]+')
+start_servers
 TURL=http://127.0.0.1:$TPORT
 NURL=http://127.0.0.1:$NPORT
 export FLASHSALE_ADMIN_TOKEN=$TOKEN

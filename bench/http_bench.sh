@@ -26,14 +26,7 @@ run_wrk() { # port connections
   wrk -t2 -c"$2" -d"$DURATION" --latency -s "$LUA" "http://127.0.0.1:$1/orders"
 }
 
-"$BUILD_DIR/bench/trivial_http_server" > "$WORK/trivial.log" 2>&1 &
-PIDS+=($!)
-TPORT=$(wait_port "$WORK/trivial.log" 'listening on [0-9]+')
-
-FLASHSALE_ADMIN_TOKEN=$TOKEN "$BUILD_DIR/cli/flashsale" serve --set http.port=0 \
-  --set data_dir="$WORK/data" --set nats.url=off --set store.sync=full > "$WORK/node.log" 2>&1 &
-PIDS+=($!)
-NPORT=$(wait_port "$WORK/node.log" 'listening on http://[0-9.]+:[0-9]+')
+start_servers
 curl -sf -X PUT "http://127.0.0.1:$NPORT/products/bench" -H "Authorization: Bearer $TOKEN" \
   -H 'Content-Type: application/json' -d '{"name":"bench","stock":1000000000}' > /dev/null
 

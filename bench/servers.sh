@@ -1,6 +1,6 @@
-# Shared by the bench scripts (sourced, not run): a scratch dir, servers started in the
-# background and stopped by their PIDs on exit (never by name), and waiting for a server's
-# "listening ... PORT" line.
+# Shared by the bench scripts (sourced, not run): a scratch dir, the two servers every
+# comparison runs (the trivial httplib ceiling and a real node), started in the background and
+# stopped by their PIDs on exit (never by name). Needs BUILD_DIR and TOKEN set.
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -18,4 +18,15 @@ wait_port() { # log file, regex ending in the port -> prints the port
     sleep 0.1
   done
   echo "server did not start: $(cat "$1")" >&2; return 1
+}
+
+# Starts the trivial server and a node with a durable store; sets TPORT and NPORT.
+start_servers() {
+  "$BUILD_DIR/bench/trivial_http_server" > "$WORK/trivial.log" 2>&1 &
+  PIDS+=($!)
+  TPORT=$(wait_port "$WORK/trivial.log" 'listening on [0-9]+')
+  FLASHSALE_ADMIN_TOKEN=$TOKEN "$BUILD_DIR/cli/flashsale" serve --set http.port=0 \
+    --set data_dir="$WORK/data" --set nats.url=off --set store.sync=full > "$WORK/node.log" 2>&1 &
+  PIDS+=($!)
+  NPORT=$(wait_port "$WORK/node.log" 'listening on http://[0-9.]+:[0-9]+')
 }

@@ -37,17 +37,6 @@ inline int free_port() {
   return ntohs(addr.sin_port);
 }
 
-inline bool port_open(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
 inline bool pid_alive(int pid) {
   return pid > 0 && ::kill(pid, 0) == 0;
 }
@@ -64,7 +53,7 @@ public:
     ASSERT_FALSE(binary.empty()) << "nats-server is not on PATH (apt-get install nats-server)";
     child_ = std::make_unique<child_process>(std::vector<std::string>{
       binary, "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd", store_dir_});
-    ASSERT_TRUE(eventually([&] { return port_open(port_); }, std::chrono::seconds(15)))
+    ASSERT_TRUE(eventually([&] { return accepts_connections(port_); }, std::chrono::seconds(15)))
       << child_->output();
   }
 

@@ -180,7 +180,7 @@ TEST(EmbeddedNats, RestartsItsServerWhenItDies) {
   ::kill(first, SIGKILL);
   EXPECT_TRUE(eventually([&] {
     return server.restarts() == 1 && server.pid() > 0 && server.pid() != first
-           && flashsale::testing::port_open(server.port());
+           && accepts_connections(server.port());
   }));
 }
 
