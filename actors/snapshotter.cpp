@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "events/world_snapshot.hpp"
@@ -64,7 +65,11 @@ void snapshotter::run() {
         apply(world_, env);
         ++since_snapshot_;
       }
-      if (since_snapshot_ >= every_) {
+      // A snapshot costs time in proportion to the world it encodes: taking one every
+      // `every_` events while the world is larger than that would make the cost per event
+      // grow with the world. Waiting for as many events as the snapshot has entries keeps it
+      // constant, and recovery then folds a tail no longer than the snapshot it decodes.
+      if (since_snapshot_ >= std::max(every_, snapshot_entries(world_))) {
         snapshot s;
         s.seq = world_.last_seq;
         s.data = encode_world(world_);

@@ -143,6 +143,13 @@ std::string encode_world(const world& w) {
     .dump();
 }
 
+std::int64_t snapshot_entries(const world& w) {
+  auto n = static_cast<std::int64_t>(w.orders.size());
+  for (const auto& [id, p] : w.products)
+    n += static_cast<std::int64_t>(p.holds.size() + p.user_units.size());
+  return n;
+}
+
 std::optional<world> decode_world(std::string_view text, std::string& error) {
   try {
     auto j = json::parse(text);

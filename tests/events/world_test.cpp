@@ -4,6 +4,7 @@
 
 #include "event_log.hpp"
 #include "events/world.hpp"
+#include "events/world_snapshot.hpp"
 #include "render.hpp"
 
 namespace flashsale {
@@ -67,6 +68,17 @@ TEST_F(WorldFold, FoldsProductsAndOrdersFromTheLog) {
   EXPECT_EQ(w.orders["o1"].version, 3);
   EXPECT_EQ(violations(), "");
   EXPECT_EQ(work(), "");
+}
+
+TEST_F(WorldFold, SnapshotEntriesCountOrdersHoldsAndUsers) {
+  define("p1", 10);
+  define("p2", 10);
+  EXPECT_EQ(snapshot_entries(w), 0);
+  reserve("o1", "u1", "p1", 1);
+  reserve("o2", "u1", "p2", 1);
+  reserve("o3", "u2", "p2", 1);
+  // 3 orders; holds 1 + 2; users 1 (u1 on p1) + 2 (u1, u2 on p2)
+  EXPECT_EQ(snapshot_entries(w), 3 + 3 + 3);
 }
 
 TEST_F(WorldFold, RecordsUndecodableEnvelopesAndGoesOn) {
