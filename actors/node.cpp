@@ -70,7 +70,7 @@ struct node::runtime {
         metrics_listener(c.events, c.batches, c.duration);
     }
     if (snapshots)
-      snapshots->wake();
+      snapshots->wake(c.last_seq);
     std::lock_guard<std::mutex> guard{relay_mutex};
     if (relay)
       relay->wake();

@@ -14,13 +14,16 @@ namespace flashsale {
 namespace {
 
 constexpr std::size_t read_batch = 10000;
-// Commits wake the thread; the timeout only bounds how stale it can get if a wake-up is lost.
+constexpr std::int64_t wake_batch = 8192;
+// Commits wake the thread once a batch has gathered; the timeout picks up a shorter tail.
 constexpr auto idle_poll = std::chrono::seconds(1);
 
 } // namespace
 
 snapshotter::snapshotter(event_store& store, world recovered, std::int64_t every)
-  : store_(store), world_(std::move(recovered)), every_(every) {
+  : store_(store), world_(std::move(recovered)), every_(every),
+    wake_after_(std::max<std::int64_t>(1, std::min(every, wake_batch))),
+    folded_seq_(world_.last_seq) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -33,7 +36,9 @@ snapshotter::~snapshotter() {
   thread_.join();
 }
 
-void snapshotter::wake() {
+void snapshotter::wake(std::int64_t committed_seq) {
+  if (committed_seq - folded_seq_.load(std::memory_order_relaxed) < wake_after_)
+    return; // the idle poll picks up a short tail
   {
     std::lock_guard<std::mutex> guard{mutex_};
     pending_ = true;
@@ -65,6 +70,7 @@ void snapshotter::run() {
         apply(world_, env);
         ++since_snapshot_;
       }
+      folded_seq_.store(world_.last_seq, std::memory_order_relaxed);
       // A snapshot costs time in proportion to the world it encodes: taking one every
       // `every_` events while the world is larger than that would make the cost per event
       // grow with the world. Waiting for as many events as the snapshot has entries keeps it

@@ -6,6 +6,7 @@
 // the lowest CPU priority, so during a burst it falls behind rather than slow requests down.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -25,8 +26,10 @@ public:
   snapshotter(const snapshotter&) = delete;
   snapshotter& operator=(const snapshotter&) = delete;
 
-  /// New commits exist (cheap; called from the commit observer).
-  void wake();
+  /// The log now ends at `committed_seq` (cheap; called from the commit observer). The
+  /// thread is woken only once a batch worth folding has gathered: woken per commit, it read
+  /// a few events per wake-up with cold caches, at ~6 µs per event (10x replay's cost).
+  void wake(std::int64_t committed_seq);
   /// Snapshots written so far (tests, metrics).
   std::int64_t written() const;
 
@@ -36,6 +39,8 @@ private:
   event_store& store_;
   world world_;
   const std::int64_t every_;
+  const std::int64_t wake_after_; ///< unfolded events that justify a wake-up
+  std::atomic<std::int64_t> folded_seq_{0};
   std::int64_t since_snapshot_ = 0;
   mutable std::mutex mutex_;
   std::condition_variable wakeup_;
