@@ -1,6 +1,7 @@
 #include "events/event.hpp"
 
 #include "events/fast_decode.hpp"
+#include "events/fast_encode.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -85,7 +86,10 @@ envelope to_envelope(const event& e, std::int64_t version, timestamp_ms recorded
   env.stream = stream_of(e);
   env.version = version;
   env.type = type_name(e);
-  env.data = std::visit([](const auto& v) { return nlohmann::json(v).dump(); }, e);
+  if (auto fast = fast_encode(e))
+    env.data = std::move(*fast);
+  else
+    env.data = std::visit([](const auto& v) { return nlohmann::json(v).dump(); }, e);
   env.recorded_at = recorded_at;
   return env;
 }

@@ -14,4 +14,8 @@ namespace flashsale {
 
 std::string order_view_json(const order_state& order);
 
+/// The same bytes through an nlohmann DOM: the path for strings with bytes >= 0x80 (it checks
+/// their UTF-8), and the reference the tests hold the direct writer to.
+std::string order_view_json_dom(const order_state& order);
+
 } // namespace flashsale

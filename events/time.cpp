@@ -68,6 +68,22 @@ std::string format_rfc3339(timestamp_ms t) {
   std::int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
+  if (y >= 0 && y <= 9999) {
+    // The common case without snprintf, which was ~2% of an order's CPU (three per 201 body).
+    char out[] = "0000-00-00T00:00:00.000Z";
+    auto put = [&out](int at, std::int64_t value, int digits) {
+      for (int i = digits - 1; i >= 0; --i, value /= 10)
+        out[at + i] = static_cast<char>('0' + value % 10);
+    };
+    put(0, y, 4);
+    put(5, m, 2);
+    put(8, d, 2);
+    put(11, ms_of_day / 3600000, 2);
+    put(14, ms_of_day / 60000 % 60, 2);
+    put(17, ms_of_day / 1000 % 60, 2);
+    put(20, ms_of_day % 1000, 3);
+    return std::string(out, sizeof out - 1);
+  }
   char buf[96]; // generous: years beyond 9999 and negative fields must not truncate
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
                 static_cast<long long>(y), m, d, static_cast<long long>(ms_of_day / 3600000),

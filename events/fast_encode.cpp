@@ -1,0 +1,230 @@
+#include "events/fast_encode.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+#include "events/time.hpp"
+
+namespace flashsale {
+
+bool append_json_string(std::string& out, std::string_view s) {
+  static const char hex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80)
+      return false;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (u < 0x20) {
+          out += "\\u00";
+          out += hex[u >> 4];
+          out += hex[u & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return true;
+}
+
+void append_json_int(std::string& out, std::int64_t n) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, r.ptr);
+}
+
+namespace {
+
+/// One JSON object. Fields are added in any order and written sorted by key, as nlohmann's
+/// std::map-backed objects are, so each encoder below can list them as its to_json does.
+class object_writer {
+public:
+  object_writer& str(std::string_view key, std::string_view v) {
+    auto& f = next(key);
+    plain_ = plain_ && append_json_string(f.text, v);
+    return *this;
+  }
+  object_writer& num(std::string_view key, std::int64_t v) {
+    append_json_int(next(key).text, v);
+    return *this;
+  }
+  object_writer& time(std::string_view key, timestamp_ms t) {
+    return str(key, format_rfc3339(t));
+  }
+  object_writer& optional_time(std::string_view key, const std::optional<timestamp_ms>& t) {
+    if (t)
+      return time(key, *t);
+    next(key).text = "null";
+    return *this;
+  }
+  /// An array of objects, each written by `write(object_writer&, element)`.
+  template <class Range, class Write>
+  object_writer& objects(std::string_view key, const Range& elements, Write write) {
+    auto& f = next(key);
+    f.text = '[';
+    bool first = true;
+    for (const auto& element : elements) {
+      if (!first)
+        f.text += ',';
+      first = false;
+      object_writer inner;
+      write(inner, element);
+      auto text = inner.finish();
+      if (!text) {
+        plain_ = false;
+        return *this;
+      }
+      f.text += *text;
+    }
+    f.text += ']';
+    return *this;
+  }
+
+  std::optional<std::string> finish() {
+    if (!plain_)
+      return std::nullopt;
+    std::sort(fields_.begin(), fields_.begin() + static_cast<std::ptrdiff_t>(count_),
+              [](const field& a, const field& b) { return a.key < b.key; });
+    std::size_t size = 2;
+    for (std::size_t i = 0; i < count_; ++i)
+      size += fields_[i].key.size() + fields_[i].text.size() + 4;
+    std::string out;
+    out.reserve(size);
+    out += '{';
+    for (std::size_t i = 0; i < count_; ++i) {
+      if (i > 0)
+        out += ',';
+      append_json_string(out, fields_[i].key); // keys are ASCII literals
+      out += ':';
+      out += fields_[i].text;
+    }
+    out += '}';
+    return out;
+  }
+
+private:
+  struct field {
+    std::string_view key;
+    std::string text;
+  };
+
+  field& next(std::string_view key) {
+    auto& f = fields_.at(count_++); // at(): an encoder with too many fields fails loudly
+    f.key = key;
+    f.text.clear();
+    return f;
+  }
+
+  std::array<field, 8> fields_;
+  std::size_t count_ = 0;
+  bool plain_ = true;
+};
+
+void write_line(object_writer& w, const order_line& l) {
+  w.str("product_id", l.product_id).num("quantity", l.quantity);
+}
+
+void write_line(object_writer& w, const priced_line& l) {
+  w.str("product_id", l.product_id).num("quantity", l.quantity).num("unit_price_cents",
+                                                                    l.unit_price_cents);
+}
+
+// Field lists as in product_events.cpp / order_events.cpp (to_json); the order is irrelevant.
+void write(object_writer& w, const ProductDefined& e) {
+  w.str("product_id", e.product_id)
+    .str("name", e.name)
+    .num("stock", e.stock)
+    .num("price_cents", e.price_cents)
+    .num("per_user_limit", e.per_user_limit)
+    .optional_time("sale_starts_at", e.sale_starts_at)
+    .num("hold_seconds", e.hold_seconds);
+}
+
+void write(object_writer& w, const StockReserved& e) {
+  w.str("product_id", e.product_id)
+    .str("order_id", e.order_id)
+    .str("user_id", e.user_id)
+    .num("quantity", e.quantity)
+    .num("unit_price_cents", e.unit_price_cents);
+}
+
+void write(object_writer& w, const StockReleased& e) {
+  w.str("product_id", e.product_id)
+    .str("order_id", e.order_id)
+    .str("user_id", e.user_id)
+    .num("quantity", e.quantity)
+    .str("reason", to_string(e.reason));
+}
+
+void write(object_writer& w, const StockSold& e) {
+  w.str("product_id", e.product_id)
+    .str("order_id", e.order_id)
+    .str("user_id", e.user_id)
+    .num("quantity", e.quantity);
+}
+
+void write(object_writer& w, const OrderPlaced& e) {
+  w.str("order_id", e.order_id)
+    .str("user_id", e.user_id)
+    .objects("items", e.items, [](object_writer& o, const order_line& l) { write_line(o, l); })
+    .str("idempotency_key", e.idempotency_key)
+    .str("request_hash", e.request_hash)
+    .time("placed_at", e.placed_at);
+}
+
+void write(object_writer& w, const OrderReserved& e) {
+  w.str("order_id", e.order_id)
+    .time("expires_at", e.expires_at)
+    .num("total_cents", e.total_cents)
+    .objects("lines", e.lines, [](object_writer& o, const priced_line& l) { write_line(o, l); });
+}
+
+void write(object_writer& w, const OrderRejected& e) {
+  w.str("order_id", e.order_id).str("code", e.code).str("message", e.message);
+}
+
+void write(object_writer& w, const OrderPaid& e) {
+  w.str("order_id", e.order_id)
+    .str("payment_id", e.payment_id)
+    .str("event_id", e.event_id)
+    .num("amount_cents", e.amount_cents);
+}
+
+void write(object_writer& w, const OrderCancelled& e) {
+  w.str("order_id", e.order_id)
+    .str("reason", e.reason)
+    .str("payment_id", e.payment_id)
+    .str("event_id", e.event_id);
+}
+
+void write(object_writer& w, const OrderExpired& e) {
+  w.str("order_id", e.order_id);
+}
+
+void write(object_writer& w, const PaymentRejected& e) {
+  w.str("order_id", e.order_id)
+    .str("payment_id", e.payment_id)
+    .str("event_id", e.event_id)
+    .num("amount_cents", e.amount_cents)
+    .str("reason", e.reason);
+}
+
+} // namespace
+
+std::optional<std::string> fast_encode(const event& e) {
+  object_writer w;
+  std::visit([&w](const auto& v) { write(w, v); }, e);
+  return w.finish();
+}
+
+} // namespace flashsale
