@@ -303,10 +303,13 @@ answer node::place(const order_request& request) {
   cmd.user_id = request.user_id;
   cmd.items = request.items;
   cmd.idempotency_key = request.idempotency_key;
-  cmd.request_hash = request_hash(request);
-  cmd.order_id = request.idempotency_key.empty()
-                   ? random_order_id()
-                   : derive_order_id(request.user_id, request.idempotency_key);
+  if (request.idempotency_key.empty()) {
+    // A random id never meets an earlier request, so there is nothing to compare a hash with.
+    cmd.order_id = random_order_id();
+  } else {
+    cmd.request_hash = request_hash(request);
+    cmd.order_id = derive_order_id(request.user_id, request.idempotency_key);
+  }
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
     back_off(attempt);
     if (!cmd.idempotency_key.empty()) {

@@ -39,7 +39,7 @@ struct OrderPlaced {
   std::string user_id;
   std::vector<order_line> items;
   std::string idempotency_key; ///< may be empty
-  std::string request_hash;    ///< hash of the canonical request; tells replays from reuse
+  std::string request_hash;    ///< hash of the canonical request (keyed orders; else empty)
   timestamp_ms placed_at = 0;
 };
 
