@@ -3,7 +3,8 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include <random>
+#include <chrono>
+#include <cstdint>
 #include <stdexcept>
 
 namespace flashsale {
@@ -45,8 +46,16 @@ std::string derive_order_id(const std::string& user_id, const std::string& key) 
 }
 
 std::string random_order_id() {
+  // 6 bytes of milliseconds since the epoch, big-endian, then 10 random bytes. The time
+  // prefix makes ids of one period neighbours in the store's (stream, version) index, so a
+  // group commit dirties a few index pages instead of one random page per order.
   unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1)
+  auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
+  for (int i = 5; i >= 0; --i, ms >>= 8)
+    bytes[i] = static_cast<unsigned char>(ms & 0xff);
+  if (RAND_bytes(bytes + 6, sizeof bytes - 6) != 1)
     throw std::runtime_error("RAND_bytes failed"); // the OS CSPRNG is gone: can't go on
   return "o-" + hex(bytes, sizeof bytes);
 }

@@ -12,7 +12,8 @@ namespace flashsale {
 /// "o-" + 32 hex chars of SHA-256(user_id, key): stable across restarts and nodes.
 std::string derive_order_id(const std::string& user_id, const std::string& key);
 
-/// "o-" + 32 random hex chars.
+/// "o-" + 32 hex chars: 48 bits of wall-clock milliseconds (index locality in the store),
+/// then 80 random bits (unguessable: an order id is all GET /orders/{id} asks for).
 std::string random_order_id();
 
 /// SHA-256 (hex) of the canonical request (user and items, in order): the same request
