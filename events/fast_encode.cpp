@@ -11,11 +11,16 @@ namespace flashsale {
 bool append_json_string(std::string& out, std::string_view s) {
   static const char hex[] = "0123456789abcdef";
   out += '"';
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
+  std::size_t plain_from = 0; // runs of bytes that need no escape are appended at once
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u >= 0x20 && u != '"' && u != '\\' && u < 0x80)
+      continue;
     if (u >= 0x80)
       return false;
-    switch (c) {
+    out.append(s.data() + plain_from, i - plain_from);
+    plain_from = i + 1;
+    switch (u) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\b': out += "\\b"; break;
@@ -24,15 +29,12 @@ bool append_json_string(std::string& out, std::string_view s) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (u < 0x20) {
-          out += "\\u00";
-          out += hex[u >> 4];
-          out += hex[u & 0xf];
-        } else {
-          out += c;
-        }
+        out += "\\u00";
+        out += hex[u >> 4];
+        out += hex[u & 0xf];
     }
   }
+  out.append(s.data() + plain_from, s.size() - plain_from);
   out += '"';
   return true;
 }
