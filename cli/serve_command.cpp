@@ -67,6 +67,7 @@ int serve(const args& a) {
   options.port = config.http.port;
   options.threads = config.http.threads;
   options.max_body_bytes = static_cast<long>(config.http.max_body_bytes);
+  options.shed_after_ms = config.http.shed_after_ms;
   options.default_hold_seconds = config.orders.hold_seconds;
   options.rate_per_user_per_second = config.rate_limit.per_user_per_second;
   options.rate_burst = config.rate_limit.burst;

@@ -59,6 +59,8 @@ const std::vector<key_spec>& schema() {
      [](node_config& c, const json& v) { c.http.threads = v.get<int>(); }},
     {"http.max_body_bytes", kind::integer, 1, 64.0 * 1024 * 1024, nullptr,
      [](node_config& c, const json& v) { c.http.max_body_bytes = v.get<std::int64_t>(); }},
+    {"http.shed_after_ms", kind::integer, 0, 3600.0 * 1000, nullptr,
+     [](node_config& c, const json& v) { c.http.shed_after_ms = v.get<std::int64_t>(); }},
     {"store.sync", kind::string, 0, 0,
      [](const std::string& v) { return one_of(v, {"full", "normal"}); },
      [](node_config& c, const json& v) { c.store.sync = v.get<std::string>(); }},

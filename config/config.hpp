@@ -20,6 +20,7 @@ struct node_config {
     int port = 0;
     int threads = 0; ///< 0 = chosen for the machine (see effective_http_threads)
     std::int64_t max_body_bytes = 0;
+    std::int64_t shed_after_ms = 0; ///< writes slower than this are shed (http/admission); 0 = never
   } http;
   struct store_section {
     std::string sync;                ///< "full" or "normal"

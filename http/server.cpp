@@ -39,10 +39,13 @@ struct http_server::impl {
       : node(n),
         time(o.time ? *o.time : wall_clock),
         limiter(o.rate_per_user_per_second, o.rate_burst, time),
-        writes(static_cast<std::size_t>(
-          o.max_in_flight_writes > 0
-            ? o.max_in_flight_writes
-            : default_max_in_flight_writes(o.threads > 0 ? o.threads : default_http_threads()))),
+        writes(admission::options{static_cast<std::size_t>(
+                                    o.max_in_flight_writes > 0
+                                      ? o.max_in_flight_writes
+                                      : default_max_in_flight_writes(
+                                          o.threads > 0 ? o.threads : default_http_threads())),
+                                  o.shed_after_ms, 100},
+               &time),
         metrics(std::make_shared<http_metrics>()),
         context{n,         o.admin_token, o.webhook_secret, o.default_hold_seconds, time,
                 limiter,   writes,        *metrics} {}

@@ -29,6 +29,10 @@ struct http_options {
   /// Order/cancel/webhook requests inside the node at once; beyond it 503 + Retry-After: 1.
   /// 0 = default_max_in_flight_writes(threads).
   int max_in_flight_writes = 0;
+  /// The delay gate (http/admission.hpp): writes are shed while the node takes longer than
+  /// this to answer them, over a whole 100 ms interval, or none finishes for this long.
+  /// 0 = never.
+  std::int64_t shed_after_ms = 0;
   /// Time for the rate limiter and the webhook tolerance; nullptr = the system clock.
   const clock* time = nullptr;
 };

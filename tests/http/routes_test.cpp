@@ -434,3 +434,45 @@ TEST(HttpOverload, WritesBeyondTheInFlightLimitGet503WithRetryAfterAtOnce) {
   first.join();
   server.stop();
 }
+
+TEST(HttpOverload, WritesAreShedWhileTheNodeAnswersNoneWithinShedAfterMs) {
+  blocking_node node;
+  manual_clock time(1'800'000'000'000);
+  http_options o;
+  o.admin_token = "a";
+  o.webhook_secret = "w";
+  o.threads = 4;
+  o.shed_after_ms = 1000;
+  o.time = &time;
+  auto bound = http_server::bind(o, node);
+  ASSERT_EQ(bound.index(), 0u);
+  auto& server = *std::get<0>(bound);
+  server.start();
+  const std::string body = R"({"user_id":"u","product_id":"p","quantity":1})";
+  std::thread stuck([&] { // the node takes this write and does not answer
+    httplib::Client c("127.0.0.1", server.port());
+    auto r = c.Post("/orders", body, "application/json");
+    EXPECT_TRUE(r && r->status == 201);
+  });
+  node.wait_for_waiters(1);
+  time.advance(std::chrono::milliseconds(1001));
+  httplib::Client c("127.0.0.1", server.port());
+  auto shed = c.Post("/orders", body, "application/json");
+  ASSERT_TRUE(shed);
+  EXPECT_EQ(shed->status, 503) << "not queued behind a node that answers nothing";
+  EXPECT_EQ(t::error_code(shed), "unavailable");
+  EXPECT_EQ(shed->get_header_value("Retry-After"), "1");
+  auto health = c.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200) << "reads are not shed";
+  node.release(); // the node answers again, and answers fast from now on
+  stuck.join();
+  auto later = c.Post("/orders", body, "application/json");
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->status, 503) << "the interval closed by a 1001 ms write was slow";
+  time.advance(std::chrono::milliseconds(200));
+  later = c.Post("/orders", body, "application/json");
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->status, 201) << "admitted again once an interval passed without slow writes";
+  server.stop();
+}

@@ -141,6 +141,77 @@ TEST(Admission, AdmitsUpToTheLimitAndReturnsSlots) {
   EXPECT_EQ(gate.in_flight(), 1u);
 }
 
+TEST(Admission, ABurstThatDrainsWithinTheTargetShedsNothing) {
+  manual_clock time(1'000);
+  admission gate({0, 50, 100}, &time);
+  for (int round = 0; round < 20; ++round) {
+    std::vector<admission::ticket> burst;
+    for (int i = 0; i < 64; ++i) {
+      auto t = gate.try_enter();
+      ASSERT_TRUE(t) << "round " << round;
+      burst.push_back(std::move(*t));
+    }
+    time.advance(std::chrono::milliseconds(5 + round)); // a slower request or two is fine
+    burst.pop_back();
+    time.advance(std::chrono::milliseconds(40));
+    burst.clear();
+  }
+  EXPECT_EQ(gate.shed(), 0u);
+  EXPECT_FALSE(gate.behind());
+}
+
+TEST(Admission, AStandingQueueShedsUntilWritesAreFastAgain) {
+  manual_clock time(1'000);
+  admission gate({0, 50, 100}, &time);
+  for (int i = 0; i < 12 && !gate.behind(); ++i) { // one write after another, 80 ms each
+    auto t = gate.try_enter();
+    ASSERT_TRUE(t) << "write " << i;
+    time.advance(std::chrono::milliseconds(80));
+  }
+  ASSERT_TRUE(gate.behind()) << "a whole interval whose fastest write took 80 ms";
+  EXPECT_FALSE(gate.try_enter());
+  EXPECT_EQ(gate.shed(), 1u);
+  // Shed writes never enter, so the backlog drains; one interval later nothing slow finished.
+  time.advance(std::chrono::milliseconds(100));
+  gate.try_enter(); // closes the interval in which the last slow write finished
+  time.advance(std::chrono::milliseconds(100));
+  auto t = gate.try_enter();
+  EXPECT_TRUE(t) << "the backlog is gone: admit again";
+  time.advance(std::chrono::milliseconds(2));
+  t.reset();
+  time.advance(std::chrono::milliseconds(100));
+  EXPECT_TRUE(gate.try_enter());
+  EXPECT_FALSE(gate.behind());
+}
+
+TEST(Admission, AStalledNodeShedsNewWritesOnceNothingFinishesForTheTarget) {
+  manual_clock time(1'000);
+  admission gate({0, 50, 100}, &time);
+  auto first = gate.try_enter();
+  ASSERT_TRUE(first);
+  time.advance(std::chrono::milliseconds(30));
+  auto second = gate.try_enter();
+  EXPECT_TRUE(second) << "30 ms without progress is within the target";
+  time.advance(std::chrono::milliseconds(30));
+  EXPECT_FALSE(gate.try_enter()) << "60 ms with writes in flight and none finished";
+  EXPECT_TRUE(gate.behind());
+  first.reset(); // the store recovers: both finish; the second took 30 ms
+  second.reset();
+  time.advance(std::chrono::milliseconds(100));
+  EXPECT_TRUE(gate.try_enter()) << "the interval's fastest write was within the target";
+}
+
+TEST(Admission, WithoutATargetOnlyTheInFlightBoundApplies) {
+  manual_clock time(1'000);
+  admission gate({1, 0, 100}, &time);
+  auto a = gate.try_enter();
+  ASSERT_TRUE(a);
+  time.advance(std::chrono::hours(1));
+  EXPECT_FALSE(gate.try_enter()) << "the bound";
+  a.reset();
+  EXPECT_TRUE(gate.try_enter()) << "a slow write does not make the gate shed";
+}
+
 TEST(Secrets, GeneratedOnceWithMode0600AndReused) {
   flashsale::testing::temp_dir dir;
   auto first = load_or_create_secret("", dir.path(), "admin_token");
