@@ -262,8 +262,14 @@ bool group_commit_writer::write_append(append_batch& batch, append_result& out) 
   undo_.clear();
   for (const auto& sa : batch.streams) {
     std::int64_t* head = nullptr;
-    if (!head_of(sa.stream, head))
+    if (sa.expected_version == 0 && !sa.single_writer) {
+      // Expected new (every order's first event): no lookup. Should the stream exist after
+      // all, its first insert hits UNIQUE(stream, version), and resolve_unique_violation
+      // reports the conflict exactly as a lookup would have.
+      head = &heads_.try_emplace(sa.stream, 0).first->second;
+    } else if (!head_of(sa.stream, head)) {
       return false;
+    }
     if (*head != sa.expected_version) {
       revert_heads();
       if (sa.single_writer) { // see stream_append::single_writer: fail the group, latch

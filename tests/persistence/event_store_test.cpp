@@ -224,6 +224,37 @@ TEST(EventStore, UniqueConstraintCatchesAStaleHeadCache) {
   EXPECT_EQ(store->stream_version("s"), 4);
 }
 
+TEST(EventStore, ExpectingANewStreamThatExistsConflictsWithoutALookup) {
+  // Appends expecting version 0 skip the head lookup (one per order); an existing stream the
+  // cache does not know (written before a restart) must still conflict and write nothing.
+  testing::temp_dir dir;
+  auto path = dir.file("events.db");
+  {
+    auto store = open_store(path);
+    ASSERT_TRUE(store);
+    ASSERT_FALSE(store->append_sync(batch_of(events_for("order-1", 0, 2))).error);
+    ASSERT_FALSE(store->append_sync(batch_of(events_for("order-4", 0))).error);
+  }
+  auto store = open_store(path); // an empty head cache
+  ASSERT_TRUE(store);
+  EXPECT_EQ(error_text(store->append_sync(batch_of(events_for("order-1", 0)))),
+            "version_conflict: version conflict on stream 'order-1': expected version 0,"
+            " actual 2");
+  append_batch two = batch_of(events_for("order-2", 0)); // new, then an unknown existing one
+  two.streams.push_back(events_for("order-4", 0, 3));
+  EXPECT_EQ(error_text(store->append_sync(std::move(two))),
+            "version_conflict: version conflict on stream 'order-4': expected version 0,"
+            " actual 1");
+  EXPECT_EQ(store->stream_version("order-2"), 0) << "rolled back with its batch";
+  EXPECT_EQ(store->stream_version("order-1"), 2);
+  auto next = store->append_sync(batch_of(events_for("order-1", 2)));
+  ASSERT_FALSE(next.error) << error_text(next);
+  EXPECT_EQ(next.committed.at(0).version, 3);
+  auto fresh = store->append_sync(batch_of(events_for("order-3", 0)));
+  ASSERT_FALSE(fresh.error) << error_text(fresh);
+  EXPECT_EQ(store->last_seq(), 5);
+}
+
 TEST(EventStore, IdempotencyRecordFirstAnswerWins) {
   testing::temp_dir dir;
   auto store = open_store(dir.file("events.db"));
