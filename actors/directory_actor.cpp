@@ -39,15 +39,26 @@ caf::actor inventory_of(directory_self* self, const std::string& product_id) {
   return it == self->state.inventories.end() ? caf::actor{} : it->second;
 }
 
-caf::actor saga_for(directory_self* self, const node_services* services, order_state initial) {
+caf::actor saga_for(directory_self* self, const node_services* services, order_state initial,
+                    inventory_handles inventories = {}) {
   auto id = initial.order_id;
   if (auto it = self->state.sagas.find(id); it != self->state.sagas.end())
     return it->second;
   auto handle = caf::actor_cast<caf::actor>(self);
   return watch(self,
                spawn_order_saga(*self, std::move(initial), handle, self->state.scheduler,
-                                *services),
+                                *services, std::move(inventories)),
                true, id);
+}
+
+/// The inventory actors of an order's items, for a new saga to ask directly: the directory
+/// then routes only products it does not know (the saga hears unknown_product from it).
+inventory_handles inventories_of(directory_self* self, const std::vector<order_line>& items) {
+  inventory_handles out;
+  for (const auto& item : items)
+    if (auto inv = inventory_of(self, item.product_id))
+      out.emplace(item.product_id, std::move(inv));
+  return out;
 }
 
 /// Forwards the current request to `dest`, which answers the original requester.
@@ -114,7 +125,8 @@ caf::behavior directory(directory_self* self, const node_services* services) {
     [=](place_atom a, const place_order& c, const reply_to& reply) {
       order_state fresh;
       fresh.order_id = c.order_id;
-      self->send(saga_for(self, services, std::move(fresh)), a, c, reply);
+      self->send(saga_for(self, services, std::move(fresh), inventories_of(self, c.items)), a, c,
+                 reply);
     },
     [=](command_atom a, const std::string& order_id, const order_command& c,
         const reply_to& reply) {

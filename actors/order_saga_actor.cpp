@@ -25,6 +25,7 @@ struct saga_state {
   std::size_t outstanding = 0;
   std::map<std::string, reserve_reply> reserved; ///< by product id
   std::optional<rejection> failure;              ///< the first item that could not be reserved
+  inventory_handles inventories;                 ///< known at spawn; others via the directory
   static const char* name;
 };
 
@@ -37,6 +38,15 @@ struct saga_context {
   caf::actor scheduler;
   const node_services* services;
 };
+
+/// Where inventory requests for `product_id` go: its actor, or the directory, which routes
+/// (and answers unknown_product for a product without one).
+const caf::actor& inventory_route(saga_self* self, const saga_context& ctx,
+                                  const std::string& product_id) {
+  auto& known = self->state.inventories;
+  auto it = known.find(product_id);
+  return it == known.end() ? ctx.directory : it->second;
+}
 
 answer applied_answer(const char* result) {
   return answer{200, std::string(R"({"result":")") + result + "\"}", false};
@@ -115,7 +125,7 @@ void for_each_item(saga_self* self, const saga_context& ctx, Atom atom, MakeComm
       if (--*remaining == 0)
         (*shared_done)();
     };
-    self->request(ctx.directory, caf::infinite, atom, make(item))
+    self->request(inventory_route(self, ctx, item.product_id), caf::infinite, atom, make(item))
       .then([finish](bool) { finish(); },
             [self, finish, pid = item.product_id](caf::error& err) {
               // A failed sell/release leaves a held unit on a terminal order; recovery's
@@ -218,7 +228,8 @@ void reserve_all(saga_self* self, const saga_context& ctx) {
       if (--*remaining == 0)
         finish_placement(self, ctx);
     };
-    self->request(ctx.directory, caf::infinite, reserve_atom::value, cmd)
+    self->request(inventory_route(self, ctx, item.product_id), caf::infinite,
+                  reserve_atom::value, cmd)
       .then(
         [self, finish, pid = item.product_id](const reserve_reply& r) {
           self->state.reserved[pid] = r;
@@ -381,8 +392,10 @@ void resume(saga_self* self, const saga_context& ctx) {
   }
 }
 
-caf::behavior order_saga(saga_self* self, order_state initial, saga_context ctx) {
+caf::behavior order_saga(saga_self* self, order_state initial, saga_context ctx,
+                         inventory_handles inventories) {
   self->state.order = std::move(initial);
+  self->state.inventories = std::move(inventories);
   return {
     [=](place_atom, const place_order& c, const reply_to& reply) { place(self, ctx, c, reply); },
     [=](command_atom, const order_command& c, const reply_to& reply) {
@@ -399,9 +412,11 @@ caf::behavior order_saga(saga_self* self, order_state initial, saga_context ctx)
 } // namespace
 
 caf::actor spawn_order_saga(caf::local_actor& parent, order_state initial, caf::actor directory,
-                            caf::actor scheduler, const node_services& services) {
+                            caf::actor scheduler, const node_services& services,
+                            inventory_handles inventories) {
   return parent.spawn(order_saga, std::move(initial),
-                      saga_context{std::move(directory), std::move(scheduler), &services});
+                      saga_context{std::move(directory), std::move(scheduler), &services},
+                      std::move(inventories));
 }
 
 } // namespace flashsale
