@@ -328,15 +328,18 @@ answer node::place(const order_request& request) {
   return error_answer({errc::unavailable, "the order kept changing concurrently; retry"});
 }
 
-std::optional<order_state> node::order(const std::string& order_id) {
-  auto envelopes = rt_->store->read_stream(order_stream(order_id));
-  if (envelopes.empty())
-    return std::nullopt;
+order_lookup node::order(const std::string& order_id) {
+  auto read = rt_->store->read_stream(order_stream(order_id));
+  if (read.error)
+    return {std::nullopt, rejection{errc::unavailable,
+                                    "event store cannot be read: " + read.error->message}};
+  if (read.events.empty())
+    return {};
   order_state state;
-  for (auto& env : envelopes)
+  for (auto& env : read.events)
     if (auto decoded = decode(env); decoded.value)
       apply(state, *decoded.value, env.recorded_at);
-  return state;
+  return {std::move(state), std::nullopt};
 }
 
 answer node::command(const std::string& order_id, const order_command& command) {
@@ -345,10 +348,12 @@ answer node::command(const std::string& order_id, const order_command& command) 
     auto a = rt_->ask_saga(command_atom::value, order_id, command);
     if (a.status == status_not_live) {
       // Not live (finished, passivated): revive a saga from the log to decide.
-      auto state = order(order_id);
-      if (!state)
+      auto found = order(order_id);
+      if (found.error)
+        return error_answer(*found.error);
+      if (!found.state)
         return error_answer({errc::not_found, "no order '" + order_id + "'"});
-      a = rt_->ask_saga(revive_atom::value, std::move(*state), command);
+      a = rt_->ask_saga(revive_atom::value, std::move(*found.state), command);
     }
     if (a.status != status_retry && a.status != status_not_live)
       return a;

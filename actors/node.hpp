@@ -37,7 +37,7 @@ public:
   std::optional<product_view> product(const std::string& product_id) override;
   std::vector<product_view> products() override;
   answer place(const order_request& request) override;
-  std::optional<order_state> order(const std::string& order_id) override;
+  order_lookup order(const std::string& order_id) override;
   answer command(const std::string& order_id, const order_command& command) override;
 
   const node_config& config() const { return config_; }

@@ -34,6 +34,12 @@ struct answer {
   bool replayed = false; ///< an idempotent replay of an earlier answer
 };
 
+/// GET /orders/{id}: the order, no such order (both empty), or the store failed to read.
+struct order_lookup {
+  std::optional<order_state> state;
+  std::optional<rejection> error;
+};
+
 /// Commands for an existing order, routed to its saga.
 using order_command = std::variant<payment_succeeded, payment_failed, cancel_order>;
 
@@ -77,8 +83,9 @@ public:
 
   /// 201 with the order view, an error answer, or an idempotent replay.
   virtual answer place(const order_request& request) = 0;
-  /// The order folded from its committed events; nullopt when it does not exist.
-  virtual std::optional<order_state> order(const std::string& order_id) = 0;
+  /// The order folded from its committed events: `state` is nullopt when it does not exist;
+  /// `error` (503 unavailable) when the store could not be read, which is not "not found".
+  virtual order_lookup order(const std::string& order_id) = 0;
   /// Payment results and cancellations; 404 when the order does not exist.
   virtual answer command(const std::string& order_id, const order_command& command) = 0;
 };

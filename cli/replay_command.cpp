@@ -70,13 +70,19 @@ nlohmann::json product_counts(const product_state& p) {
 
 int print_stream(sqlite_reader_pool& log, const replay_flags& flags) {
   auto stream = flags.stream;
-  auto events = log.read_stream(stream, 0);
+  auto read = log.read_stream(stream, 0);
   for (const char* prefix : {"product-", "order-"})
-    if (events.empty() && stream.rfind(prefix, 0) != 0) {
-      events = log.read_stream(prefix + flags.stream, 0);
-      if (!events.empty())
+    if (!read.error && read.events.empty() && stream.rfind(prefix, 0) != 0) {
+      read = log.read_stream(prefix + flags.stream, 0);
+      if (!read.events.empty())
         stream = prefix + flags.stream;
     }
+  if (read.error) {
+    std::cerr << "flashsale replay: cannot read stream '" << flags.stream
+              << "': " << read.error->message << "\n";
+    return 1;
+  }
+  auto& events = read.events;
   if (events.empty()) {
     std::cerr << "flashsale replay: no stream '" << flags.stream << "'\n";
     return 1;

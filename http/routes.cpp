@@ -207,10 +207,12 @@ void install_orders(httplib::Server& server, route_context& c) {
                auto id = req.matches[1].str();
                if (!path_id_ok(res, "order_id", id))
                  return;
-               auto state = c.node.order(id);
-               if (!state)
+               auto found = c.node.order(id);
+               if (found.error)
+                 return send_error(res, *found.error);
+               if (!found.state)
                  return send_error(res, {errc::not_found, "no order '" + id + "'"});
-               send_json_text(res, 200, order_view_json(*state));
+               send_json_text(res, 200, order_view_json(*found.state));
              }));
   server.Post(R"(/orders/([^/]+)/cancel)",
               route("/orders/{order_id}/cancel", [&c](const httplib::Request& req,

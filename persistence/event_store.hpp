@@ -99,6 +99,11 @@ struct store_options {
   std::size_t max_batch_events = 1000; ///< bound of one group commit (one batch is never split)
 };
 
+struct stream_read {
+  std::vector<envelope> events;
+  std::optional<store_error> error;
+};
+
 class event_store {
 public:
   virtual ~event_store() = default;
@@ -114,9 +119,10 @@ public:
 
   /// Committed events with seq > after_seq, ascending, at most `limit`.
   virtual std::vector<envelope> read_from(std::int64_t after_seq, std::size_t limit) = 0;
-  /// The stream's committed events with version > after_version, ascending.
-  virtual std::vector<envelope> read_stream(const std::string& stream,
-                                            std::int64_t after_version = 0) = 0;
+  /// The stream's committed events with version > after_version, ascending; on a read error
+  /// (I/O, corruption) no events and the error: a partial stream would fold a wrong state,
+  /// and "no events" must not pass for "no such stream".
+  virtual stream_read read_stream(const std::string& stream, std::int64_t after_version = 0) = 0;
   /// The stream's last committed version; 0 when it does not exist.
   virtual std::int64_t stream_version(const std::string& stream) = 0;
   /// The last committed seq; 0 when the store is empty.

@@ -62,8 +62,7 @@ public:
   std::vector<envelope> read_from(std::int64_t after_seq, std::size_t limit) override {
     return readers_->read_from(after_seq, limit);
   }
-  std::vector<envelope> read_stream(const std::string& stream,
-                                    std::int64_t after_version) override {
+  stream_read read_stream(const std::string& stream, std::int64_t after_version) override {
     return readers_->read_stream(stream, after_version);
   }
   std::int64_t stream_version(const std::string& stream) override {

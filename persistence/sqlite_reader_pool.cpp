@@ -58,25 +58,29 @@ void sqlite_reader_pool::release(reader_ptr r, bool healthy) {
     idle_.push_back(std::move(r));
 }
 
-std::vector<envelope>
-sqlite_reader_pool::read_envelopes(sqlite::statement reader::*query,
-                                   const std::function<void(sqlite::statement&)>& bind) {
-  std::vector<envelope> out;
+stream_read sqlite_reader_pool::read_envelopes(
+  sqlite::statement reader::*query, const std::function<void(sqlite::statement&)>& bind) {
+  stream_read out;
   auto r = acquire();
-  if (!r)
+  if (!r) {
+    out.error = store_error{store_errc::io_error, "cannot open a reader on '" + path_ + "'"};
     return out;
+  }
   auto& stmt = (*r).*query;
   int rc = SQLITE_OK;
   {
     sqlite::reset_guard guard(stmt);
     bind(stmt);
     while ((rc = stmt.step()) == SQLITE_ROW)
-      out.push_back(envelope{stmt.column_int64(0), stmt.column_text(1), stmt.column_int64(2),
-                             stmt.column_text(3), stmt.column_text(4), stmt.column_int64(5)});
+      out.events.push_back(envelope{stmt.column_int64(0), stmt.column_text(1),
+                                    stmt.column_int64(2), stmt.column_text(3),
+                                    stmt.column_text(4), stmt.column_int64(5)});
+    if (rc != SQLITE_DONE)
+      out.error = store_error{sqlite::open_errc(rc), sqlite::message(r->db.get(), "read events")};
   }
-  const bool healthy = rc == SQLITE_DONE;
+  const bool healthy = !out.error;
   if (!healthy)
-    out.clear(); // a partial stream would rebuild a wrong state; nothing is safer
+    out.events.clear(); // a partial stream would rebuild a wrong state; nothing is safer
   release(std::move(r), healthy);
   return out;
 }
@@ -86,15 +90,15 @@ std::vector<envelope> sqlite_reader_pool::read_from(std::int64_t after_seq, std:
     return {};
   const auto bounded = static_cast<std::int64_t>(
       std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
-  auto out = read_envelopes(&reader::read_from, [&](sqlite::statement& s) {
-    s.bind(1, after_seq);
-    s.bind(2, bounded);
-  });
-  return out;
+  return read_envelopes(&reader::read_from, [&](sqlite::statement& s) {
+           s.bind(1, after_seq);
+           s.bind(2, bounded);
+         })
+    .events;
 }
 
-std::vector<envelope> sqlite_reader_pool::read_stream(const std::string& stream,
-                                                      std::int64_t after_version) {
+stream_read sqlite_reader_pool::read_stream(const std::string& stream,
+                                            std::int64_t after_version) {
   return read_envelopes(&reader::read_stream, [&](sqlite::statement& s) {
     s.bind_static(1, stream);
     s.bind(2, after_version);

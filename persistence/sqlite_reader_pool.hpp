@@ -26,10 +26,11 @@ public:
   sqlite_reader_pool(const sqlite_reader_pool&) = delete;
   sqlite_reader_pool& operator=(const sqlite_reader_pool&) = delete;
 
-  // The event_store read methods. A failed read (the file vanished, I/O error) gives an empty
-  // answer: the interface has no error channel for reads.
+  // The event_store read methods. A failed read_from (the file vanished, I/O error) gives an
+  // empty answer (recovery then stops short of last_seq and refuses to start; followers retry);
+  // read_stream reports the error.
   std::vector<envelope> read_from(std::int64_t after_seq, std::size_t limit);
-  std::vector<envelope> read_stream(const std::string& stream, std::int64_t after_version);
+  stream_read read_stream(const std::string& stream, std::int64_t after_version);
   std::int64_t stream_version(const std::string& stream);
   std::optional<idempotency_record> find_idempotency(const std::string& user_id,
                                                      const std::string& key);
@@ -45,8 +46,8 @@ private:
   reader_ptr acquire();
   /// Returns a healthy connection to the pool; a reader that saw an error is closed instead.
   void release(reader_ptr r, bool healthy);
-  std::vector<envelope> read_envelopes(sqlite::statement reader::*query,
-                                       const std::function<void(sqlite::statement&)>& bind);
+  stream_read read_envelopes(sqlite::statement reader::*query,
+                             const std::function<void(sqlite::statement&)>& bind);
 
   const std::string path_;
   const std::size_t max_idle_;

@@ -85,7 +85,7 @@ protected:
 
   std::string status_of(const std::string& order_id) {
     auto o = node_->order(order_id);
-    return o ? to_string(o->status) : "missing";
+    return o.error ? "error: " + o.error->message : o.state ? to_string(o.state->status) : "missing";
   }
 
   /// Advances the clock and makes the scheduler look at it.

@@ -62,7 +62,7 @@ TEST_F(Recovery, PendingSagaThatCannotFinishIsCompensated) {
   start();
   ASSERT_TRUE(eventually([&] { return status_of("o-1") == "rejected"; })) << status_of("o-1");
   EXPECT_TRUE(eventually([&] { return stock_of("a") == "5/0/0 of 5"; })) << stock_of("a");
-  EXPECT_EQ(n().order("o-1")->rejection->code, "sold_out");
+  EXPECT_EQ(n().order("o-1").state->rejection->code, "sold_out");
 }
 
 TEST_F(Recovery, ExpiredOrderWhoseUnitsWereStillHeldReleasesThemOnStart) {

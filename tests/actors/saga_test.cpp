@@ -85,7 +85,7 @@ TEST_F(Saga, PaymentSuccessMarksPaidAndSellsTheHeldUnits) {
   EXPECT_EQ(a.body, R"({"result":"applied"})");
   EXPECT_EQ(status_of(order), "paid");
   EXPECT_EQ(stock_of("a"), "1/0/2 of 3") << "sold by the time the webhook is answered";
-  EXPECT_EQ(n().order(order)->payment_id, "pay-evt-1");
+  EXPECT_EQ(n().order(order).state->payment_id, "pay-evt-1");
 }
 
 TEST_F(Saga, PaymentWithWrongAmountChangesNothing) {
@@ -140,7 +140,7 @@ TEST_F(Saga, LatePaymentAfterExpiryIsRejectedForRefund) {
   auto a = n().command(order, paid("late-1"));
   EXPECT_EQ(a.status, 409);
   EXPECT_EQ(error_code_of(a), "invalid_state");
-  auto o = n().order(order);
+  auto o = n().order(order).state;
   EXPECT_EQ(to_string(o->status), std::string("expired"));
   EXPECT_EQ(o->history.back().type, "PaymentRejected") << "recorded so it can be refunded";
   // The expiry's release runs after OrderExpired commits, concurrently with the late payment:

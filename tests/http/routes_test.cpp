@@ -381,7 +381,7 @@ public:
     changed_.wait(lock, [&] { return released_; });
     return {201, R"({"order_id":"o-1"})", false};
   }
-  std::optional<order_state> order(const std::string&) override { return std::nullopt; }
+  order_lookup order(const std::string&) override { return {std::nullopt, order_error}; }
   answer command(const std::string&, const order_command&) override { return {404, "{}", false}; }
 
   void wait_for_waiters(int n) {
@@ -393,6 +393,8 @@ public:
     released_ = true;
     changed_.notify_all();
   }
+
+  std::optional<rejection> order_error; ///< what order() reports; none = no such order
 
 private:
   std::mutex mutex_;
@@ -474,5 +476,27 @@ TEST(HttpOverload, WritesAreShedWhileTheNodeAnswersNoneWithinShedAfterMs) {
   later = c.Post("/orders", body, "application/json");
   ASSERT_TRUE(later);
   EXPECT_EQ(later->status, 201) << "admitted again once an interval passed without slow writes";
+  server.stop();
+}
+
+TEST(HttpReadErrors, AnUnreadableStoreIs503NotNotFound) {
+  blocking_node node;
+  http_options o;
+  o.admin_token = "a";
+  o.webhook_secret = "w";
+  auto bound = http_server::bind(o, node);
+  ASSERT_EQ(bound.index(), 0u);
+  auto& server = *std::get<0>(bound);
+  server.start();
+  httplib::Client c("127.0.0.1", server.port());
+  auto missing = c.Get("/orders/o-1");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  node.order_error = rejection{errc::unavailable, "event store cannot be read: disk I/O error"};
+  auto unreadable = c.Get("/orders/o-1");
+  ASSERT_TRUE(unreadable);
+  EXPECT_EQ(unreadable->status, 503) << "the order may well exist";
+  EXPECT_EQ(t::error_code(unreadable), "unavailable");
+  EXPECT_EQ(unreadable->get_header_value("Retry-After"), "1");
   server.stop();
 }

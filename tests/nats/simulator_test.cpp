@@ -112,7 +112,7 @@ protected:
   int paid_once(const std::vector<std::string>& ids) {
     int paid = 0;
     for (auto& id : ids) {
-      auto o = node_->order(id);
+      auto o = node_->order(id).state;
       if (!o)
         continue;
       int events = 0;

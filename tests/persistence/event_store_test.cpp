@@ -61,7 +61,7 @@ TEST(EventStore, AppendThenReadRoundTrip) {
   EXPECT_EQ(render(store->read_from(0, 100)), all);
   EXPECT_EQ(render(store->read_from(1, 1)), "2:order-a@2:E:{\"n\":2}");
   EXPECT_EQ(render(store->read_from(3, 100)), "");
-  EXPECT_EQ(render(store->read_stream("order-a", 1)), "2:order-a@2:E:{\"n\":2}");
+  EXPECT_EQ(render(store->read_stream("order-a", 1).events), "2:order-a@2:E:{\"n\":2}");
   EXPECT_EQ(store->stream_version("order-a"), 2);
   EXPECT_EQ(store->stream_version("order-none"), 0);
   EXPECT_EQ(store->last_seq(), 3);
