@@ -1,5 +1,7 @@
 #include "actors/outbox_relay.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -245,7 +247,10 @@ outbox_relay::start(event_store& store, outbox_relay_options options) {
   if (auto problem = std::get_if<jetstream_error>(&connected))
     return "cannot connect to NATS at " + self->options.nats_url + ": " + problem->message;
   self->client = std::move(std::get<0>(connected));
-  self->thread = std::thread([raw] { raw->run(); });
+  self->thread = std::thread([raw] {
+    pthread_setname_np(pthread_self(), "fs-outbox");
+    raw->run();
+  });
   return std::unique_ptr<outbox_relay>(new outbox_relay(std::move(self)));
 }
 
