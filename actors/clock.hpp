@@ -25,6 +25,16 @@ public:
   }
 };
 
+/// Milliseconds of std::chrono::steady_clock: for durations, immune to wall-clock steps.
+class monotonic_clock final : public clock {
+public:
+  timestamp_ms now() const override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+  }
+};
+
 class manual_clock final : public clock {
 public:
   explicit manual_clock(timestamp_ms start) : now_(start) {}

@@ -25,7 +25,9 @@ struct saga_state {
   std::size_t outstanding = 0;
   std::map<std::string, reserve_reply> reserved; ///< by product id
   std::optional<rejection> failure;              ///< the first item that could not be reserved
-  inventory_handles inventories;                 ///< known at spawn; others via the directory
+  /// Known at spawn, used while the placement runs; later steps (a sale, an expiry, minutes
+  /// on) go through the directory, which knows a restarted inventory actor.
+  inventory_handles inventories;
   static const char* name;
 };
 
@@ -159,6 +161,7 @@ void sell_all(saga_self* self, const saga_context& ctx, std::function<void()> do
 
 void record_rejection(saga_self* self, const saga_context& ctx) {
   auto& st = self->state;
+  st.inventories.clear(); // the placement's inventory steps are over
   auto failure = *st.failure;
   auto d = decide(st.order, reject_order{failure.code, failure.message},
                   ctx.services->now->now());
@@ -178,6 +181,7 @@ void finish_placement(saga_self* self, const saga_context& ctx) {
                 [self, ctx] { record_rejection(self, ctx); });
     return;
   }
+  st.inventories.clear(); // the placement's inventory steps are over
   auto now = ctx.services->now->now();
   confirm_reservation confirm;
   std::int64_t hold_seconds = 0;

@@ -1,6 +1,6 @@
 // One order saga actor per live order: walks it pending → reserved → paid | expired |
-// cancelled (or → rejected), asking each product's inventory actor (directly when the
-// directory handed its handle over at spawn, else through the directory) to reserve, sell or
+// cancelled (or → rejected), asking each product's inventory actor (directly during the
+// placement, with the handles the directory handed over at spawn; else through the directory) to reserve, sell or
 // release, and compensating a partial reservation before it answers.
 // Every step is an event committed before anyone is told. A saga whose order is terminal and
 // whose inventory effects are done stops (passivation): its state lives on in the log.

@@ -48,7 +48,11 @@ void admission::leave(timestamp_ms entered) {
 void admission::roll(timestamp_ms at) {
   const bool stalled = tracked_ > 0 && at - last_progress_ > options_.target_ms;
   if (stalled) {
-    behind_ = true; // no need to wait for the interval: nothing is getting through
+    // No need to wait for the interval: nothing is getting through. Restart it, so that
+    // writes that finished fast before the stall do not count as recovery.
+    behind_ = true;
+    fastest_ms_.reset();
+    interval_start_ = at;
     return;
   }
   if (at - interval_start_ < options_.interval_ms)

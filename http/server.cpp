@@ -39,19 +39,21 @@ struct http_server::impl {
       : node(n),
         time(o.time ? *o.time : wall_clock),
         limiter(o.rate_per_user_per_second, o.rate_burst, time),
+        // The gate measures durations: a monotonic clock, unless a test drives the time.
         writes(admission::options{static_cast<std::size_t>(
                                     o.max_in_flight_writes > 0
                                       ? o.max_in_flight_writes
                                       : default_max_in_flight_writes(
                                           o.threads > 0 ? o.threads : default_http_threads())),
                                   o.shed_after_ms, 100},
-               &time),
+               o.time ? o.time : &monotonic),
         metrics(std::make_shared<http_metrics>()),
         context{n,         o.admin_token, o.webhook_secret, o.default_hold_seconds, time,
                 limiter,   writes,        *metrics} {}
 
   node_api& node;
   system_clock wall_clock;
+  monotonic_clock monotonic;
   const clock& time;
   rate_limiter limiter;
   admission writes;

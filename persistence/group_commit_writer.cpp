@@ -265,13 +265,17 @@ void group_commit_writer::commit_group(std::vector<request>& work, std::size_t b
 bool group_commit_writer::write_append(append_batch& batch, append_result& out) {
   // Pass 1: expected versions against the head cache. A mismatch writes nothing at all.
   undo_.clear();
+  unverified_.clear();
   for (const auto& sa : batch.streams) {
     std::int64_t* head = nullptr;
     if (sa.expected_version == 0 && !sa.single_writer) {
       // Expected new (every order's first event): no lookup. Should the stream exist after
       // all, its first insert hits UNIQUE(stream, version), and resolve_unique_violation
       // reports the conflict exactly as a lookup would have.
-      head = &heads_.try_emplace(sa.stream, 0).first->second;
+      auto [it, added] = heads_.try_emplace(sa.stream, 0);
+      if (added)
+        unverified_.push_back(&it->first);
+      head = &it->second;
     } else if (!head_of(sa.stream, head)) {
       return false;
     }
@@ -399,6 +403,9 @@ void group_commit_writer::revert_heads() {
   for (auto it = undo_.rbegin(); it != undo_.rend(); ++it)
     *it->first = it->second;
   undo_.clear();
+  for (const auto* key : unverified_)
+    heads_.erase(std::string(*key)); // a copy: the key dies with the node
+  unverified_.clear();
 }
 
 void group_commit_writer::answer(std::vector<request>& work, std::size_t begin, std::size_t end) {

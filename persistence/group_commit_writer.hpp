@@ -90,6 +90,9 @@ private:
   /// Heads the current batch moved, with their previous value: undone when the batch conflicts.
   /// Pointers into heads_ stay valid on rehash; heads_ is only cleared between groups.
   std::vector<std::pair<std::int64_t*, std::int64_t>> undo_;
+  /// Heads this batch cached as 0 without a lookup (expected-new streams): revert_heads()
+  /// drops them, since nothing has checked them (the keys live in heads_' nodes).
+  std::vector<const std::string*> unverified_;
   std::vector<append_result> results_; ///< one slot per request of the current group
   std::string fatal_;                  ///< why the current group cannot commit
   const std::size_t max_batch_events_;

@@ -201,6 +201,31 @@ TEST(Admission, AStalledNodeShedsNewWritesOnceNothingFinishesForTheTarget) {
   EXPECT_TRUE(gate.try_enter()) << "the interval's fastest write was within the target";
 }
 
+TEST(Admission, OneStuckWriteFinishingDoesNotEndAStallWhileOthersAreStuck) {
+  manual_clock time(1'000);
+  admission gate({0, 50, 100}, &time);
+  for (int i = 0; i < 5; ++i) { // fast writes just before the stall
+    auto t = gate.try_enter();
+    ASSERT_TRUE(t);
+    time.advance(std::chrono::milliseconds(2));
+  }
+  auto first = gate.try_enter();
+  auto second = gate.try_enter();
+  ASSERT_TRUE(first && second);
+  time.advance(std::chrono::milliseconds(60));
+  EXPECT_FALSE(gate.try_enter()) << "stalled";
+  time.advance(std::chrono::milliseconds(10));
+  first.reset(); // 70 ms: slow; `second` is still stuck
+  EXPECT_FALSE(gate.try_enter()) << "the fast writes from before the stall do not count";
+  time.advance(std::chrono::milliseconds(100));
+  EXPECT_FALSE(gate.try_enter()) << "the interval's only finished write took 70 ms";
+  second.reset();
+  time.advance(std::chrono::milliseconds(100));
+  gate.try_enter(); // closes the interval in which `second` finished (slowly)
+  time.advance(std::chrono::milliseconds(100));
+  EXPECT_TRUE(gate.try_enter());
+}
+
 TEST(Admission, WithoutATargetOnlyTheInFlightBoundApplies) {
   manual_clock time(1'000);
   admission gate({1, 0, 100}, &time);

@@ -234,6 +234,7 @@ TEST(EventStore, ExpectingANewStreamThatExistsConflictsWithoutALookup) {
     ASSERT_TRUE(store);
     ASSERT_FALSE(store->append_sync(batch_of(events_for("order-1", 0, 2))).error);
     ASSERT_FALSE(store->append_sync(batch_of(events_for("order-4", 0))).error);
+    ASSERT_FALSE(store->append_sync(batch_of(events_for("order-5", 0))).error);
   }
   auto store = open_store(path); // an empty head cache
   ASSERT_TRUE(store);
@@ -247,12 +248,22 @@ TEST(EventStore, ExpectingANewStreamThatExistsConflictsWithoutALookup) {
             " actual 1");
   EXPECT_EQ(store->stream_version("order-2"), 0) << "rolled back with its batch";
   EXPECT_EQ(store->stream_version("order-1"), 2);
+  // A batch that fails on another stream before any insert must not leave order-5 (existing,
+  // uncached) cached at the unchecked 0 it was expected at.
+  append_batch mixed = batch_of(events_for("order-5", 0));
+  mixed.streams.push_back(events_for("order-1", 7)); // cached at 2: conflicts in the check
+  EXPECT_EQ(error_text(store->append_sync(std::move(mixed))),
+            "version_conflict: version conflict on stream 'order-1': expected version 7,"
+            " actual 2");
+  auto on_five = store->append_sync(batch_of(events_for("order-5", 1)));
+  ASSERT_FALSE(on_five.error) << error_text(on_five);
+  EXPECT_EQ(on_five.committed.at(0).version, 2);
   auto next = store->append_sync(batch_of(events_for("order-1", 2)));
   ASSERT_FALSE(next.error) << error_text(next);
   EXPECT_EQ(next.committed.at(0).version, 3);
   auto fresh = store->append_sync(batch_of(events_for("order-3", 0)));
   ASSERT_FALSE(fresh.error) << error_text(fresh);
-  EXPECT_EQ(store->last_seq(), 5);
+  EXPECT_EQ(store->last_seq(), 7);
 }
 
 TEST(EventStore, IdempotencyRecordFirstAnswerWins) {
