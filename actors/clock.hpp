@@ -16,24 +16,20 @@ public:
   virtual timestamp_ms now() const = 0;
 };
 
-class system_clock final : public clock {
+/// Milliseconds since the epoch of a std::chrono clock.
+template <class Std>
+class chrono_clock final : public clock {
 public:
   timestamp_ms now() const override {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Std::now().time_since_epoch())
       .count();
   }
 };
 
-/// Milliseconds of std::chrono::steady_clock: for durations, immune to wall-clock steps.
-class monotonic_clock final : public clock {
-public:
-  timestamp_ms now() const override {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-  }
-};
+/// Wall time: what events record and expiries compare against.
+using system_clock = chrono_clock<std::chrono::system_clock>;
+/// For durations, immune to wall-clock steps.
+using monotonic_clock = chrono_clock<std::chrono::steady_clock>;
 
 class manual_clock final : public clock {
 public:

@@ -84,27 +84,46 @@ bool read_ack(int fd, std::int64_t& n) {
   return ::read(fd, &n, sizeof n) == static_cast<ssize_t>(sizeof n);
 }
 
+/// A forked child that runs `body(ack_fd)` (which must not return: it _exits) and writes its
+/// acknowledgements to the pipe; the parent gets the child's pid and the pipe's read end.
+struct forked_writer {
+  pid_t pid = -1;
+  int acks = -1;
+};
+
+template <class Body>
+forked_writer fork_writer(Body body) {
+  int fds[2];
+  if (::pipe(fds) != 0)
+    return {};
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::close(fds[0]);
+    body(fds[1]);
+    ::_exit(5); // the body returned
+  }
+  ::close(fds[1]);
+  if (child < 0) {
+    ::close(fds[0]);
+    return {};
+  }
+  return {child, fds[0]};
+}
+
 TEST(StoreCrash, SigkilledWriterLosesNoAcknowledgedBatchAndLeavesNoHole) {
   testing::temp_dir dir;
   auto path = dir.file("events.db");
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  pid_t child = ::fork();
+  auto [child, ack_fd] = fork_writer([&](int fd) { append_until_killed(path, fd); });
   ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(fds[0]);
-    append_until_killed(path, fds[1]);
-  }
-  ::close(fds[1]);
   std::int64_t acked = 0, n = 0;
-  while (acked < 200 && read_ack(fds[0], n)) {
+  while (acked < 200 && read_ack(ack_fd, n)) {
     ASSERT_EQ(n, acked + 1) << "acknowledgements arrive in send order";
     acked = n;
   }
   ::kill(child, SIGKILL);
-  while (read_ack(fds[0], n)) // acknowledged before it died: just as binding
+  while (read_ack(ack_fd, n)) // acknowledged before it died: just as binding
     acked = n;
-  ::close(fds[0]);
+  ::close(ack_fd);
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child exited early";
@@ -178,18 +197,11 @@ int fill_the_disk(const std::string& path, int report_fd) {
 TEST(StoreFailure, FailedCommitIsReportedAndLatchesTheStore) {
   testing::temp_dir dir;
   auto path = dir.file("events.db");
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  pid_t child = ::fork();
+  auto [child, ack_fd] = fork_writer([&](int fd) { ::_exit(fill_the_disk(path, fd)); });
   ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(fds[0]);
-    ::_exit(fill_the_disk(path, fds[1]));
-  }
-  ::close(fds[1]);
   std::int64_t acked = -1;
-  bool reported = read_ack(fds[0], acked);
-  ::close(fds[0]);
+  bool reported = read_ack(ack_fd, acked);
+  ::close(ack_fd);
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status)) << "child died of signal " << WTERMSIG(status);

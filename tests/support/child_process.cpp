@@ -9,6 +9,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "tests/support/eventually.hpp"
+
 extern char** environ;
 
 namespace flashsale::testing {
@@ -105,25 +107,19 @@ std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
   if (exit_code_)
     return exit_code_;
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    int status = 0;
-    auto r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      // The child is gone, but the reader thread may not have drained the pipe yet: callers
-      // read output() right after this, so wait for end of file (bounded: a grandchild that
-      // inherited the pipe could hold it open).
-      std::unique_lock<std::mutex> guard{mutex_};
-      changed_.wait_until(guard, std::max(deadline, std::chrono::steady_clock::now()
-                                                      + std::chrono::seconds(5)),
-                          [this] { return output_closed_; });
-      return exit_code_;
-    }
-    if (std::chrono::steady_clock::now() >= deadline)
-      return std::nullopt;
-    // No portable way to wait on a child with a timeout short of signalfd; poll briefly.
-    ::usleep(2000);
-  }
+  int status = 0;
+  // No portable way to wait on a child with a timeout short of signalfd: poll waitpid.
+  if (!eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, timeout))
+    return std::nullopt;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  // The child is gone, but the reader thread may not have drained the pipe yet: callers
+  // read output() right after this, so wait for end of file (bounded: a grandchild that
+  // inherited the pipe could hold it open).
+  std::unique_lock<std::mutex> guard{mutex_};
+  changed_.wait_until(guard, std::max(deadline, std::chrono::steady_clock::now()
+                                                  + std::chrono::seconds(5)),
+                      [this] { return output_closed_; });
+  return exit_code_;
 }
 
 std::string child_process::output() const {
