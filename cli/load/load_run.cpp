@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/load/crowd_run.hpp"
 #include "cli/load/progress.hpp"
 
 namespace flashsale::load {
@@ -27,51 +28,14 @@ namespace {
 using json = nlohmann::json;
 using steady = std::chrono::steady_clock;
 
-struct sample {
-  std::uint32_t sent_ms;    ///< scheduled send time since start
-  std::uint32_t latency_us; ///< clamped to ~71 minutes
-};
-
 struct worker_state {
   std::mutex mutex; // guards `latency` against the progress thread
   latency_histogram latency;
-  std::vector<sample> samples;
-  std::vector<std::string> accepted_orders;
-  std::map<std::string, std::uint64_t> other_4xx, shed_by, errors_by;
-  std::uint64_t sold_out = 0;
+  std::vector<latency_sample> samples;
+  outcome_tally tally;
   steady::time_point last_answer{};
 };
 
-/// Counters the progress thread reads while the workers run.
-struct live_counters {
-  std::atomic<std::uint64_t> requests{0}, accepted{0}, sold_out{0}, shed{0}, errors{0};
-};
-
-std::string error_code_of(const std::string& body) {
-  auto j = json::parse(body, nullptr, false);
-  if (j.is_object() && j.contains("error") && j["error"].is_object() && j["error"].contains("code")
-      && j["error"]["code"].is_string())
-    return j["error"]["code"].get<std::string>();
-  return {};
-}
-
-std::string order_id_of(const httplib::Response& res) {
-  auto j = json::parse(res.body, nullptr, false);
-  if (j.is_object() && j.contains("order_id") && j["order_id"].is_string())
-    return j["order_id"].get<std::string>();
-  auto location = res.get_header_value("Location");
-  auto slash = location.rfind('/');
-  return slash == std::string::npos ? std::string{} : location.substr(slash + 1);
-}
-
-/// A random tag for this run's idempotency keys: the same --seed twice against one node
-/// must not replay the first run's answers.
-std::string run_nonce() {
-  std::random_device rd;
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
-  return buf;
-}
 
 class order_phase {
 public:
@@ -90,12 +54,7 @@ public:
       states.push_back(std::make_unique<worker_state>());
     {
       progress_line progress([&] {
-        progress_sample s;
-        s.requests = live_.requests.load();
-        s.accepted = live_.accepted.load();
-        s.sold_out = live_.sold_out.load();
-        s.shed = live_.shed.load();
-        s.errors = live_.errors.load();
+        auto s = live_.sample();
         latency_histogram merged;
         for (auto& w : states) {
           std::lock_guard<std::mutex> guard{w->mutex};
@@ -142,107 +101,41 @@ private:
       if (plan_.open_loop())
         std::this_thread::sleep_until(due);
       std::uint64_t buyer = k % static_cast<std::uint64_t>(plan_.buyers);
-      std::string user = "u-" + std::to_string(plan_.seed) + "-" + std::to_string(buyer);
-      std::string body = R"({"user_id":")" + user + R"(","product_id":")" + plan_.product
-                         + R"(","quantity":)" + std::to_string(plan_.quantity) + "}";
-      httplib::Headers headers{{"Idempotency-Key", "load-" + nonce_ + "-" + std::to_string(k)}};
+      std::string body = order_body(plan_, buyer);
+      httplib::Headers headers;
+      if (plan_.idempotency_keys)
+        headers.emplace("Idempotency-Key", idempotency_key(nonce_, k));
       auto res = client.Post("/orders", headers, body, "application/json");
       auto done = steady::now();
       auto latency = std::chrono::duration_cast<std::chrono::microseconds>(done - due).count();
-      classify(st, res);
+      live_.count(res ? tally_answer(st.tally, res->status, res->body,
+                                     res->get_header_value("Location"))
+                      : tally_failure(st.tally, httplib::to_string(res.error())));
       {
         std::lock_guard<std::mutex> guard{st.mutex};
         st.latency.record(static_cast<std::uint64_t>(std::max<long long>(latency, 0)));
       }
       auto sent_ms = std::chrono::duration_cast<std::chrono::milliseconds>(due - start_).count();
-      st.samples.push_back({static_cast<std::uint32_t>(sent_ms),
+      st.samples.push_back(latency_sample{static_cast<std::uint32_t>(sent_ms),
                             static_cast<std::uint32_t>(std::min<long long>(latency, UINT32_MAX))});
       st.last_answer = done;
-      live_.requests.fetch_add(1, std::memory_order_relaxed);
-    }
-  }
-
-  void classify(worker_state& st, const httplib::Result& res) {
-    if (!res) {
-      ++st.errors_by[httplib::to_string(res.error())];
-      live_.errors.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    int status = res->status;
-    if (status == 201) {
-      auto id = order_id_of(*res);
-      if (!id.empty()) {
-        st.accepted_orders.push_back(std::move(id));
-        live_.accepted.fetch_add(1, std::memory_order_relaxed);
-        return;
-      }
-      ++st.errors_by["201 without order_id"];
-      live_.errors.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    std::string code = error_code_of(res->body);
-    std::string key = std::to_string(status) + (code.empty() ? "" : " " + code);
-    if (status == 429 || status == 503) {
-      ++st.shed_by[key];
-      live_.shed.fetch_add(1, std::memory_order_relaxed);
-    } else if (status == 409 && code == "sold_out") {
-      ++st.sold_out;
-      live_.sold_out.fetch_add(1, std::memory_order_relaxed);
-    } else if (status >= 400 && status < 500) {
-      ++st.other_4xx[key];
-    } else { // 5xx and anything a POST /orders must never answer (200, 3xx)
-      ++st.errors_by[key];
-      live_.errors.fetch_add(1, std::memory_order_relaxed);
     }
   }
 
   void collect(std::vector<std::unique_ptr<worker_state>>& states, run_result& out) {
     steady::time_point last = start_;
-    std::vector<sample> all;
+    std::vector<latency_sample> all;
+    outcome_tally tally;
     for (auto& w : states) {
       out.latency.merge(w->latency);
-      out.sold_out += w->sold_out;
-      for (auto& [k, n] : w->other_4xx)
-        out.other_4xx[k] += n;
-      for (auto& [k, n] : w->shed_by)
-        out.shed_by[k] += n;
-      for (auto& [k, n] : w->errors_by)
-        out.errors_by[k] += n;
-      for (auto& id : w->accepted_orders)
-        accepted_orders_.push_back(std::move(id));
+      tally.merge(std::move(w->tally));
       all.insert(all.end(), w->samples.begin(), w->samples.end());
       last = std::max(last, w->last_answer);
     }
     out.requests = out.latency.count();
-    out.accepted = accepted_orders_.size();
-    out.accepted_units = static_cast<std::int64_t>(out.accepted) * plan_.quantity;
-    for (auto& [k, n] : out.shed_by)
-      out.shed += n;
-    for (auto& [k, n] : out.errors_by)
-      out.errors += n;
+    accepted_orders_ = out.add_outcomes(std::move(tally));
     out.elapsed_s = std::chrono::duration<double>(last - start_).count();
     out.timeline = timeline_of(all);
-  }
-
-  /// Exact p50/p99 per 100 ms slice of send time (nth_element on the slice's samples).
-  static std::vector<timeline_point> timeline_of(std::vector<sample>& all) {
-    std::sort(all.begin(), all.end(),
-              [](const sample& a, const sample& b) { return a.sent_ms < b.sent_ms; });
-    std::vector<timeline_point> out;
-    std::vector<std::uint32_t> slice;
-    for (size_t i = 0; i < all.size();) {
-      std::uint32_t bucket = all[i].sent_ms / 100;
-      slice.clear();
-      for (; i < all.size() && all[i].sent_ms / 100 == bucket; ++i)
-        slice.push_back(all[i].latency_us);
-      auto at = [&](double q) {
-        size_t rank = static_cast<size_t>(q * (slice.size() - 1) + 0.5);
-        std::nth_element(slice.begin(), slice.begin() + rank, slice.end());
-        return static_cast<std::uint64_t>(slice[rank]);
-      };
-      out.push_back({bucket * 0.1, slice.size(), at(0.5), at(0.99)});
-    }
-    return out;
   }
 
   const scenario& plan_;
@@ -326,6 +219,64 @@ void read_back(const scenario& plan, httplib::Client& client, run_result& out) {
 
 } // namespace
 
+/// Exact p50/p99 per 100 ms slice of send time (nth_element on the slice's samples).
+std::string run_nonce() {
+  std::random_device rd;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+  return buf;
+}
+
+std::string idempotency_key(const std::string& nonce, std::uint64_t ticket) {
+  return "load-" + nonce + "-" + std::to_string(ticket);
+}
+
+std::string buyer_id(const scenario& plan, std::uint64_t buyer) {
+  return "u-" + std::to_string(plan.seed) + "-" + std::to_string(buyer);
+}
+
+std::string order_body(const scenario& plan, std::uint64_t buyer) {
+  return R"({"user_id":")" + buyer_id(plan, buyer) + R"(","product_id":")" + plan.product
+         + R"(","quantity":)" + std::to_string(plan.quantity) + "}";
+}
+
+std::vector<timeline_point> timeline_of(std::vector<latency_sample>& all) {
+  std::sort(all.begin(), all.end(),
+            [](const latency_sample& a, const latency_sample& b) { return a.sent_ms < b.sent_ms; });
+  std::vector<timeline_point> out;
+  std::vector<std::uint32_t> slice;
+  for (size_t i = 0; i < all.size();) {
+    std::uint32_t bucket = all[i].sent_ms / 100;
+    slice.clear();
+    for (; i < all.size() && all[i].sent_ms / 100 == bucket; ++i)
+      slice.push_back(all[i].latency_us);
+    auto at = [&](double q) {
+      size_t rank = static_cast<size_t>(q * (slice.size() - 1) + 0.5);
+      std::nth_element(slice.begin(), slice.begin() + rank, slice.end());
+      return static_cast<std::uint64_t>(slice[rank]);
+    };
+    out.push_back({bucket * 0.1, slice.size(), at(0.5), at(0.99)});
+  }
+  return out;
+}
+
+
+std::vector<std::string> run_result::add_outcomes(outcome_tally&& tally) {
+  accepted = tally.accepted_orders.size();
+  accepted_units = static_cast<std::int64_t>(accepted) * plan.quantity;
+  sold_out = tally.sold_out;
+  other_4xx = std::move(tally.other_4xx);
+  shed_by = std::move(tally.shed_by);
+  errors_by = std::move(tally.errors_by);
+  shed = 0;
+  for (auto& [k, n] : shed_by)
+    shed += n;
+  errors = 0;
+  for (auto& [k, n] : errors_by)
+    errors += n;
+  return std::move(tally.accepted_orders);
+}
+
 run_result run_load(const scenario& plan) {
   run_result out;
   out.plan = plan;
@@ -354,9 +305,17 @@ run_result run_load(const scenario& plan) {
       out.owned_product = plan.stock.has_value();
     }
 
-    order_phase orders(plan);
-    orders.run(out);
-    pay_phase(plan, orders.take_accepted(), out);
+    std::vector<std::string> accepted;
+    if (plan.crowd) {
+      accepted = run_crowd(plan, out);
+      if (!out.setup_error.empty())
+        return out;
+    } else {
+      order_phase orders(plan);
+      orders.run(out);
+      accepted = orders.take_accepted();
+    }
+    pay_phase(plan, std::move(accepted), out);
     read_back(plan, admin, out);
   } catch (const std::exception& e) { // httplib/json/thread errors end the run, not the process
     out.setup_error = std::string("load run failed: ") + e.what();

@@ -14,6 +14,7 @@
 
 #include "cli/load/latency_histogram.hpp"
 #include "cli/load/node_calls.hpp"
+#include "cli/load/outcomes.hpp"
 #include "cli/load/scenario.hpp"
 
 namespace flashsale::load {
@@ -24,6 +25,27 @@ struct timeline_point {
   std::uint64_t count = 0;
   std::uint64_t p50_us = 0;
   std::uint64_t p99_us = 0;
+};
+
+/// One order's latency, for the timeline.
+struct latency_sample {
+  std::uint32_t sent_ms;    ///< scheduled send (or arrival) time since the start
+  std::uint32_t latency_us; ///< clamped to ~71 minutes
+};
+
+/// Exact p50/p99 per 100 ms slice of send time (sorts `samples`).
+std::vector<timeline_point> timeline_of(std::vector<latency_sample>& samples);
+
+/// What only a crowd run measures (scenario::crowd).
+struct crowd_figures {
+  std::uint64_t buyers = 0;       ///< connections opened, one per buyer
+  std::uint64_t unanswered = 0;   ///< no complete answer within the buyer timeout
+  std::uint64_t over_1s = 0;      ///< answered, but waited longer than 1 s
+  std::uint64_t dropped_idle = 0; ///< closed by the server while holding idle after the answer
+  std::uint64_t idle_sockets = 0; ///< silent sockets opened beside the crowd
+  std::uint64_t idle_closed = 0;  ///< of those, closed by the server before the run ended
+  std::uint64_t connect_failed = 0;
+  double arrival_lag_ms = 0; ///< how far behind schedule the last buyer connected
 };
 
 struct run_result {
@@ -57,8 +79,23 @@ struct run_result {
   double pay_elapsed_s = 0;
   latency_histogram pay_latency;
 
+  std::optional<crowd_figures> crowd; ///< set by a crowd run
+
   double throughput() const { return elapsed_s > 0 ? requests / elapsed_s : 0; }
+
+  /// Takes the order outcomes of `tally` into the counts above; returns the accepted ids.
+  std::vector<std::string> add_outcomes(outcome_tally&& tally);
 };
+
+/// A random tag for this run's idempotency keys: the same --seed twice against one node
+/// must not replay the first run's answers.
+std::string run_nonce();
+/// The Idempotency-Key of the order with this ticket number.
+std::string idempotency_key(const std::string& nonce, std::uint64_t ticket);
+/// Buyer `buyer`'s user id, u-<seed>-<buyer>.
+std::string buyer_id(const scenario& plan, std::uint64_t buyer);
+/// The POST /orders body buyer `buyer` sends (single-item shorthand).
+std::string order_body(const scenario& plan, std::uint64_t buyer);
 
 /// Runs `plan`. Progress lines go to stderr every ~0.5 s (in place when it is a TTY).
 run_result run_load(const scenario& plan);

@@ -6,6 +6,36 @@
 
 namespace flashsale::load {
 
+void live_counters::count(outcome o) {
+  requests.fetch_add(1, std::memory_order_relaxed);
+  switch (o) {
+    case outcome::accepted:
+      accepted.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case outcome::sold_out:
+      sold_out.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case outcome::shed:
+      shed.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case outcome::error:
+      errors.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case outcome::other_4xx:
+      break;
+  }
+}
+
+progress_sample live_counters::sample() const {
+  progress_sample s;
+  s.requests = requests.load();
+  s.accepted = accepted.load();
+  s.sold_out = sold_out.load();
+  s.shed = shed.load();
+  s.errors = errors.load();
+  return s;
+}
+
 progress_line::progress_line(std::function<progress_sample()> sample)
   : sample_(std::move(sample)), tty_(::isatty(STDERR_FILENO) == 1),
     started_(std::chrono::steady_clock::now()) {

@@ -4,6 +4,7 @@
 // logs and CI output stay readable). stop() prints a final line and joins the thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -11,11 +12,23 @@
 #include <mutex>
 #include <thread>
 
+#include "cli/load/outcomes.hpp"
+
 namespace flashsale::load {
 
 struct progress_sample {
   std::uint64_t requests = 0, accepted = 0, sold_out = 0, shed = 0, errors = 0;
   std::uint64_t p99_us = 0;
+};
+
+/// Counters the progress thread reads while the requests run.
+struct live_counters {
+  std::atomic<std::uint64_t> requests{0}, accepted{0}, sold_out{0}, shed{0}, errors{0};
+
+  /// One more answered (or failed) request with this outcome.
+  void count(outcome o);
+  /// The counts (p99 left 0 for the caller).
+  progress_sample sample() const;
 };
 
 class progress_line {

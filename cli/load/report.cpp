@@ -39,6 +39,20 @@ nlohmann::json latency_json(const latency_histogram& h) {
           {"min", h.min() / 1000.0}, {"mean", h.mean() / 1000.0}};
 }
 
+nlohmann::json crowd_json(const std::optional<crowd_figures>& c) {
+  if (!c)
+    return nullptr;
+  return {{"buyers", c->buyers},
+          {"answered", c->buyers - c->unanswered},
+          {"unanswered", c->unanswered},
+          {"connect_failed", c->connect_failed},
+          {"over_1s", c->over_1s},
+          {"dropped_idle", c->dropped_idle},
+          {"idle_sockets", c->idle_sockets},
+          {"idle_closed", c->idle_closed},
+          {"arrival_lag_ms", c->arrival_lag_ms}};
+}
+
 } // namespace
 
 verdict judge(const run_result& r) {
@@ -82,6 +96,10 @@ verdict judge(const run_result& r) {
       }
     }
   }
+  if (r.crowd)
+    add("every_buyer_answered", r.crowd->unanswered == 0,
+        std::to_string(r.crowd->unanswered) + " of " + std::to_string(r.crowd->buyers)
+            + " buyers got no answer");
   add("no_errors", r.errors == 0,
       std::to_string(r.errors) + " order requests failed (5xx or connection errors)");
   add("payments_applied", r.pay_applied == r.pay_attempted,
@@ -98,10 +116,15 @@ verdict judge(const run_result& r) {
 std::string text_report(const run_result& r, const verdict& v) {
   std::ostringstream o;
   const auto& p = r.plan;
-  o << "flashsale load: " << p.url << " product " << p.product << ", " << p.buyers << " buyers, "
-    << p.concurrency << " connections, "
-    << (p.open_loop() ? "open loop at " + fmt("%.0f", p.rate) + "/s" : std::string("closed loop"))
-    << "\n";
+  o << "flashsale load: " << p.url << " product " << p.product << ", " << p.buyers << " buyers, ";
+  if (p.crowd)
+    o << "a crowd: one connection each, arriving over " << fmt("%.1f", p.arrival_window_s)
+      << " s, holding " << fmt("%.1f", p.hold_s) << " s after the answer, " << p.idle_sockets
+      << " idle sockets beside\n";
+  else
+    o << p.concurrency << " connections, "
+      << (p.open_loop() ? "open loop at " + fmt("%.0f", p.rate) + "/s" : std::string("closed loop"))
+      << "\n";
   if (!r.setup_error.empty())
     o << "  run failed: " << r.setup_error << "\n";
   o << "\norders       " << r.requests << " in " << fmt("%.2f", r.elapsed_s)
@@ -120,6 +143,19 @@ std::string text_report(const run_result& r, const verdict& v) {
   o << "latency ms   p50 " << ms(h.percentile(0.5)) << "  p90 " << ms(h.percentile(0.9)) << "  p99 "
     << ms(h.percentile(0.99)) << "  p99.9 " << ms(h.percentile(0.999)) << "  max " << ms(h.max())
     << (p.open_loop() ? "  (from scheduled send time)" : "") << "\n";
+  if (r.crowd) {
+    const auto& c = *r.crowd;
+    o << "buyers       " << c.buyers << ": answered " << (c.buyers - c.unanswered)
+      << ", unanswered " << c.unanswered << " (connect failed " << c.connect_failed
+      << "), waited > 1 s " << c.over_1s << "\n";
+    o << "  wait ms    p50 " << ms(h.percentile(0.5)) << "  p99 " << ms(h.percentile(0.99))
+      << "  max " << ms(h.max()) << "  (from the buyer's connect to the whole answer)\n";
+    o << "  idle       " << c.dropped_idle << " buyers' idle connections closed by the server; "
+      << c.idle_sockets << " silent sockets connected, " << c.idle_closed
+      << " of them closed by the server\n";
+    o << "  schedule   the last buyer connected " << fmt("%.1f", c.arrival_lag_ms)
+      << " ms behind its arrival time at worst\n";
+  }
   if (r.pay_attempted > 0) {
     o << "payments     " << r.pay_applied << " of " << r.pay_attempted << " applied ("
       << r.paid_units << " units) in " << fmt("%.2f", r.pay_elapsed_s) << " s, p99 "
@@ -163,7 +199,12 @@ nlohmann::json json_report(const run_result& r, const verdict& v) {
         {"pay_share", p.pay_share},
         {"seed", p.seed},
         {"strict", p.strict},
-        {"mode", p.open_loop() ? "open" : "closed"}}},
+        {"idempotency_keys", p.idempotency_keys},
+        {"arrival_window_s", p.crowd ? nlohmann::json(p.arrival_window_s) : nullptr},
+        {"hold_s", p.crowd ? nlohmann::json(p.hold_s) : nullptr},
+        {"idle_sockets", p.crowd ? nlohmann::json(p.idle_sockets) : nullptr},
+        {"mode", p.crowd ? "crowd" : p.open_loop() ? "open" : "closed"}}},
+      {"crowd", crowd_json(r.crowd)},
       {"setup_error",
        r.setup_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.setup_error)},
       {"requests", r.requests},

@@ -26,6 +26,17 @@ const char* const scenario_options_help =
     "                        $FLASHSALE_PAYMENTS_WEBHOOK_SECRET)\n"
     "  --seed N              seed for buyer ids and payment choice (default 1)\n"
     "  --strict              shed answers (429/503) fail the verdict too\n"
+    "  --no-idempotency-keys send orders without an Idempotency-Key header\n"
+    "\n"
+    "a real crowd (one connection per buyer, driven by one event loop):\n"
+    "  --crowd               every buyer opens its own connection, sends one order and waits;\n"
+    "                        the report gives each buyer's wait from connect to answer\n"
+    "  --arrival-window S    buyers connect evenly spread over S seconds (default 1)\n"
+    "  --hold S              after its answer each buyer stays connected, idle, S seconds\n"
+    "                        (default 0: it hangs up at once)\n"
+    "  --idle-sockets N      N connections that send nothing, held open for the whole run\n"
+    "  --buyer-timeout S     a buyer with no complete answer after S seconds is unanswered\n"
+    "                        (default 30)\n"
     "  --json                print one JSON object instead of the text report\n"
     "  --html FILE           also write a self-contained HTML report\n"
     "  --help                this text\n"
@@ -78,14 +89,21 @@ parse_result parse_scenario(const std::vector<std::string>& args, const char* (*
       target = true;
       return true;
     };
-    if (is_switch("--json", s.json) || is_switch("--strict", s.strict))
+    bool no_keys = false;
+    if (is_switch("--json", s.json) || is_switch("--strict", s.strict)
+        || is_switch("--crowd", s.crowd))
       continue;
+    if (is_switch("--no-idempotency-keys", no_keys)) {
+      s.idempotency_keys = false;
+      continue;
+    }
 
     static const char* const valued[] = {"--url",         "--product",        "--stock",
                                          "--admin-token", "--buyers",         "--concurrency",
                                          "--quantity",    "--rate",           "--duration",
                                          "--pay-share",   "--webhook-secret", "--seed",
-                                         "--html"};
+                                         "--html",        "--arrival-window", "--hold",
+                                         "--idle-sockets", "--buyer-timeout"};
     bool known = false;
     for (auto* v : valued)
       known = known || flag == v;
@@ -155,6 +173,22 @@ parse_result parse_scenario(const std::vector<std::string>& args, const char* (*
       if (!parse_int(value, 0, INT64_MAX, n))
         return bad("a non-negative integer");
       s.seed = static_cast<std::uint64_t>(n);
+    } else if (flag == "--arrival-window") {
+      if (!parse_real(value, 0, 3600, x))
+        return bad("a number of seconds 0..3600");
+      s.arrival_window_s = x;
+    } else if (flag == "--hold") {
+      if (!parse_real(value, 0, 3600, x))
+        return bad("a number of seconds 0..3600");
+      s.hold_s = x;
+    } else if (flag == "--idle-sockets") {
+      if (!parse_int(value, 0, 1000000, n))
+        return bad("an integer 0..1000000");
+      s.idle_sockets = n;
+    } else if (flag == "--buyer-timeout") {
+      if (!parse_real(value, 0.001, 3600, x))
+        return bad("a positive number of seconds");
+      s.buyer_timeout_s = x;
     } else if (flag == "--html") {
       if (value.empty())
         return bad("a file name");
@@ -163,6 +197,9 @@ parse_result parse_scenario(const std::vector<std::string>& args, const char* (*
   }
   if (s.url.empty())
     return usage_problem{"--url is required"};
+  if (s.crowd && (s.rate > 0 || s.duration_s))
+    return usage_problem{"--crowd takes neither --rate nor --duration: every buyer arrives once, "
+                         "within --arrival-window"};
   if (!token_flag && env)
     if (const char* t = env("FLASHSALE_ADMIN_TOKEN"))
       s.admin_token = t;

@@ -2,7 +2,8 @@
 // FLASHSALE_ADMIN_TOKEN / FLASHSALE_WEBHOOK_SECRET environment). Parsing is pure apart from
 // reading those two variables; it never throws and never touches the network.
 // invariant: a returned scenario has a url, buyers >= 1, concurrency >= 1, quantity 1..1000,
-// 0 <= pay_share <= 1, and a webhook secret whenever pay_share > 0.
+// 0 <= pay_share <= 1, and a webhook secret whenever pay_share > 0; a crowd has no rate and
+// no duration (every buyer arrives once, within the arrival window).
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,14 @@ struct scenario {
   bool json = false;
   std::string html_file; ///< empty: no HTML report
   bool strict = false;   ///< shed answers (429/503) fail the verdict too
+  bool idempotency_keys = true; ///< send an Idempotency-Key with every order, as careful clients do
+
+  // A crowd (--crowd): one connection per buyer instead of `concurrency` busy ones.
+  bool crowd = false;
+  double arrival_window_s = 1;  ///< buyers connect evenly spread over this window
+  double hold_s = 0;            ///< each buyer stays connected, idle, this long after its answer
+  std::int64_t idle_sockets = 0; ///< silent connections held open beside the crowd (slowloris)
+  double buyer_timeout_s = 30;  ///< a buyer without a complete answer by then is unanswered
 
   bool open_loop() const { return rate > 0; }
 };
