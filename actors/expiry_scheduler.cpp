@@ -4,7 +4,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/clock.hpp"
+#include "events/clock.hpp"
 #include "actors/messages.hpp"
 #include "actors/services.hpp"
 

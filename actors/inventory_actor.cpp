@@ -3,7 +3,7 @@
 #include <caf/all.hpp>
 
 #include "actors/append.hpp"
-#include "actors/clock.hpp"
+#include "events/clock.hpp"
 #include "actors/messages.hpp"
 #include "actors/read_models.hpp"
 #include "actors/services.hpp"

@@ -5,7 +5,7 @@
 #include <caf/all.hpp>
 
 #include "actors/append.hpp"
-#include "actors/clock.hpp"
+#include "events/clock.hpp"
 #include "actors/messages.hpp"
 #include "actors/services.hpp"
 #include "events/order_view.hpp"

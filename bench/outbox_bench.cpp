@@ -16,8 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/nats_server.hpp"
-#include "actors/outbox_relay.hpp"
+#include "node/nats_server.hpp"
+#include "persistence/outbox_relay.hpp"
 #include "persistence/jetstream.hpp"
 #include "persistence/sqlite_event_store.hpp"
 

@@ -1,4 +1,4 @@
-// `flashsale pay-sim`: the payment simulator as its own process (actors/payment_simulator), to
+// `flashsale pay-sim`: the payment simulator as its own process (payments/payment_simulator), to
 // scale it out or run it beside a node. Consumes the durable `payments` consumer, so any number
 // of these processes share the work and a killed one's messages are redelivered to the others.
 // Runs until SIGINT/SIGTERM; prints one line when it starts and its counts when it stops.
@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "actors/payment_simulator.hpp"
+#include "payments/payment_simulator.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 

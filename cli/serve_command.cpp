@@ -5,7 +5,7 @@
 #include <iostream>
 #include <tuple>
 
-#include "actors/node.hpp"
+#include "node/node.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "http/secrets.hpp"

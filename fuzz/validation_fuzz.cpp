@@ -8,7 +8,7 @@
 #include <string>
 
 #include "http/validation.hpp"
-#include "actors/webhook_signature.hpp"
+#include "payments/webhook_signature.hpp"
 
 using namespace flashsale;
 

@@ -17,7 +17,7 @@
 #include <mutex>
 #include <optional>
 
-#include "actors/clock.hpp"
+#include "events/clock.hpp"
 
 namespace flashsale {
 

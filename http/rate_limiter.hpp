@@ -13,7 +13,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "actors/clock.hpp"
+#include "events/clock.hpp"
 
 namespace flashsale {
 

@@ -6,7 +6,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "actors/clock.hpp"
+#include "events/clock.hpp"
 #include "actors/node_api.hpp"
 #include "events/order_view.hpp"
 #include "events/time.hpp"
@@ -16,7 +16,7 @@
 #include "http/rate_limiter.hpp"
 #include "http/secrets.hpp"
 #include "http/validation.hpp"
-#include "actors/webhook_signature.hpp"
+#include "payments/webhook_signature.hpp"
 
 namespace flashsale {
 

@@ -6,7 +6,7 @@
 
 #include <httplib.h>
 
-#include "actors/clock.hpp"
+#include "events/clock.hpp"
 #include "actors/node_api.hpp"
 #include "http/admission.hpp"
 #include "http/error_response.hpp"

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/webhook_signature.hpp"
+#include "payments/webhook_signature.hpp"
 
 namespace flashsale::load {
 

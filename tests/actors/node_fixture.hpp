@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "actors/clock.hpp"
-#include "actors/node.hpp"
+#include "events/clock.hpp"
+#include "node/node.hpp"
 #include "events/time.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"

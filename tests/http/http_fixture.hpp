@@ -12,11 +12,11 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "actors/clock.hpp"
-#include "actors/node.hpp"
+#include "events/clock.hpp"
+#include "node/node.hpp"
 #include "config/config.hpp"
 #include "http/server.hpp"
-#include "actors/webhook_signature.hpp"
+#include "payments/webhook_signature.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "actors/clock.hpp"
+#include "events/clock.hpp"
 #include "http/admission.hpp"
 #include "http/error_response.hpp"
 #include "http/rate_limiter.hpp"

@@ -18,7 +18,7 @@
 
 #include <gtest/gtest.h>
 
-#include "actors/nats_server.hpp"
+#include "node/nats_server.hpp"
 #include "persistence/jetstream.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/eventually.hpp"

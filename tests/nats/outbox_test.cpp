@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "actors/node.hpp"
+#include "node/node.hpp"
 #include "persistence/sqlite_event_store.hpp"
 #include "tests/nats/nats_support.hpp"
 #include "tests/support/eventually.hpp"

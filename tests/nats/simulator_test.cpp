@@ -11,8 +11,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "actors/node.hpp"
-#include "actors/payment_simulator.hpp"
+#include "node/node.hpp"
+#include "payments/payment_simulator.hpp"
 #include "http/server.hpp"
 #include "tests/nats/nats_support.hpp"
 #include "tests/support/child_process.hpp"

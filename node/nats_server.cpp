@@ -1,7 +1,7 @@
 // The embedded nats-server supervisor. All forks happen on the supervisor thread, which lives as
 // long as the child: the child asks for PR_SET_PDEATHSIG, which fires when the *thread* that
 // forked it ends, so a SIGKILLed node never leaves an orphan server (or a held port) behind.
-#include "actors/nats_server.hpp"
+#include "node/nats_server.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -3,7 +3,8 @@
 //   Flashsale-Signature: t=<unix seconds>,v1=<lowercase hex HMAC-SHA256(secret, "<t>.<raw body>")>
 // invariant: a signature is accepted only when some v1 matches (compared in constant time) and
 // |now - t| <= tolerance, so a captured request cannot be replayed later. Pure: now is passed in.
-// It lives in actors/ because both sides use it: the simulator (actors/) and the route (http/).
+// A library of its own (flashsale_signature, OpenSSL only) because both sides use it: the
+// simulator (payments/), the load generator (cli/load/) and the route (http/).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "actors/node.hpp"
+#include "node/node.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -9,17 +9,17 @@
 
 #include <caf/all.hpp>
 
-#include "actors/clock.hpp"
+#include "events/clock.hpp"
 #include "actors/directory_actor.hpp"
 #include "actors/ids.hpp"
 #include "actors/messages.hpp"
-#include "actors/nats_server.hpp"
-#include "actors/outbox_relay.hpp"
-#include "actors/payment_simulator.hpp"
+#include "node/nats_server.hpp"
+#include "persistence/outbox_relay.hpp"
+#include "payments/payment_simulator.hpp"
 #include "actors/read_models.hpp"
 #include "actors/reply_slot.hpp"
 #include "actors/services.hpp"
-#include "actors/snapshotter.hpp"
+#include "node/snapshotter.hpp"
 #include "events/world.hpp"
 #include "persistence/data_dir.hpp"
 #include "persistence/sqlite_event_store.hpp"

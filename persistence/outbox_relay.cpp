@@ -1,4 +1,4 @@
-#include "actors/outbox_relay.hpp"
+#include "persistence/outbox_relay.hpp"
 
 #include <pthread.h>
 

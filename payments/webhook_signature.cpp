@@ -1,4 +1,4 @@
-#include "actors/webhook_signature.hpp"
+#include "payments/webhook_signature.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

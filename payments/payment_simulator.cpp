@@ -1,5 +1,5 @@
-#include "actors/payment_simulator.hpp"
-#include "actors/webhook_signature.hpp"
+#include "payments/payment_simulator.hpp"
+#include "payments/webhook_signature.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "actors/snapshotter.hpp"
+#include "node/snapshotter.hpp"
 
 #include <pthread.h>
 #include <sys/resource.h>
