@@ -2,7 +2,6 @@
 
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
-#include <nlohmann/json.hpp>
 
 namespace flashsale {
 
@@ -25,10 +24,6 @@ rejection to_rejection(const caf::error& e) {
   if (e == caf::sec::request_timeout)
     return {errc::unavailable, "the node is overloaded: request timed out"};
   return {errc::unavailable, "the node could not complete the request"};
-}
-
-std::string error_body(const rejection& r) {
-  return nlohmann::json{{"error", {{"code", code_string(r.code)}, {"message", r.message}}}}.dump();
 }
 
 answer error_answer(const rejection& r) {

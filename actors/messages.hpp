@@ -56,8 +56,6 @@ caf::error to_caf_error(errc code, std::string message);
 /// Domain rejections come back as they were; timeouts and dead actors become `unavailable`.
 rejection to_rejection(const caf::error& e);
 
-/// The JSON body of an error answer: {"error": {"code": ..., "message": ...}}.
-std::string error_body(const rejection& r);
 answer error_answer(const rejection& r);
 
 } // namespace flashsale

@@ -5,8 +5,9 @@
 #include <iostream>
 #include <tuple>
 
-#include "node/node.hpp"
 #include "cli/commands.hpp"
+#include "node/edge_front.hpp"
+#include "node/node.hpp"
 #include "cli/options.hpp"
 #include "http/secrets.hpp"
 #include "http/server.hpp"
@@ -62,14 +63,19 @@ int serve(const args& a) {
     return 1;
   }
   auto& the_node = *std::get<0>(started);
+  bool fronted = config.http.front == "embedded";
   http_options options;
-  options.host = config.http.host;
-  options.port = config.http.port;
-  options.threads = config.http.threads;
+  // Behind the front the adapter listens on a loopback port of its own; the front takes
+  // http.host:http.port.
+  options.host = fronted ? "127.0.0.1" : config.http.host;
+  options.port = fronted ? 0 : config.http.port;
+  options.behind_front = fronted;
+  options.threads = config.http.threads > 0 ? config.http.threads : default_http_threads(fronted);
   options.max_body_bytes = static_cast<long>(config.http.max_body_bytes);
   options.shed_after_ms = config.http.shed_after_ms;
   options.default_hold_seconds = config.orders.hold_seconds;
   options.rate_per_user_per_second = config.rate_limit.per_user_per_second;
+  options.rate_per_address_per_second = config.rate_limit.per_address_per_second;
   options.rate_burst = config.rate_limit.burst;
   // After node::start: the data dir exists and is locked, so no other node races the files.
   // Only the paths are printed, never the secrets.
@@ -93,17 +99,38 @@ int serve(const args& a) {
   }
   auto& server = *std::get<0>(bound);
   server.start();
-  if (config.payments.simulator.enabled) {
-    // The simulator calls our own webhook, so it can only start once the real port is known.
-    auto host = config.http.host == "0.0.0.0" ? std::string("127.0.0.1") : config.http.host;
-    auto url = "http://" + host + ":" + std::to_string(server.port());
-    if (auto problem = the_node.start_payment_simulator(url)) {
+  std::unique_ptr<edge_front> front;
+  if (fronted) {
+    edge_options edge;
+    edge.host = config.http.host;
+    edge.port = config.http.port;
+    edge.backend_port = server.port();
+    edge.backend_connections = options.threads;
+    edge.max_body_bytes = config.http.max_body_bytes;
+    edge.data_dir = config.data_dir;
+    auto started_front = edge_front::start(edge);
+    if (auto problem = std::get_if<std::string>(&started_front)) {
       std::cerr << "flashsale: " << *problem << "\n";
       server.stop();
       return 1;
     }
+    front = std::move(std::get<0>(started_front));
   }
-  std::cout << "flashsale listening on http://" << config.http.host << ":" << server.port()
+  const char* scheme = front ? front->scheme() : "http";
+  int port = front ? front->port() : server.port();
+  if (config.payments.simulator.enabled) {
+    // The simulator calls our own webhook, so it can only start once the real port is known;
+    // through the front, like any client (the adapter's connections are the front's).
+    auto host = config.http.host == "0.0.0.0" ? std::string("127.0.0.1") : config.http.host;
+    auto url = std::string(scheme) + "://" + host + ":" + std::to_string(port);
+    if (auto problem = the_node.start_payment_simulator(url)) {
+      std::cerr << "flashsale: " << *problem << "\n";
+      front.reset();
+      server.stop();
+      return 1;
+    }
+  }
+  std::cout << "flashsale listening on " << scheme << "://" << config.http.host << ":" << port
             << std::endl;
 
   int received = 0;
@@ -111,6 +138,7 @@ int serve(const args& a) {
   std::cout << "flashsale: " << (received == SIGINT ? "SIGINT" : "SIGTERM")
             << ", finishing in-flight requests" << std::endl;
   the_node.stop_payment_simulator(); // its keep-alive connections would hold the listener
+  front.reset();                     // the port closes; requests in flight finish
   server.stop();
   std::get<0>(started).reset();
   std::cout << "flashsale: stopped" << std::endl;

@@ -55,6 +55,9 @@ const std::vector<key_spec>& schema() {
      [](node_config& c, const json& v) { c.http.host = v.get<std::string>(); }},
     {"http.port", kind::integer, 0, 65535, nullptr,
      [](node_config& c, const json& v) { c.http.port = v.get<int>(); }},
+    {"http.front", kind::string, 0, 0,
+     [](const std::string& v) { return one_of(v, {"embedded", "none"}); },
+     [](node_config& c, const json& v) { c.http.front = v.get<std::string>(); }},
     {"http.threads", kind::integer, 0, 4096, nullptr,
      [](node_config& c, const json& v) { c.http.threads = v.get<int>(); }},
     {"http.max_body_bytes", kind::integer, 1, 64.0 * 1024 * 1024, nullptr,
@@ -85,6 +88,10 @@ const std::vector<key_spec>& schema() {
      [](node_config& c, const json& v) { c.orders.hold_seconds = v.get<std::int64_t>(); }},
     {"rate_limit.per_user_per_second", kind::number, 0, 1e6, nullptr,
      [](node_config& c, const json& v) { c.rate_limit.per_user_per_second = v.get<double>(); }},
+    {"rate_limit.per_address_per_second", kind::number, 0, 1e6, nullptr,
+     [](node_config& c, const json& v) {
+       c.rate_limit.per_address_per_second = v.get<double>();
+     }},
     {"rate_limit.burst", kind::integer, 1, 1e6, nullptr,
      [](node_config& c, const json& v) { c.rate_limit.burst = v.get<std::int64_t>(); }},
     {"actors.threads", kind::integer, 0, 256, nullptr,

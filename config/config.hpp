@@ -18,7 +18,10 @@ struct node_config {
   struct http_section {
     std::string host;
     int port = 0;
-    int threads = 0; ///< 0 = chosen for the machine (see effective_http_threads)
+    /// "embedded": the node runs HAProxy on host:port in front of its httplib adapter (which
+    /// then listens on a loopback port of its own); "none": the adapter listens on host:port.
+    std::string front;
+    int threads = 0; ///< 0 = chosen for the machine and the front (http/server.hpp)
     std::int64_t max_body_bytes = 0;
     std::int64_t shed_after_ms = 0; ///< writes slower than this are shed (http/admission); 0 = never
   } http;
@@ -37,6 +40,9 @@ struct node_config {
   } orders;
   struct rate_limit_section {
     double per_user_per_second = 0; ///< 0 = off
+    /// The same per client address (the front's X-Forwarded-For behind it): one bot with many
+    /// user ids. 0 = off.
+    double per_address_per_second = 0;
     std::int64_t burst = 0;
   } rate_limit;
   struct actors_section {

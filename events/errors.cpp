@@ -1,5 +1,7 @@
 #include "events/errors.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace flashsale {
 
 namespace {
@@ -28,6 +30,7 @@ constexpr catalogue_row catalogue[] = {
   {errc::rate_limited, "rate_limited", 429},
   {errc::invalid_signature, "invalid_signature", 401},
   {errc::unavailable, "unavailable", 503},
+  {errc::request_timeout, "request_timeout", 408},
   {errc::internal, "internal", 500},
 };
 
@@ -62,6 +65,12 @@ std::optional<errc> parse_errc(std::string_view code) {
     if (code == r.name)
       return r.code;
   return std::nullopt;
+}
+
+std::string error_body(errc code, const std::string& message) {
+  // ordered: "code" before "message", as API.md shows it.
+  nlohmann::ordered_json body{{"error", {{"code", code_string(code)}, {"message", message}}}};
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 } // namespace flashsale

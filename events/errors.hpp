@@ -29,6 +29,7 @@ enum class errc : std::uint8_t {
   rate_limited,
   invalid_signature,
   unavailable,
+  request_timeout,
   internal,
 };
 
@@ -50,5 +51,12 @@ struct rejection {
   errc code = errc::internal;
   std::string message;
 };
+
+/// The one wire form of an error: {"error":{"code":"<code_string>","message":"<message>"}}.
+/// Invalid UTF-8 in the message (it may quote untrusted bytes) is replaced, never thrown on.
+std::string error_body(errc code, const std::string& message);
+inline std::string error_body(const rejection& r) {
+  return error_body(r.code, r.message);
+}
 
 } // namespace flashsale

@@ -76,9 +76,18 @@ decision decide(const product_state& s, const define_product& c) {
                                        c.per_user_limit, c.sale_starts_at, c.hold_seconds});
 }
 
+decision unknown_product(const std::string& product_id) {
+  return decision::reject(errc::unknown_product, product_label(product_id) + " does not exist");
+}
+
+decision sold_out(const std::string& product_id, std::int64_t available) {
+  return decision::reject(errc::sold_out, product_label(product_id) + " has only "
+                                            + std::to_string(available) + " units available");
+}
+
 decision decide(const product_state& s, const reserve_stock& c, timestamp_ms now) {
   if (!s.exists)
-    return decision::reject(errc::unknown_product, product_label(c.product_id) + " does not exist");
+    return unknown_product(c.product_id);
   if (c.quantity < 1)
     return decision::reject(errc::invalid_request, "quantity must be >= 1");
   if (c.order_id.empty() || c.user_id.empty())
@@ -97,9 +106,7 @@ decision decide(const product_state& s, const reserve_stock& c, timestamp_ms now
                             "at most " + std::to_string(s.per_user_limit) + " units of "
                               + product_label(s.product_id) + " per user");
   if (s.available() < c.quantity)
-    return decision::reject(errc::sold_out, product_label(s.product_id) + " has only "
-                                              + std::to_string(s.available())
-                                              + " units available");
+    return sold_out(s.product_id, s.available());
   return decision::emit(
     StockReserved{s.product_id, c.order_id, c.user_id, c.quantity, s.price_cents});
 }
@@ -122,7 +129,7 @@ decision decide(const product_state& s, const release_stock& c) {
 
 decision decide(const product_state& s, const sell_stock& c) {
   if (!s.exists)
-    return decision::reject(errc::unknown_product, product_label(c.product_id) + " does not exist");
+    return unknown_product(c.product_id);
   const hold* h = find_hold(s, c.order_id);
   if (!h)
     return decision::reject(errc::invalid_state, "order '" + c.order_id + "' holds nothing of "

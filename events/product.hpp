@@ -79,6 +79,12 @@ struct sell_stock {
   std::string order_id;
 };
 
+/// The rejections a reserve gets for a product that does not exist, and for one whose
+/// available stock is short; the inventory's decide and the HTTP worker's early sold-out
+/// check (from the published availability) say the same thing.
+decision unknown_product(const std::string& product_id);
+decision sold_out(const std::string& product_id, std::int64_t available);
+
 /// Largest accepted stock (API.md: 0..1e9).
 inline constexpr std::int64_t max_stock = 1'000'000'000;
 

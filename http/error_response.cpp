@@ -1,16 +1,8 @@
 #include "http/error_response.hpp"
 
 #include <httplib.h>
-#include <nlohmann/json.hpp>
 
 namespace flashsale {
-
-std::string error_body(errc code, const std::string& message) {
-  // ordered: "code" before "message", as API.md shows it. error_handler_t::replace keeps a
-  // message built from untrusted bytes from throwing on invalid UTF-8.
-  nlohmann::ordered_json body{{"error", {{"code", code_string(code)}, {"message", message}}}};
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 void send_error(httplib::Response& res, const rejection& error, long retry_after_seconds) {
   res.status = http_status(error.code);

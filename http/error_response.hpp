@@ -15,9 +15,6 @@ struct Response;
 
 namespace flashsale {
 
-/// The JSON text of an error body.
-std::string error_body(errc code, const std::string& message);
-
 /// Sets status, body and Content-Type from the catalogue; adds `Retry-After: 1` to a 503 and
 /// `Retry-After: <retry_after_seconds>` to a 429.
 void send_error(httplib::Response& res, const rejection& error, long retry_after_seconds = 1);

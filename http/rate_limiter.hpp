@@ -1,4 +1,4 @@
-// Per-user token buckets for POST /orders: each user earns `per_second` tokens a second up to
+// Token buckets for POST /orders, one per key (a user id, or a client address): each key earns `per_second` tokens a second up to
 // `burst`; a request takes one or is refused with the seconds until the next token.
 // invariant: memory is bounded — at most `max_buckets` buckets, the least recently used
 // evicted first. A bucket idle long enough to refill is identical to a fresh one, so evicting

@@ -15,6 +15,7 @@
 #include "http/metrics.hpp"
 #include "http/rate_limiter.hpp"
 #include "http/secrets.hpp"
+#include "http/server.hpp"
 #include "http/validation.hpp"
 #include "payments/webhook_signature.hpp"
 
@@ -191,6 +192,16 @@ void install_orders(httplib::Server& server, route_context& c) {
       return send_error(res, {errc::rate_limited, "too many orders from user '" + order.user_id
                                                     + "'; retry after the Retry-After seconds"},
                         static_cast<long>(v.retry_after_seconds));
+    }
+    if (c.address_limiter.enabled()) {
+      auto address = client_address(req.remote_addr, req.get_header_value("X-Forwarded-For"),
+                                    c.behind_front);
+      if (auto v = c.address_limiter.take(address); !v.allowed) {
+        c.metrics.observe_order(code_string(errc::rate_limited));
+        return send_error(res, {errc::rate_limited, "too many orders from address " + address
+                                                      + "; retry after the Retry-After seconds"},
+                          static_cast<long>(v.retry_after_seconds));
+      }
     }
     auto ticket = c.writes.try_enter();
     if (!ticket) {

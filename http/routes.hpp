@@ -27,9 +27,11 @@ struct route_context {
   std::string webhook_secret;
   std::int64_t default_hold_seconds = 600;
   const clock& time; ///< webhook signature tolerance
-  rate_limiter& limiter;
+  rate_limiter& limiter;         ///< per user_id
+  rate_limiter& address_limiter; ///< per client address
   admission& writes;
   http_metrics& metrics;
+  bool behind_front = false; ///< trust the front's X-Forwarded-For for the client address
 };
 
 void install_routes(httplib::Server& server, route_context& context);

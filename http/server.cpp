@@ -24,14 +24,22 @@ constexpr int listen_backlog = 4096;
 
 } // namespace
 
-int default_http_threads() {
-  // Measured on 2 cores (notes §3.3): 64 workers served 64 keep-alive connections at the best
-  // throughput; 256 workers served more connections but lost ~40% throughput.
-  return 64;
+int default_http_threads(bool behind_front) {
+  // Measured on 2 cores: bare, 64 workers served 64 keep-alive connections at the best
+  // throughput and 256 lost ~40% (notes §3.3). Behind the front, the workers only ever see
+  // the front's pooled connections; docs/PERFORMANCE.md has the sweep behind this number.
+  return behind_front ? 32 : 64;
 }
 
 int default_max_in_flight_writes(int threads) {
-  return threads > 0 ? threads : default_http_threads();
+  return threads > 0 ? threads : default_http_threads(false);
+}
+
+std::string client_address(const std::string& remote_addr, const std::string& forwarded_for,
+                           bool behind_front) {
+  if (behind_front && !forwarded_for.empty()) // the front deletes what a client sent
+    return forwarded_for;
+  return remote_addr;
 }
 
 struct http_server::impl {
@@ -39,23 +47,27 @@ struct http_server::impl {
       : node(n),
         time(o.time ? *o.time : wall_clock),
         limiter(o.rate_per_user_per_second, o.rate_burst, time),
+        address_limiter(o.rate_per_address_per_second, o.rate_burst, time),
         // The gate measures durations: a monotonic clock, unless a test drives the time.
         writes(admission::options{static_cast<std::size_t>(
                                     o.max_in_flight_writes > 0
                                       ? o.max_in_flight_writes
                                       : default_max_in_flight_writes(
-                                          o.threads > 0 ? o.threads : default_http_threads())),
+                                          o.threads > 0 ? o.threads
+                                                        : default_http_threads(o.behind_front))),
                                   o.shed_after_ms, 100},
                o.time ? o.time : &monotonic),
         metrics(std::make_shared<http_metrics>()),
-        context{n,         o.admin_token, o.webhook_secret, o.default_hold_seconds, time,
-                limiter,   writes,        *metrics} {}
+        context{n,       o.admin_token,   o.webhook_secret, o.default_hold_seconds,
+                time,    limiter,         address_limiter,  writes,
+                *metrics, o.behind_front} {}
 
   node_api& node;
   system_clock wall_clock;
   monotonic_clock monotonic;
   const clock& time;
   rate_limiter limiter;
+  rate_limiter address_limiter;
   admission writes;
   // Shared with the node's commit listener, which may still be running on the store's writer
   // thread while we unhook it.
@@ -80,7 +92,7 @@ http_server::bind(const http_options& options, node_api& node) {
     return std::string("http: the admin token and the webhook secret must not be empty");
   auto self = std::make_unique<impl>(node, options);
   auto& svr = self->server;
-  auto threads = options.threads > 0 ? options.threads : default_http_threads();
+  auto threads = options.threads > 0 ? options.threads : default_http_threads(options.behind_front);
   // Trade-offs (measured in shared/notes/dependencies.md §3.3, summarised in
   // docs/ARCHITECTURE.md "HTTP listener tuning"): one worker per keep-alive connection, so the
   // pool bounds the connections served at once (default 64: the 2-core sweet spot); unlimited
@@ -89,7 +101,10 @@ http_server::bind(const http_options& options, node_api& node) {
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   svr.set_tcp_nodelay(true);               // else ~40 ms per keep-alive response (Nagle)
   svr.set_keep_alive_max_count(1000000);   // default 5 forces constant reconnects
-  svr.set_keep_alive_timeout(2);           // idle connections give their worker back quickly
+  // Bare, an idle connection gives its worker back after 2 s. Behind the front the peers are
+  // its pooled connections, which it closes itself when idle (pool-purge-delay, 5 s): they
+  // must outlive that, or a request could be sent on a connection the adapter is closing.
+  svr.set_keep_alive_timeout(options.behind_front ? 60 : 2);
   svr.set_read_timeout(5, 0);              // a slow-loris client holds a worker 5 s at most
   svr.set_write_timeout(5, 0);
   svr.set_payload_max_length(static_cast<size_t>(options.max_body_bytes)); // larger → 413

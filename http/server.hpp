@@ -19,12 +19,17 @@ class clock;
 struct http_options {
   std::string host = "127.0.0.1";
   int port = 0;        ///< 0 = any free port
-  int threads = 0;     ///< 0 = default_http_threads()
+  int threads = 0;     ///< 0 = default_http_threads(behind_front)
+  /// Behind the node's embedded edge (node/edge_front.hpp): the only peers are its pooled
+  /// connections, at most `threads` of them, so they may stay idle long; and the
+  /// X-Forwarded-For it sets names the client.
+  bool behind_front = false;
   long max_body_bytes = 65536;
   std::string admin_token;    ///< required (see http/secrets.hpp for where it comes from)
   std::string webhook_secret; ///< required
   std::int64_t default_hold_seconds = 600; ///< orders.hold_seconds
   double rate_per_user_per_second = 0;     ///< 0 = no rate limit
+  double rate_per_address_per_second = 0;  ///< 0 = no rate limit
   std::int64_t rate_burst = 10;
   /// Order/cancel/webhook requests inside the node at once; beyond it 503 + Retry-After: 1.
   /// 0 = default_max_in_flight_writes(threads).
@@ -38,8 +43,9 @@ struct http_options {
 };
 
 /// Workers in the pool when `http.threads` is 0. httplib serves one keep-alive connection per
-/// worker until it closes, so this bounds the connections served at once.
-int default_http_threads();
+/// worker until it closes, so bare this bounds the connections served at once; behind the
+/// front it is also the front's backend connection limit (requests beyond it queue there).
+int default_http_threads(bool behind_front);
 
 /// The write admission limit for `threads` workers when http_options leaves it 0: `threads`.
 /// httplib 0.11 serves a request on the worker that owns its connection, so in-flight
@@ -48,6 +54,10 @@ int default_http_threads();
 /// (which httplib does not let us bound: its TaskQueue receives an opaque closure). A lower
 /// explicit limit sheds writes early and keeps the remaining workers for reads and /health.
 int default_max_in_flight_writes(int threads);
+
+/// The client's address: the front's X-Forwarded-For behind it, else the peer's address.
+std::string client_address(const std::string& remote_addr, const std::string& forwarded_for,
+                           bool behind_front);
 
 class http_server {
 public:

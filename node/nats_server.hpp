@@ -1,9 +1,8 @@
 // The embedded NATS server (`nats.url = embedded`): a `nats-server -js -a 127.0.0.1 -p <port>
-// -sd <data_dir>/jetstream` child process, restarted with backoff when it dies, stopped on
-// shutdown by its own PID (SIGTERM, then SIGKILL after a timeout). Never by name.
-// invariant: at most one child at a time, always on the same port and store dir, so clients
-// reconnect to the same URL and JetStream keeps its stream across restarts. A plain thread
-// (it blocks in waitpid), not an actor. Its log goes to <data_dir>/nats-server.log.
+// -sd <data_dir>/jetstream` child process under a process_supervisor (restarted when it dies,
+// stopped by its PID, never orphaned). Always on the same port and store dir, so clients
+// reconnect to the same URL and JetStream keeps its stream across restarts. Its log goes to
+// <data_dir>/nats-server.log.
 #pragma once
 
 #include <sys/types.h>
@@ -14,6 +13,8 @@
 #include <variant>
 
 namespace flashsale {
+
+class process_supervisor;
 
 struct nats_server_options {
   std::string data_dir;
@@ -28,7 +29,6 @@ public:
   /// "nats-server not found on PATH: install it with `apt-get install nats-server`").
   static std::variant<std::unique_ptr<nats_server_supervisor>, std::string>
   start(const nats_server_options& options);
-  /// Stops the supervisor thread and the server, by PID.
   ~nats_server_supervisor();
 
   /// nats://127.0.0.1:<port>
@@ -39,17 +39,10 @@ public:
   /// How many times the server was restarted after dying.
   int restarts() const;
 
-  struct impl;
-
 private:
-  explicit nats_server_supervisor(std::unique_ptr<impl> self);
-  std::unique_ptr<impl> self_;
+  nats_server_supervisor(int port, std::unique_ptr<process_supervisor> child);
+  int port_;
+  std::unique_ptr<process_supervisor> child_;
 };
-
-/// The full path of `program` on $PATH; empty when none is executable.
-std::string find_on_path(const std::string& program);
-
-/// True when something accepts TCP connections on 127.0.0.1:`port` (readiness probe).
-bool accepts_connections(int port);
 
 } // namespace flashsale

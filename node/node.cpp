@@ -46,6 +46,24 @@ void back_off(int attempt) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1 << std::min(attempt - 1, 6)));
 }
 
+/// A buyer who cannot get anything is answered on the HTTP worker, with no actor and no
+/// event: an item whose product does not exist, or whose published availability is 0.
+/// The views are published at each commit, so they may be a moment stale: a positive one is
+/// left to the product's actor, which decides; a zero while an expiry has just returned
+/// stock turns one buyer away, who may retry.
+std::optional<rejection> rejected_by_availability(const product_views& views,
+                                                  const std::vector<order_line>& items) {
+  for (const auto& item : items) {
+    auto view = views.find(item.product_id);
+    auto d = !view ? unknown_product(item.product_id)
+             : view->available <= 0 ? sold_out(item.product_id, view->available)
+                                    : decision{};
+    if (d.rejected)
+      return d.rejected;
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 struct node::runtime {
@@ -321,6 +339,8 @@ answer node::place(const order_request& request) {
         return answer{first->status, first->body, true};
       }
     }
+    if (auto early = rejected_by_availability(rt_->views, cmd.items))
+      return error_answer(*early);
     auto a = rt_->ask_saga(place_atom::value, cmd);
     if (a.status != status_retry)
       return a;

@@ -8,7 +8,6 @@
 #include <atomic>
 #include <map>
 #include <mutex>
-#include <regex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -16,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/child_process.hpp"
+#include "tests/support/serve_process.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -41,13 +41,8 @@ protected:
       std::vector<std::string>{FLASHSALE_BINARY, "serve", "--set", "http.port=0", "--set",
                                "data_dir=" + dir_.path(), "--set", "nats.url=off"},
       std::vector<std::string>{std::string("FLASHSALE_ADMIN_TOKEN=") + admin_token});
-    static const std::regex line(R"(listening on http://127\.0\.0\.1:(\d+))");
-    auto found = node->wait_for_line(
-      [](const std::string& l) { return std::regex_search(l, line); }, 60s);
-    EXPECT_TRUE(found) << node->output();
-    std::smatch m;
-    if (found && std::regex_search(*found, m, line))
-      port_ = std::stoi(m[1]);
+    port_ = flashsale::testing::listening_port(*node, 60s);
+    EXPECT_GT(port_, 0) << node->output();
     return node;
   }
 

@@ -3,12 +3,12 @@
 #include <signal.h>
 
 #include <chrono>
-#include <regex>
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include "tests/support/child_process.hpp"
+#include "tests/support/serve_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using flashsale::testing::child_process;
@@ -27,18 +27,6 @@ int run(std::vector<std::string> args, std::string* output = nullptr) {
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
-}
-
-/// Waits for the "listening" line and returns the port.
-int wait_listening(child_process& p) {
-  static const std::regex line(R"(flashsale listening on http://127\.0\.0\.1:(\d+))");
-  auto found = p.wait_for_line([](const std::string& l) { return std::regex_search(l, line); },
-                               30s);
-  if (!found)
-    return -1;
-  std::smatch m;
-  std::regex_search(*found, m, line);
-  return std::stoi(m[1]);
 }
 
 } // namespace
@@ -88,7 +76,7 @@ TEST(CliServe, ListensOnPortZeroAnswersHealthAndStopsOnSigterm) {
   flashsale::testing::temp_dir dir;
   child_process node({FLASHSALE_BINARY, "serve", "--set", "http.port=0", "--set",
                       "data_dir=" + dir.path(), "--set", "nats.url=off"});
-  int port = wait_listening(node);
+  int port = flashsale::testing::listening_port(node);
   ASSERT_GT(port, 0) << node.output();
 
   httplib::Client client("127.0.0.1", port);
@@ -113,7 +101,7 @@ TEST(CliServe, SecondNodeOnTheSameDataDirIsRefused) {
   flashsale::testing::temp_dir dir;
   child_process first({FLASHSALE_BINARY, "serve", "--set", "http.port=0", "--set",
                        "data_dir=" + dir.path(), "--set", "nats.url=off"});
-  ASSERT_GT(wait_listening(first), 0) << first.output();
+  ASSERT_GT(flashsale::testing::listening_port(first), 0) << first.output();
   std::string out;
   EXPECT_EQ(run({"serve", "--set", "http.port=0", "--set", "data_dir=" + dir.path(), "--set",
                  "nats.url=off"},

@@ -9,7 +9,6 @@
 #include <chrono>
 #include <fstream>
 #include <random>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -18,6 +17,7 @@
 
 #include "cli/load/latency_histogram.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/serve_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using flashsale::testing::child_process;
@@ -29,17 +29,6 @@ namespace {
 
 const std::string admin_token = "load-test-admin-token";
 const std::string webhook_secret = "load-test-webhook-secret";
-
-int wait_listening(child_process& p) {
-  static const std::regex line(R"(flashsale listening on http://127\.0\.0\.1:(\d+))");
-  auto found =
-      p.wait_for_line([](const std::string& l) { return std::regex_search(l, line); }, 30s);
-  if (!found)
-    return -1;
-  std::smatch m;
-  std::regex_search(*found, m, line);
-  return std::stoi(m[1]);
-}
 
 struct load_outcome {
   int exit_code = -1;
@@ -117,7 +106,7 @@ TEST(LoadCommand, FlashSaleAgainstARealNodeSellsExactlyTheStockAndPasses) {
                       "store.sync=normal"},
                      {"FLASHSALE_ADMIN_TOKEN=" + admin_token,
                       "FLASHSALE_PAYMENTS_WEBHOOK_SECRET=" + webhook_secret});
-  int port = wait_listening(node);
+  int port = flashsale::testing::listening_port(node);
   ASSERT_GT(port, 0) << node.output();
 
   auto html = dir.file("report.html");

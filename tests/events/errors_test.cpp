@@ -21,7 +21,7 @@ TEST(ErrorCatalogue, MapsEveryCodeToItsApiStringAndStatus) {
             "unknown_product=404 sold_out=409 limit_exceeded=409 sale_not_started=409 "
             "invalid_state=409 stock_below_committed=409 amount_mismatch=409 "
             "idempotency_key_reused=422 payload_too_large=413 rate_limited=429 "
-            "invalid_signature=401 unavailable=503 internal=500 ");
+            "invalid_signature=401 unavailable=503 request_timeout=408 internal=500 ");
 }
 
 TEST(ErrorCatalogue, ParsesEveryCodeStringBack) {

@@ -1,5 +1,8 @@
 // A real node with the HTTP adapter in front, in-process, on a temp data dir and port 0, for
 // the HTTP tests: the node as clients see it, with a manual clock when a test needs time.
+// With FLASHSALE_TEST_FRONT=embedded (ctest runs every HTTP test that way too, suffix
+// "/front") the adapter sits behind a real HAProxy edge, as `flashsale serve` runs it, and
+// clients talk to the edge.
 #pragma once
 
 #include <chrono>
@@ -13,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "events/clock.hpp"
+#include "node/edge_front.hpp"
 #include "node/node.hpp"
 #include "config/config.hpp"
 #include "http/server.hpp"
@@ -49,9 +53,13 @@ public:
     if (auto problem = std::get_if<std::string>(&started))
       throw std::runtime_error(*problem);
     node_ = std::move(std::get<0>(started));
+    const char* front = std::getenv("FLASHSALE_TEST_FRONT");
+    bool fronted = front && std::string(front) == "embedded";
     http_options options;
     options.port = 0;
-    options.threads = config_.http.threads;
+    options.behind_front = fronted;
+    options.threads = config_.http.threads > 0 ? config_.http.threads
+                                               : default_http_threads(fronted);
     options.max_body_bytes = static_cast<long>(config_.http.max_body_bytes);
     options.admin_token = admin_token;
     options.webhook_secret = webhook_secret;
@@ -66,17 +74,30 @@ public:
       throw std::runtime_error(*problem);
     server_ = std::move(std::get<0>(bound));
     server_->start();
+    if (fronted) {
+      edge_options edge;
+      edge.backend_port = server_->port();
+      edge.backend_connections = options.threads;
+      edge.max_body_bytes = options.max_body_bytes;
+      edge.data_dir = data_dir;
+      auto started_front = edge_front::start(edge);
+      if (auto problem = std::get_if<std::string>(&started_front))
+        throw std::runtime_error(*problem);
+      front_ = std::move(std::get<0>(started_front));
+    }
   }
   ~http_node() { stop(); }
 
   void stop() {
+    front_.reset();
     if (server_)
       server_->stop();
     server_.reset();
     node_.reset();
   }
 
-  int port() const { return server_->port(); }
+  int port() const { return front_ ? front_->port() : server_->port(); }
+  bool behind_front() const { return front_ != nullptr; }
   flashsale::node& the_node() { return *node_; }
   const node_config& config() const { return config_; }
 
@@ -92,6 +113,7 @@ private:
   node_config config_;
   std::unique_ptr<flashsale::node> node_;
   std::unique_ptr<http_server> server_;
+  std::unique_ptr<edge_front> front_;
 };
 
 inline httplib::Headers admin() {

@@ -5,7 +5,6 @@
 #include <signal.h>
 
 #include <atomic>
-#include <regex>
 #include <thread>
 #include <vector>
 
@@ -16,6 +15,7 @@
 #include "persistence/sqlite_event_store.hpp"
 #include "tests/nats/nats_support.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/serve_process.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -40,13 +40,8 @@ protected:
                                "--set", "http.port=0", "--set", "nats.url=" + nats_->url(),
                                "--set", "store.sync=normal"},
       std::vector<std::string>{"FLASHSALE_ADMIN_TOKEN=admin"});
-    auto line = node_->wait_for_line(
-      [](const std::string& l) { return l.find("flashsale listening on") != std::string::npos; },
-      std::chrono::seconds(20));
-    ASSERT_TRUE(line) << node_->output();
-    std::smatch m;
-    ASSERT_TRUE(std::regex_search(*line, m, std::regex(R"(:(\d+)$)"))) << *line;
-    port_ = std::stoi(m[1]);
+    port_ = flashsale::testing::listening_port(*node_, std::chrono::seconds(20));
+    ASSERT_GT(port_, 0) << node_->output();
   }
 
   nlohmann::json health() {

@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "node/nats_server.hpp"
+#include "node/process_supervisor.hpp"
 #include "persistence/jetstream.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/eventually.hpp"
