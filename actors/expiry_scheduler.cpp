@@ -4,9 +4,8 @@
 
 #include <caf/all.hpp>
 
-#include "events/clock.hpp"
-#include "actors/messages.hpp"
 #include "actors/services.hpp"
+#include "events/clock.hpp"
 
 namespace flashsale {
 
@@ -21,13 +20,13 @@ struct scheduler_state {
 
 const char* scheduler_state::name = "expiry_scheduler";
 
-using scheduler_self = caf::stateful_actor<scheduler_state>;
+using scheduler_self = scheduler_actor::stateful_pointer<scheduler_state>;
 
 // A delayed tick is capped so a changed wall clock (NTP step, manual clock in tests) is
 // noticed within a second even when the next due time is far away.
 constexpr timestamp_ms max_sleep_ms = 1000;
 
-void arm(scheduler_self* self, const node_services* services) {
+void arm(scheduler_self self, const node_services* services) {
   auto& st = self->state;
   if (st.due.empty())
     return;
@@ -47,7 +46,7 @@ void arm(scheduler_self* self, const node_services* services) {
 /// Fires what is due (at most expiry_batch) and re-arms. `from_timer`: this tick is the
 /// delayed one `armed_for` stood for. It clears `armed_for` whatever the clock says now: a
 /// clock stepped back must not leave the scheduler believing a timer is still pending.
-void on_tick(scheduler_self* self, const caf::actor& directory, const node_services* services,
+void on_tick(scheduler_self self, const directory_actor& directory, const node_services* services,
              bool from_timer) {
   auto& st = self->state;
   if (from_timer)
@@ -62,23 +61,23 @@ void on_tick(scheduler_self* self, const caf::actor& directory, const node_servi
   arm(self, services);
 }
 
-caf::behavior expiry_scheduler(scheduler_self* self, caf::actor directory,
-                               const node_services* services) {
+scheduler_actor::behavior_type expiry_scheduler(scheduler_self self, directory_actor directory,
+                                                const node_services* services) {
   return {
-    [=](schedule_atom, const std::string& order_id, timestamp_ms expires_at) {
-      self->state.due.emplace(expires_at, order_id);
-      arm(self, services);
-    },
-    [=](tick_atom, bool from_timer) { on_tick(self, directory, services, from_timer); },
-    [=](tick_atom) { on_tick(self, directory, services, false); }, // check_expiries
-    [=](count_atom) { return static_cast<std::int64_t>(self->state.due.size()); },
+      [=](schedule_atom, const std::string& order_id, timestamp_ms expires_at) {
+        self->state.due.emplace(expires_at, order_id);
+        arm(self, services);
+      },
+      [=](tick_atom, bool from_timer) { on_tick(self, directory, services, from_timer); },
+      [=](tick_atom) { on_tick(self, directory, services, false); }, // check_expiries
+      [=](count_atom) { return static_cast<std::int64_t>(self->state.due.size()); },
   };
 }
 
 } // namespace
 
-caf::actor spawn_expiry_scheduler(caf::local_actor& parent, caf::actor directory,
-                                  const node_services& services) {
+scheduler_actor spawn_expiry_scheduler(caf::local_actor& parent, directory_actor directory,
+                                       const node_services& services) {
   return parent.spawn(expiry_scheduler, std::move(directory), &services);
 }
 

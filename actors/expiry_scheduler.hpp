@@ -8,12 +8,14 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/protocol.hpp"
+
 namespace flashsale {
 
 struct node_services;
 
 /// Spawned by the directory, which owns it (and stops it on shutdown).
-caf::actor spawn_expiry_scheduler(caf::local_actor& parent, caf::actor directory,
-                                  const node_services& services);
+scheduler_actor spawn_expiry_scheduler(caf::local_actor& parent, directory_actor directory,
+                                       const node_services& services);
 
 } // namespace flashsale

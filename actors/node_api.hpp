@@ -21,17 +21,9 @@ namespace flashsale {
 
 struct health_report {
   bool event_store_ok = true;
-  std::string event_store_error;   ///< why the store refuses writes, when it does
-  std::string nats = "off";        ///< "connected", "disconnected" or "off"
-  std::int64_t outbox_lag = 0;     ///< committed events not yet acknowledged by JetStream
-};
-
-/// What the client is told about an order command: the HTTP status and JSON body, exactly as
-/// sent, and as the idempotency index replays it.
-struct answer {
-  int status = 0;
-  std::string body;
-  bool replayed = false; ///< an idempotent replay of an earlier answer
+  std::string event_store_error; ///< why the store refuses writes, when it does
+  std::string nats = "off";      ///< "connected", "disconnected" or "off"
+  std::int64_t outbox_lag = 0;   ///< committed events not yet acknowledged by JetStream
 };
 
 /// GET /orders/{id}: the order, no such order (both empty), or the store failed to read.
@@ -42,6 +34,27 @@ struct order_lookup {
 
 /// Commands for an existing order, routed to its saga.
 using order_command = std::variant<payment_succeeded, payment_failed, cancel_order>;
+
+/// A placed order as its client first saw it: the id, and the order view's JSON
+/// (events/order_view.hpp) at the moment it was reserved; a replay answers the same bytes.
+struct placed_order {
+  std::string order_id;
+  std::string view;
+};
+
+/// What POST /orders gets: the order, or the domain's "no". `replayed` when it is the stored
+/// first answer to an Idempotency-Key seen before (also for a rejection stored by an older
+/// version of the node: today's rejections store nothing, and a retry is decided afresh).
+struct place_outcome {
+  std::variant<placed_order, rejection> result;
+  bool replayed = false;
+};
+
+/// What a payment webhook gets: applied now, or already applied earlier (the same event id).
+enum class payment_result { applied, duplicate };
+
+/// What an order command gets: a payment's result, a cancelled order's new state, or "no".
+using command_outcome = std::variant<payment_result, order_state, rejection>;
 
 struct define_result {
   std::optional<product_view> view; ///< the committed view, when accepted
@@ -61,7 +74,7 @@ struct order_request {
 struct node_stats {
   std::int64_t inventory_actors = 0;
   std::int64_t saga_actors = 0;
-  std::int64_t last_seq = 0;   ///< events committed so far
+  std::int64_t last_seq = 0; ///< events committed so far
   std::int64_t outbox_lag = 0;
 };
 
@@ -81,13 +94,13 @@ public:
   virtual std::optional<product_view> product(const std::string& product_id) = 0;
   virtual std::vector<product_view> products() = 0;
 
-  /// 201 with the order view, an error answer, or an idempotent replay.
-  virtual answer place(const order_request& request) = 0;
+  /// The placed order, a rejection, or an idempotent replay of either.
+  virtual place_outcome place(const order_request& request) = 0;
   /// The order folded from its committed events: `state` is nullopt when it does not exist;
   /// `error` (503 unavailable) when the store could not be read, which is not "not found".
   virtual order_lookup order(const std::string& order_id) = 0;
-  /// Payment results and cancellations; 404 when the order does not exist.
-  virtual answer command(const std::string& order_id, const order_command& command) = 0;
+  /// Payment results and cancellations; not_found when the order does not exist.
+  virtual command_outcome command(const std::string& order_id, const order_command& command) = 0;
 };
 
 } // namespace flashsale

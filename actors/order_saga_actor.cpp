@@ -1,13 +1,11 @@
 #include "actors/order_saga_actor.hpp"
 
-#include <map>
-
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 
-#include "actors/append.hpp"
-#include "events/clock.hpp"
-#include "actors/messages.hpp"
+#include "actors/durable.hpp"
 #include "actors/services.hpp"
+#include "events/clock.hpp"
 #include "events/order_view.hpp"
 
 namespace flashsale {
@@ -17,408 +15,528 @@ namespace {
 struct saga_state {
   order_state order;
   commit_queue commits;
-  /// Clients waiting for the placement outcome: the first request and any idempotent
-  /// duplicates that arrived before the outcome was durable.
-  std::vector<reply_to> waiting;
-  std::optional<answer> first_answer;
-  /// Inventory requests in flight (reservations, compensations, sells, releases).
-  std::size_t outstanding = 0;
+  /// Messages the directory sent this saga (place, command, expire, resume): passivation is
+  /// agreed only when the directory has sent no more than that.
+  std::uint64_t received = 0;
+  bool passivating = false; ///< a passivate request is on its way
+  bool loading = false;
+  std::optional<store_error> load_failed;
+  /// What arrived while the order was still being read from the log, in arrival order.
+  std::vector<std::function<void()>> pending;
+
+  // The placement under way, if any.
+  std::optional<place_order> placing;
+  std::vector<place_reply> waiting;         ///< its first request and duplicates, answered together
+  std::optional<placed_order> first_answer; ///< once the placement is durable
   std::map<std::string, reserve_reply> reserved; ///< by product id
-  std::optional<rejection> failure;              ///< the first item that could not be reserved
-  /// Known at spawn, used while the placement runs; later steps (a sale, an expiry, minutes
-  /// on) go through the directory, which knows a restarted inventory actor.
+  /// Placing an order recovered as pending: the holds already there for its id are its own.
+  bool resumed = false;
+  std::optional<rejection> failure; ///< the first item that could not be held
+  std::size_t outstanding = 0;      ///< inventory requests in flight
+  /// Known at spawn, used while placing; later steps (a sale, an expiry, minutes on) go
+  /// through the directory, which knows a restarted inventory actor.
   inventory_handles inventories;
   static const char* name;
 };
 
 const char* saga_state::name = "order_saga";
 
-using saga_self = caf::stateful_actor<saga_state>;
+using saga_self = saga_actor::stateful_pointer<saga_state>;
 
 struct saga_context {
-  caf::actor directory;
-  caf::actor scheduler;
+  directory_actor directory;
+  scheduler_actor scheduler;
   const node_services* services;
 };
 
-/// Where inventory requests for `product_id` go: its actor, or the directory, which routes
-/// (and answers unknown_product for a product without one).
-const caf::actor& inventory_route(saga_self* self, const saga_context& ctx,
-                                  const std::string& product_id) {
+timestamp_ms now_of(const saga_context& ctx) {
+  return ctx.services->now->now();
+}
+
+stock_actor route(saga_self self, const saga_context& ctx, const std::string& product_id) {
   auto& known = self->state.inventories;
   auto it = known.find(product_id);
-  return it == known.end() ? ctx.directory : it->second;
+  return it == known.end() ? stock_actor{ctx.directory} : it->second;
 }
 
-answer applied_answer(const char* result) {
-  return answer{200, std::string(R"({"result":")") + result + "\"}", false};
-}
-
-answer unavailable_answer(const store_error& err) {
-  return error_answer({errc::unavailable, "event store cannot write: " + err.message});
-}
-
-/// Stops the saga once its order is terminal (or was never placed: a rejected request) and
-/// nothing is in flight.
-void maybe_passivate(saga_self* self) {
+/// Stops the saga once nothing is left to do and the directory agrees that it sent nothing
+/// the saga has not seen; its order lives on in the log.
+void maybe_passivate(saga_self self, const saga_context& ctx) {
   auto& st = self->state;
-  bool finished = is_terminal(st.order.status) || st.order.status == order_status::none;
-  if (finished && st.commits.idle() && st.outstanding == 0 && st.waiting.empty())
-    self->quit();
-}
-
-/// Applies `d`'s events now and appends them (plus `idempotency`, atomically); runs `k` in
-/// this actor after they are durable.
-void commit_decision(saga_self* self, const saga_context& ctx, const decision& d,
-                     std::vector<idempotency_record> idempotency, commit_queue::continuation k) {
-  auto& st = self->state;
-  if (d.events.empty()) {
-    st.commits.add_barrier(std::move(k));
+  if (st.passivating || st.loading || st.placing || st.outstanding > 0 || !st.commits.idle()
+      || !st.waiting.empty() || !st.pending.empty())
     return;
-  }
-  auto now = ctx.services->now->now();
-  auto expected = st.order.version;
-  for (auto& e : d.events)
-    apply(st.order, e, now);
-  append_batch batch;
-  batch.streams.push_back(make_stream_append(order_stream(st.order.order_id), expected,
-                                             d.events, now));
-  batch.idempotency = std::move(idempotency);
-  append_then(self, st.commits, *ctx.services->store, std::move(batch), std::move(k));
+  st.passivating = true;
+  self->request(ctx.directory, caf::infinite, passivate_atom::value, st.order.order_id, st.received)
+      .then([self, ctx](bool agreed) {
+        self->state.passivating = false;
+        if (agreed)
+          self->quit();
+        else // the directory sent more; it is handled by now (one sender: FIFO), so ask again
+          maybe_passivate(self, ctx);
+      });
 }
 
-/// Answers every waiting placement client: the first gets `a`, later duplicates a replay.
-void answer_waiting(saga_self* self, const answer& a, bool durable) {
+/// Applies `d`'s order events now and commits them (with `idempotency`, atomically); `k` runs
+/// in this actor once they are durable.
+void commit(saga_self self, const saga_context& ctx, const decision& d,
+            commit_queue::continuation k, std::vector<idempotency_record> idempotency = {}) {
   auto& st = self->state;
-  if (durable)
-    st.first_answer = a;
-  bool first = true;
-  for (auto& reply : st.waiting) {
-    auto copy = a;
-    copy.replayed = !first && durable;
-    reply(std::move(copy));
-    first = false;
-  }
-  st.waiting.clear();
+  append_batch with;
+  with.idempotency = std::move(idempotency);
+  auto now = now_of(ctx);
+  auto batch = apply_events(
+      st.order, d.events, now, [now](order_state& o, const event& e) { apply(o, e, now); },
+      std::move(with));
+  commit_then(self, st.commits, *ctx.services->store, std::move(batch), std::move(k));
 }
 
-std::vector<idempotency_record> idempotency_for(const order_state& o, const answer& a,
-                                                timestamp_ms now) {
-  if (o.idempotency_key.empty())
-    return {};
-  return {idempotency_record{o.user_id, o.idempotency_key, o.request_hash, o.order_id, a.status,
-                             a.body, now}};
-}
-
-/// Sends one inventory command per item; `done` runs when every reply (or error) is in.
+/// Sends one stock command per listed product; `done` runs when every reply (or error) is in.
 /// No timeout: inventory actors are local and never block, and one that dies fails the
 /// request at once (request_receiver_down); a timer per request would cost the CAF clock
 /// thread more than everything else the request does.
 template <class Atom, class MakeCommand>
-void for_each_item(saga_self* self, const saga_context& ctx, Atom atom, MakeCommand make,
-                   std::function<void()> done) {
+void for_each_product(saga_self self, const saga_context& ctx,
+                      const std::vector<std::string>& products, Atom atom, MakeCommand make,
+                      std::function<void()> done) {
   auto& st = self->state;
+  if (products.empty()) {
+    done();
+    return;
+  }
   auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
-  auto remaining = std::make_shared<std::size_t>(st.order.items.size());
-  st.outstanding += st.order.items.size();
-  for (auto& item : st.order.items) {
+  auto remaining = std::make_shared<std::size_t>(products.size());
+  st.outstanding += products.size();
+  for (const auto& pid : products) {
     auto finish = [self, shared_done, remaining] {
       --self->state.outstanding;
       if (--*remaining == 0)
         (*shared_done)();
     };
-    self->request(inventory_route(self, ctx, item.product_id), caf::infinite, atom, make(item))
-      .then([finish](bool) { finish(); },
-            [self, finish, pid = item.product_id](caf::error& err) {
-              // A failed sell/release leaves a held unit on a terminal order; recovery's
-              // pending_work finishes it at the next start.
-              auto r = to_rejection(err);
-              caf::aout(self) << "order " << self->state.order.order_id << ": inventory step for "
-                              << pid << " failed: " << r.message << "\n";
-              finish();
-            });
+    self->request(route(self, ctx, pid), caf::infinite, atom, make(pid))
+        .then([finish](bool) { finish(); },
+              [self, finish, pid](caf::error& err) {
+                // A failed sell/release leaves a held unit on a terminal order; recovery's
+                // pending work finishes it at the next start.
+                caf::aout(self) << "order " << self->state.order.order_id << ": stock step for "
+                                << pid << " failed: " << to_rejection(err).message << "\n";
+                finish();
+              });
   }
 }
 
-void release_all(saga_self* self, const saga_context& ctx, release_reason reason,
-                 std::function<void()> done) {
-  auto order_id = self->state.order.order_id;
-  for_each_item(
-    self, ctx, release_atom::value,
-    [order_id, reason](const order_line& item) {
-      return release_stock{item.product_id, order_id, reason};
-    },
-    std::move(done));
+std::vector<std::string> products_of(const std::vector<order_line>& items) {
+  std::vector<std::string> out;
+  for (const auto& item : items)
+    out.push_back(item.product_id);
+  return out;
 }
 
-void sell_all(saga_self* self, const saga_context& ctx, std::function<void()> done) {
+void release(saga_self self, const saga_context& ctx, const std::vector<std::string>& products,
+             release_reason reason, std::function<void()> done) {
   auto order_id = self->state.order.order_id;
-  for_each_item(
-    self, ctx, sell_atom::value,
-    [order_id](const order_line& item) { return sell_stock{item.product_id, order_id}; },
-    std::move(done));
+  for_each_product(
+      self, ctx, products, release_atom::value,
+      [order_id, reason](const std::string& pid) {
+        return release_stock{pid, order_id, reason};
+      },
+      std::move(done));
 }
 
-void record_rejection(saga_self* self, const saga_context& ctx) {
+void sell_all(saga_self self, const saga_context& ctx, std::function<void()> done) {
+  auto order_id = self->state.order.order_id;
+  for_each_product(
+      self, ctx, products_of(self->state.order.items), sell_atom::value,
+      [order_id](const std::string& pid) {
+        return sell_stock{pid, order_id};
+      },
+      std::move(done));
+}
+
+void end_placement(saga_self self, const saga_context& ctx) {
   auto& st = self->state;
+  st.waiting.clear();
+  st.placing.reset();
+  st.reserved.clear();
+  st.failure.reset();
   st.inventories.clear(); // the placement's inventory steps are over
-  auto failure = *st.failure;
-  auto d = decide(st.order, reject_order{failure.code, failure.message},
-                  ctx.services->now->now());
-  auto a = error_answer(failure);
-  commit_decision(self, ctx, d, idempotency_for(st.order, a, ctx.services->now->now()),
-                  [self, a](const std::optional<store_error>& err) {
-                    answer_waiting(self, err ? unavailable_answer(*err) : a, !err);
-                    maybe_passivate(self);
-                  });
+  maybe_passivate(self, ctx);
 }
 
-/// Every item answered: confirm the reservation, or compensate and reject.
-void finish_placement(saga_self* self, const saga_context& ctx) {
+/// Answers every client waiting for the placement, the first one plainly, later duplicates
+/// as replays, and ends the placement.
+void answer_placement(saga_self self, const saga_context& ctx, const place_outcome& outcome) {
+  bool first = true;
+  for (auto& reply : self->state.waiting) {
+    auto copy = outcome;
+    copy.replayed = !first && std::holds_alternative<placed_order>(outcome.result);
+    reply(std::move(copy));
+    first = false;
+  }
+  end_placement(self, ctx);
+}
+
+/// Gives back only the holds this placement made: a hold that already existed for this
+/// order id belongs to an earlier request with the same key.
+void compensate(saga_self self, const saga_context& ctx, std::function<void()> done) {
+  std::vector<std::string> made;
+  for (const auto& [pid, r] : self->state.reserved)
+    if (r.fresh || self->state.resumed)
+      made.push_back(pid);
+  release(self, ctx, made, release_reason::compensation, std::move(done));
+}
+
+/// The key's first answer is in the index (this placement lost a race with an earlier one,
+/// or the stream was written by an older node): every waiting client gets what it holds.
+void answer_from_index(saga_self self, const saga_context& ctx) {
+  auto c = *self->state.placing;
+  auto* store = ctx.services->store;
+  auto waiting = std::move(self->state.waiting);
+  store->run_read([store, c, waiting] {
+    auto first = store->find_idempotency(c.user_id, c.idempotency_key);
+    auto outcome = first ? replay_stored(*first, c)
+                         : place_outcome{rejection{errc::idempotency_key_reused,
+                                                   "Idempotency-Key '" + c.idempotency_key
+                                                       + "' belongs to an order placed by an "
+                                                         "earlier version; use a new key"}};
+    for (auto& reply : waiting)
+      reply(outcome);
+  });
+  end_placement(self, ctx);
+}
+
+/// Nothing could be held (or only some): the holds made are given back, then the clients
+/// hear why. A new order writes nothing of its own; one an older node placed (recovered as
+/// pending) is closed with OrderRejected.
+void reject_placement(saga_self self, const saga_context& ctx) {
+  compensate(self, ctx, [self, ctx] {
+    auto& st = self->state;
+    auto why = *st.failure;
+    if (st.order.status != order_status::pending) {
+      answer_placement(self, ctx, place_outcome{why});
+      return;
+    }
+    auto d = decide(st.order, reject_order{why.code, why.message}, now_of(ctx));
+    commit(self, ctx, d, [self, ctx, why](const std::optional<store_error>& err) {
+      answer_placement(self, ctx, place_outcome{err ? store_unavailable(*err) : why});
+    });
+  });
+}
+
+/// Every item answered: commit the order whole, or compensate and reject.
+void finish_placement(saga_self self, const saga_context& ctx) {
   auto& st = self->state;
   if (st.failure) {
-    release_all(self, ctx, release_reason::compensation,
-                [self, ctx] { record_rejection(self, ctx); });
+    reject_placement(self, ctx);
     return;
   }
-  st.inventories.clear(); // the placement's inventory steps are over
-  auto now = ctx.services->now->now();
+  auto now = now_of(ctx);
+  const auto& c = *st.placing;
   confirm_reservation confirm;
   std::int64_t hold_seconds = 0;
-  for (auto& item : st.order.items) {
-    auto& r = st.reserved[item.product_id];
+  for (const auto& item : c.items) {
+    const auto& r = st.reserved[item.product_id];
     confirm.lines.push_back(priced_line{item.product_id, item.quantity, r.unit_price_cents});
     if (hold_seconds == 0 || r.hold_seconds < hold_seconds)
       hold_seconds = r.hold_seconds;
   }
   confirm.expires_at = now + hold_seconds * 1000;
-  auto d = decide(st.order, confirm, now);
-  if (d.rejected) { // cannot happen for a pending order with matching lines; stay safe
+  auto d = open_order(st.order, c, confirm, now);
+  if (!d.ok()) { // cannot happen for matching lines; stay safe
     st.failure = d.rejected;
-    release_all(self, ctx, release_reason::compensation,
-                [self, ctx] { record_rejection(self, ctx); });
+    reject_placement(self, ctx);
     return;
   }
-  // Render the answer from the state the events produce, before they are committed, so the
-  // idempotency record holds exactly what the first client receives.
+  // The answer is rendered from the state the events produce, before they commit, so the
+  // key's stored first answer holds exactly what the first client receives.
   auto preview = st.order;
-  for (auto& e : d.events)
+  for (const auto& e : d.events)
     apply(preview, e, now);
-  answer created{201, order_view_json(preview), false};
-  commit_decision(self, ctx, d, idempotency_for(st.order, created, now),
-                  [self, ctx, created](const std::optional<store_error>& err) {
-                    if (err) {
-                      // Not durable: this saga's in-memory "reserved" is a fiction, and the
-                      // store refuses every write now. Stop; a restart recovers the truth.
-                      answer_waiting(self, unavailable_answer(*err), false);
-                      self->quit();
-                      return;
-                    }
-                    answer_waiting(self, created, true);
-                    auto& o = self->state.order;
-                    caf::anon_send(ctx.scheduler, schedule_atom::value, o.order_id,
-                                   *o.expires_at);
-                  });
+  placed_order placed{st.order.order_id, order_view_json(preview)};
+  std::vector<idempotency_record> first;
+  if (!c.idempotency_key.empty())
+    first.push_back(idempotency_record{c.user_id, c.idempotency_key, c.request_hash, c.order_id,
+                                       201, placed.view, now});
+  commit(
+      self, ctx, d,
+      [self, ctx, placed](const std::optional<store_error>& err) {
+        auto& st = self->state;
+        if (err && err->code == store_errc::version_conflict) {
+          // The order's stream exists: this key was used before. Its in-memory state is a
+          // fiction now; give back what this request held and answer from the index.
+          st.order = order_state{};
+          st.order.order_id = placed.order_id;
+          compensate(self, ctx, [self, ctx] { answer_from_index(self, ctx); });
+          return;
+        }
+        if (err) {
+          // Not durable, and the store refuses every write now: stop; a restart recovers.
+          answer_placement(self, ctx, place_outcome{store_unavailable(*err)});
+          return;
+        }
+        st.first_answer = placed;
+        caf::anon_send(ctx.scheduler, schedule_atom::value, st.order.order_id,
+                       *st.order.expires_at);
+        answer_placement(self, ctx, place_outcome{placed});
+      },
+      std::move(first));
 }
 
-void reserve_all(saga_self* self, const saga_context& ctx) {
+void reserve_all(saga_self self, const saga_context& ctx) {
   auto& st = self->state;
-  st.outstanding += st.order.items.size();
-  auto remaining = std::make_shared<std::size_t>(st.order.items.size());
-  for (auto& item : st.order.items) {
-    reserve_stock cmd{item.product_id, st.order.order_id, st.order.user_id, item.quantity};
+  const auto& c = *st.placing;
+  st.outstanding += c.items.size();
+  auto remaining = std::make_shared<std::size_t>(c.items.size());
+  for (const auto& item : c.items) {
+    reserve_stock cmd{item.product_id, c.order_id, c.user_id, item.quantity};
     auto finish = [self, ctx, remaining] {
       --self->state.outstanding;
       if (--*remaining == 0)
         finish_placement(self, ctx);
     };
-    self->request(inventory_route(self, ctx, item.product_id), caf::infinite,
-                  reserve_atom::value, cmd)
-      .then(
-        [self, finish, pid = item.product_id](const reserve_reply& r) {
-          self->state.reserved[pid] = r;
-          finish();
-        },
-        [self, finish](caf::error& err) {
-          if (!self->state.failure)
-            self->state.failure = to_rejection(err);
-          finish();
-        });
+    self->request(route(self, ctx, item.product_id), caf::infinite, reserve_atom::value, cmd)
+        .then(
+            [self, finish, pid = item.product_id](const reserve_reply& r) {
+              self->state.reserved[pid] = r;
+              finish();
+            },
+            [self, finish](caf::error& err) {
+              if (!self->state.failure)
+                self->state.failure = to_rejection(err);
+              finish();
+            });
   }
 }
 
-void place(saga_self* self, const saga_context& ctx, const place_order& c, const reply_to& rp) {
+void place(saga_self self, const saga_context& ctx, const place_order& c,
+           const place_reply& reply) {
   auto& st = self->state;
-  auto d = decide(st.order, c, ctx.services->now->now());
+  if (st.load_failed) {
+    reply(place_outcome{
+        rejection{errc::unavailable, "event store cannot be read: " + st.load_failed->message}});
+    return;
+  }
+  if (st.placing) { // the same order id is being placed right now
+    auto d = judge_retry(st.placing->request_hash, c);
+    if (d.rejected)
+      reply(place_outcome{*d.rejected});
+    else
+      st.waiting.push_back(reply); // answered with the first
+    return;
+  }
+  auto d = decide(st.order, c, now_of(ctx));
   if (d.rejected) {
-    st.commits.add_barrier([self, rp, r = *d.rejected](const std::optional<store_error>&) {
-      rp(error_answer(r));
-      maybe_passivate(self);
-    });
+    reply(place_outcome{*d.rejected});
+    maybe_passivate(self, ctx);
     return;
   }
-  if (d.duplicate) {
+  if (d.duplicate) { // placed before; the first answer is durable
     if (st.first_answer) {
-      auto replay = *st.first_answer;
-      replay.replayed = true;
-      st.commits.add_barrier(
-        [rp, replay](const std::optional<store_error>&) { rp(replay); });
-    } else if (st.order.status == order_status::pending) {
-      st.waiting.push_back(rp); // the outcome is still to come: answer it with the first
+      reply(place_outcome{*st.first_answer, true});
+      maybe_passivate(self, ctx);
     } else {
-      // The outcome is durable but this saga did not produce it (revived from the log for
-      // a late payment): the idempotency index holds the first answer, so look there again.
-      rp(answer{status_retry, "", false});
-      maybe_passivate(self);
+      st.placing = c;
+      st.waiting.push_back(reply);
+      answer_from_index(self, ctx);
     }
     return;
   }
-  st.waiting.push_back(rp);
-  if (c.idempotency_key.empty()) {
-    // A random order id cannot collide, so reserve at once. Nothing is acknowledged before
-    // the outcome event commits, and the store commits in append order: by then OrderPlaced
-    // is durable too (or the store has failed and every later append fails with it).
-    commit_decision(self, ctx, d, {}, [](const std::optional<store_error>&) {});
-    reserve_all(self, ctx);
-    return;
-  }
-  // A keyed order's id is derived from (user, key): another saga may have placed it already
-  // (a retry racing a passivated saga). OrderPlaced must then fail on the stream's expected
-  // version before any unit is reserved, so nothing needs undoing and the caller re-reads
-  // the idempotency index.
-  commit_decision(self, ctx, d, {}, [self, ctx](const std::optional<store_error>& err) {
-    if (err) {
-      auto a = err->code == store_errc::version_conflict ? answer{status_retry, "", false}
-                                                         : unavailable_answer(*err);
-      answer_waiting(self, a, false);
-      self->quit();
-      return;
-    }
-    reserve_all(self, ctx);
-  });
+  st.placing = c;
+  st.waiting.push_back(reply);
+  reserve_all(self, ctx);
 }
 
-void handle_command(saga_self* self, const saga_context& ctx, const order_command& cmd,
-                    const reply_to& rp) {
+void handle_command(saga_self self, const saga_context& ctx, const order_command& cmd,
+                    const command_reply& reply) {
   auto& st = self->state;
-  auto now = ctx.services->now->now();
+  if (st.load_failed) {
+    reply(command_outcome{
+        rejection{errc::unavailable, "event store cannot be read: " + st.load_failed->message}});
+    return;
+  }
+  auto now = now_of(ctx);
   decision d;
-  std::function<void(std::function<void()>)> effects; // inventory follow-up after commit
-  std::function<answer()> success;
+  std::function<void(std::function<void()>)> effects; // the stock's follow-up after commit
+  std::function<command_outcome()> success;
+  auto items = products_of(st.order.items);
   if (auto pay = std::get_if<payment_succeeded>(&cmd)) {
     d = decide(st.order, *pay, now);
     effects = [self, ctx](std::function<void()> done) { sell_all(self, ctx, std::move(done)); };
-    success = [] { return applied_answer("applied"); };
+    success = [] { return command_outcome{payment_result::applied}; };
   } else if (auto fail = std::get_if<payment_failed>(&cmd)) {
     d = decide(st.order, *fail, now);
-    effects = [self, ctx](std::function<void()> done) {
-      release_all(self, ctx, release_reason::payment_failed, std::move(done));
+    effects = [self, ctx, items](std::function<void()> done) {
+      release(self, ctx, items, release_reason::payment_failed, std::move(done));
     };
-    success = [] { return applied_answer("applied"); };
+    success = [] { return command_outcome{payment_result::applied}; };
   } else {
     d = decide(st.order, std::get<cancel_order>(cmd), now);
-    effects = [self, ctx](std::function<void()> done) {
-      release_all(self, ctx, release_reason::cancelled, std::move(done));
+    effects = [self, ctx, items](std::function<void()> done) {
+      release(self, ctx, items, release_reason::cancelled, std::move(done));
     };
-    success = [self] { return answer{200, order_view_json(self->state.order), false}; };
+    success = [self] { return command_outcome{self->state.order}; };
   }
   bool is_payment = !std::holds_alternative<cancel_order>(cmd);
-  commit_decision(self, ctx, d, {}, [=](const std::optional<store_error>& err) mutable {
+  commit(self, ctx, d, [=](const std::optional<store_error>& err) mutable {
     if (err) {
-      rp(err->code == store_errc::version_conflict ? answer{status_retry, "", false}
-                                                   : unavailable_answer(*err));
-      self->quit();
+      reply(command_outcome{store_unavailable(*err)});
+      self->quit(); // the store has failed: a restart resumes from the log
       return;
     }
     if (d.duplicate && is_payment) {
-      rp(applied_answer("duplicate"));
+      reply(command_outcome{payment_result::duplicate});
     } else if (d.rejected) {
-      rp(error_answer(*d.rejected)); // PaymentRejected, if any, is durable now
+      reply(command_outcome{*d.rejected}); // PaymentRejected, if any, is durable now
     } else {
       // The order's new status is durable; the client hears back once the stock moved too,
       // so a GET of the product right after the answer already shows it.
       effects([=]() mutable {
-        rp(success());
-        maybe_passivate(self);
+        reply(success());
+        maybe_passivate(self, ctx);
       });
       return;
     }
-    maybe_passivate(self);
+    maybe_passivate(self, ctx);
   });
 }
 
-void expire(saga_self* self, const saga_context& ctx) {
+void expire(saga_self self, const saga_context& ctx) {
   auto& st = self->state;
-  auto d = decide(st.order, expire_order{}, ctx.services->now->now());
+  if (st.load_failed) // the scheduler forgot it; the next start finds it overdue
+    return maybe_passivate(self, ctx);
+  auto d = decide(st.order, expire_order{}, now_of(ctx));
   if (d.events.empty()) {
     if (st.order.status == order_status::reserved && st.order.expires_at) // fired early
       caf::anon_send(ctx.scheduler, schedule_atom::value, st.order.order_id, *st.order.expires_at);
-    maybe_passivate(self);
+    maybe_passivate(self, ctx);
     return;
   }
-  commit_decision(self, ctx, d, {}, [self, ctx](const std::optional<store_error>& err) {
+  commit(self, ctx, d, [self, ctx](const std::optional<store_error>& err) {
     if (err) { // the store has failed: stop, a restart resumes from the log
       self->quit();
       return;
     }
-    release_all(self, ctx, release_reason::expired, [self] { maybe_passivate(self); });
+    release(self, ctx, products_of(self->state.order.items), release_reason::expired,
+            [self, ctx] { maybe_passivate(self, ctx); });
   });
 }
 
-/// Continues a saga that a crash (or a stop) cut off, from its recovered state.
-void resume(saga_self* self, const saga_context& ctx) {
+/// Continues what a crash (or a stop) cut off, from the recovered state.
+void resume(saga_self self, const saga_context& ctx) {
   auto& o = self->state.order;
-  auto done = [self] { maybe_passivate(self); };
+  auto done = [self, ctx] { maybe_passivate(self, ctx); };
+  auto items = products_of(o.items);
   switch (o.status) {
-    case order_status::pending:
-      reserve_all(self, ctx); // idempotent by order id: finishes or compensates
-      break;
-    case order_status::reserved:
-      caf::anon_send(ctx.scheduler, schedule_atom::value, o.order_id, *o.expires_at);
-      break;
-    case order_status::paid:
-      sell_all(self, ctx, done);
-      break;
-    case order_status::expired:
-      release_all(self, ctx, release_reason::expired, done);
-      break;
-    case order_status::cancelled:
-      release_all(self, ctx,
-                  o.payment_id ? release_reason::payment_failed : release_reason::cancelled,
-                  done);
-      break;
-    case order_status::rejected:
-      release_all(self, ctx, release_reason::compensation, done);
-      break;
-    case order_status::none:
-      self->quit();
-      break;
+  case order_status::pending: // placed by an older node, no outcome yet: place it again
+    self->state.placing =
+        place_order{o.order_id, o.user_id, o.items, o.idempotency_key, o.request_hash};
+    self->state.resumed = true;
+    reserve_all(self, ctx); // idempotent by order id: finishes or compensates
+    break;
+  case order_status::reserved:
+    caf::anon_send(ctx.scheduler, schedule_atom::value, o.order_id, *o.expires_at);
+    done();
+    break;
+  case order_status::paid:
+    sell_all(self, ctx, done);
+    break;
+  case order_status::expired:
+    release(self, ctx, items, release_reason::expired, done);
+    break;
+  case order_status::cancelled:
+    release(self, ctx, items,
+            o.payment_id ? release_reason::payment_failed : release_reason::cancelled, done);
+    break;
+  case order_status::rejected:
+    release(self, ctx, items, release_reason::compensation, done);
+    break;
+  case order_status::none:
+    done();
+    break;
   }
 }
 
-caf::behavior order_saga(saga_self* self, order_state initial, saga_context ctx,
-                         inventory_handles inventories) {
+/// The order's stream is in: fold it, then run what waited for it.
+void loaded(saga_self self, const saga_context& ctx, const stream_read& read) {
+  auto& st = self->state;
+  st.loading = false;
+  if (read.error)
+    st.load_failed = read.error;
+  for (const auto& env : read.events)
+    if (auto decoded = decode(env); decoded.value)
+      apply(st.order, *decoded.value, env.recorded_at);
+  auto pending = std::move(st.pending);
+  st.pending.clear();
+  for (auto& run : pending)
+    run();
+  maybe_passivate(self, ctx);
+}
+
+void start_loading(saga_self self, const saga_context& ctx) {
+  self->state.loading = true;
+  auto* store = ctx.services->store;
+  auto stream = order_stream(self->state.order.order_id);
+  auto handle = caf::actor_cast<saga_actor>(self);
+  store->run_read([store, stream, handle] {
+    caf::anon_send(handle, loaded_atom::value, store->read_stream(stream));
+  });
+}
+
+saga_actor::behavior_type order_saga(saga_self self, order_state initial, saga_start start,
+                                     saga_context ctx, inventory_handles inventories) {
   self->state.order = std::move(initial);
   self->state.inventories = std::move(inventories);
+  if (start == saga_start::load)
+    start_loading(self, ctx);
+  // Counts what the directory sent, and holds it back while the order is being read.
+  auto from_directory = [self](std::function<void()> run) {
+    ++self->state.received;
+    if (self->state.loading)
+      self->state.pending.push_back(std::move(run));
+    else
+      run();
+  };
   return {
-    [=](place_atom, const place_order& c, const reply_to& reply) { place(self, ctx, c, reply); },
-    [=](command_atom, const order_command& c, const reply_to& reply) {
-      handle_command(self, ctx, c, reply);
-    },
-    [=](expire_atom) { expire(self, ctx); },
-    [=](resume_atom) { resume(self, ctx); },
-    [=](committed_atom, std::uint64_t ticket, int code, std::string& message) {
-      deliver_commit(self->state.commits, ticket, code, std::move(message));
-    },
+      [=](place_atom, const place_order& c, const place_reply& reply) {
+        from_directory([=] { place(self, ctx, c, reply); });
+      },
+      [=](command_atom, const order_command& c, const command_reply& reply) {
+        from_directory([=] { handle_command(self, ctx, c, reply); });
+      },
+      [=](expire_atom) { from_directory([=] { expire(self, ctx); }); },
+      [=](resume_atom) {
+        ++self->state.received;
+        resume(self, ctx);
+      },
+      [=](loaded_atom, const stream_read& read) { loaded(self, ctx, read); },
+      [=](committed_atom, std::uint64_t ticket, int code, std::string& message) {
+        deliver_commit(self->state.commits, ticket, code, std::move(message));
+      },
   };
 }
 
 } // namespace
 
-caf::actor spawn_order_saga(caf::local_actor& parent, order_state initial, caf::actor directory,
-                            caf::actor scheduler, const node_services& services,
-                            inventory_handles inventories) {
-  return parent.spawn(order_saga, std::move(initial),
+place_outcome replay_stored(const idempotency_record& first, const place_order& c) {
+  auto d = judge_retry(first.request_hash, c);
+  if (d.rejected)
+    return place_outcome{*d.rejected};
+  if (first.status == 201)
+    return place_outcome{placed_order{first.order_id, first.body}, true};
+  // A rejection stored by an older node (today's rejections store nothing): replay it.
+  auto body = nlohmann::json::parse(first.body, nullptr, false);
+  rejection r{errc::internal, "stored answer"};
+  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+    auto code = parse_errc(body["error"].value("code", ""));
+    r = rejection{code.value_or(errc::internal), body["error"].value("message", "")};
+  }
+  return place_outcome{r, true};
+}
+
+saga_actor spawn_order_saga(caf::local_actor& parent, order_state initial, saga_start start,
+                            directory_actor directory, scheduler_actor scheduler,
+                            const node_services& services, inventory_handles inventories) {
+  return parent.spawn(order_saga, std::move(initial), start,
                       saga_context{std::move(directory), std::move(scheduler), &services},
                       std::move(inventories));
 }

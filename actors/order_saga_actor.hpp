@@ -1,17 +1,17 @@
-// One order saga actor per live order: walks it pending → reserved → paid | expired |
-// cancelled (or → rejected), asking each product's inventory actor (directly during the
-// placement, with the handles the directory handed over at spawn; else through the directory) to reserve, sell or
-// release, and compensating a partial reservation before it answers.
-// Every step is an event committed before anyone is told. A saga whose order is terminal and
-// whose inventory effects are done stops (passivation): its state lives on in the log.
-// Runs inside CAF; never blocks.
+// One order saga actor per order that has something to do: it places a multi-item or keyed
+// order (reserving every item, then committing OrderPlaced + OrderReserved, with the key's
+// first answer, in one transaction; or giving back what it got and answering the rejection,
+// which writes nothing to the order), and it pays, cancels, expires and finishes orders. A saga
+// lives only while it works: once idle it asks the directory to stop (passivation), and the
+// order lives on in the log; the next command for it spawns a saga that first reads the
+// order's stream (on a store reader thread: an actor never blocks).
+// Every step is an event committed before anyone is told. Runs inside CAF; never blocks.
 #pragma once
 
 #include <map>
 #include <string>
 
-#include <caf/actor.hpp>
-
+#include "actors/protocol.hpp"
 #include "events/order.hpp"
 
 namespace flashsale {
@@ -19,13 +19,23 @@ namespace flashsale {
 struct node_services;
 
 /// Inventory actors by product id, as the directory knew them when it spawned the saga.
-using inventory_handles = std::map<std::string, caf::actor>;
+using inventory_handles = std::map<std::string, stock_actor>;
 
-/// Spawns a saga for `initial` (an empty state with just the order id for a new order; the
-/// recovered state otherwise). `directory` routes to inventory actors not in `inventories`
-/// (one hop less per request for those that are); `scheduler` fires expiries.
-caf::actor spawn_order_saga(caf::local_actor& parent, order_state initial, caf::actor directory,
-                            caf::actor scheduler, const node_services& services,
-                            inventory_handles inventories = {});
+/// How a saga starts.
+enum class saga_start {
+  fresh,  ///< a new order: `initial` holds just its id
+  load,   ///< an order that may exist: read its stream before the first command
+  resume, ///< recovery: `initial` is the order's folded state, with work left to do
+};
+
+/// Spawns a saga for `initial.order_id`. `directory` routes inventory requests for products
+/// not in `inventories` and decides passivation; `scheduler` learns reserved orders' expiry.
+saga_actor spawn_order_saga(caf::local_actor& parent, order_state initial, saga_start start,
+                            directory_actor directory, scheduler_actor scheduler,
+                            const node_services& services, inventory_handles inventories = {});
+
+/// The answer to a keyed placement whose key already has a stored first answer (read on
+/// the calling thread): its replay, or idempotency_key_reused for a different request.
+place_outcome replay_stored(const idempotency_record& first, const place_order& c);
 
 } // namespace flashsale

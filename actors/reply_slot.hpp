@@ -1,9 +1,9 @@
-// How a blocked caller thread (an HTTP worker) gets one answer from an actor without
-// creating an actor of its own: it sends an async message carrying a `reply_to` and waits on
-// the `reply_slot`. The actor side answers through the reply_to, once. If every copy of the
-// reply_to is destroyed unanswered (the message was dropped because its receiver had just
-// stopped), the slot is filled with `status_retry` at once, so the caller asks again instead
-// of waiting out its timeout. Thread-safe.
+// How a blocked caller thread (an HTTP worker) gets one answer from an actor without creating
+// an actor of its own: it sends an async message carrying a `reply_to<T>` and waits on the
+// `reply_slot<T>`. The actor side answers through the reply_to, once; the first answer wins.
+// If every copy of the reply_to is destroyed unanswered (the actor system is shutting down, or
+// an actor died with the message in its mailbox), the slot is filled at once with the value
+// given for that case, so the caller does not wait out its timeout. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -12,42 +12,55 @@
 #include <mutex>
 #include <optional>
 
-#include "actors/node_api.hpp"
-
 namespace flashsale {
 
-/// Status of an internal answer that means "the order changed underneath (another saga placed
-/// it first, or its saga just stopped): look it up again". Never sent to a client.
-inline constexpr int status_retry = 0;
-/// Status of an internal answer that means "no live saga for this order".
-inline constexpr int status_not_live = -1;
-
+template <class T>
 class reply_slot {
 public:
   /// The first fill wins; later ones are ignored.
-  void fill(answer a);
+  void fill(T value) {
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      if (value_)
+        return;
+      value_ = std::move(value);
+    }
+    filled_.notify_all();
+  }
+
   /// The answer, or nullopt when none came within `timeout`.
-  std::optional<answer> wait_for(std::chrono::milliseconds timeout);
+  std::optional<T> wait_for(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> guard{mutex_};
+    filled_.wait_for(guard, timeout, [this] { return value_.has_value(); });
+    return std::move(value_);
+  }
 
 private:
   std::mutex mutex_;
   std::condition_variable filled_;
-  std::optional<answer> value_;
+  std::optional<T> value_;
 };
 
+template <class T>
 class reply_to {
 public:
-  explicit reply_to(std::shared_ptr<reply_slot> slot);
-  void operator()(answer a) const;
+  /// `if_dropped` fills the slot when every copy dies unanswered.
+  reply_to(std::shared_ptr<reply_slot<T>> slot, T if_dropped)
+    : guard_(std::make_shared<unanswered_guard>(std::move(slot), std::move(if_dropped))) {}
+
+  void operator()(T value) const { guard_->slot->fill(std::move(value)); }
 
 private:
-  /// Shared by every copy; its destructor answers `status_retry` if nobody answered.
+  /// Shared by every copy; its destructor fills `if_dropped`, which the slot ignores when an
+  /// answer came first.
   struct unanswered_guard {
-    explicit unanswered_guard(std::shared_ptr<reply_slot> s) : slot(std::move(s)) {}
+    unanswered_guard(std::shared_ptr<reply_slot<T>> s, T d)
+      : slot(std::move(s)), if_dropped(std::move(d)) {}
     unanswered_guard(const unanswered_guard&) = delete; // exactly one, or it answers early
     unanswered_guard& operator=(const unanswered_guard&) = delete;
-    ~unanswered_guard();
-    std::shared_ptr<reply_slot> slot;
+    ~unanswered_guard() { slot->fill(std::move(if_dropped)); }
+    std::shared_ptr<reply_slot<T>> slot;
+    T if_dropped;
   };
   std::shared_ptr<unanswered_guard> guard_;
 };

@@ -6,10 +6,9 @@ namespace flashsale {
 
 namespace {
 
-constexpr order_status all_statuses[] = {order_status::none,     order_status::pending,
-                                         order_status::reserved, order_status::paid,
-                                         order_status::expired,  order_status::cancelled,
-                                         order_status::rejected};
+constexpr order_status all_statuses[] = {
+    order_status::none,    order_status::pending,   order_status::reserved, order_status::paid,
+    order_status::expired, order_status::cancelled, order_status::rejected};
 
 decision not_found(const order_state&) {
   return decision::reject(errc::not_found, "order does not exist");
@@ -17,7 +16,7 @@ decision not_found(const order_state&) {
 
 decision wrong_state(const order_state& s, const char* what) {
   return decision::reject(errc::invalid_state, std::string("cannot ") + what + " an order that is "
-                                                 + to_string(s.status));
+                                                   + to_string(s.status));
 }
 
 bool set_status(order_state& s, order_status next) {
@@ -36,20 +35,20 @@ void remember_payment(order_state& s, const std::string& event_id) {
 
 const char* to_string(order_status s) {
   switch (s) {
-    case order_status::none:
-      return "none";
-    case order_status::pending:
-      return "pending";
-    case order_status::reserved:
-      return "reserved";
-    case order_status::paid:
-      return "paid";
-    case order_status::expired:
-      return "expired";
-    case order_status::cancelled:
-      return "cancelled";
-    case order_status::rejected:
-      return "rejected";
+  case order_status::none:
+    return "none";
+  case order_status::pending:
+    return "pending";
+  case order_status::reserved:
+    return "reserved";
+  case order_status::paid:
+    return "paid";
+  case order_status::expired:
+    return "expired";
+  case order_status::cancelled:
+    return "cancelled";
+  case order_status::rejected:
+    return "rejected";
   }
   return "none";
 }
@@ -70,13 +69,34 @@ bool is_duplicate_payment(const order_state& s, const std::string& event_id) {
   return !event_id.empty() && s.payment_events.count(event_id) > 0;
 }
 
-decision decide(const order_state& s, const place_order& c, timestamp_ms now) {
-  if (s.status != order_status::none) {
-    if (c.request_hash == s.request_hash)
-      return decision::already_done();
-    return decision::reject(errc::idempotency_key_reused,
-                            "the idempotency key was used with a different request");
+decision judge_retry(const std::string& first_hash, const place_order& c) {
+  if (c.request_hash == first_hash)
+    return decision::already_done();
+  return decision::reject(errc::idempotency_key_reused,
+                          "Idempotency-Key '" + c.idempotency_key
+                              + "' was already used with a different request");
+}
+
+decision open_order(const order_state& s, const place_order& c, const confirm_reservation& confirm,
+                    timestamp_ms now) {
+  decision out;
+  order_state placed = s;
+  if (s.status == order_status::none) {
+    out = decide(s, c, now);
+    if (!out.ok() || out.duplicate)
+      return out;
+    apply(placed, out.events.front(), now);
   }
+  auto reserved = decide(placed, confirm, now);
+  if (!reserved.ok())
+    return reserved;
+  out.events.push_back(std::move(reserved.events.front()));
+  return out;
+}
+
+decision decide(const order_state& s, const place_order& c, timestamp_ms now) {
+  if (s.status != order_status::none)
+    return judge_retry(s.request_hash, c);
   if (c.order_id.empty() || c.user_id.empty())
     return decision::reject(errc::invalid_request, "order_id and user_id must not be empty");
   if (c.items.empty() || c.items.size() > max_order_items)
@@ -92,7 +112,7 @@ decision decide(const order_state& s, const place_order& c, timestamp_ms now) {
                               "product '" + item.product_id + "' appears more than once");
   }
   return decision::emit(
-    OrderPlaced{c.order_id, c.user_id, c.items, c.idempotency_key, c.request_hash, now});
+      OrderPlaced{c.order_id, c.user_id, c.items, c.idempotency_key, c.request_hash, now});
 }
 
 decision decide(const order_state& s, const confirm_reservation& c, timestamp_ms) {
@@ -107,8 +127,7 @@ decision decide(const order_state& s, const confirm_reservation& c, timestamp_ms
   for (const auto& line : c.lines) {
     bool matched = false;
     for (const auto& item : s.items)
-      matched = matched
-                || (item.product_id == line.product_id && item.quantity == line.quantity);
+      matched = matched || (item.product_id == line.product_id && item.quantity == line.quantity);
     if (!matched || line.unit_price_cents < 0)
       return decision::reject(errc::invalid_request,
                               "reserved line '" + line.product_id + "' does not match the items");
@@ -131,24 +150,23 @@ decision decide(const order_state& s, const payment_succeeded& c, timestamp_ms) 
   if (is_duplicate_payment(s, c.event_id))
     return decision::already_done();
   switch (s.status) {
-    case order_status::reserved:
-      if (c.amount_cents && *c.amount_cents != s.total_cents)
-        return decision::reject(errc::amount_mismatch,
-                                "amount " + std::to_string(*c.amount_cents)
-                                  + " does not match the order total "
-                                  + std::to_string(s.total_cents));
-      return decision::emit(OrderPaid{s.order_id, c.payment_id, c.event_id, s.total_cents});
-    case order_status::pending:
-      // Not yet payable and nothing was taken for it: the provider will retry.
-      return wrong_state(s, "pay");
-    default: {
-      // The money moved but the order can no longer take it: record it for a refund.
-      auto d = wrong_state(s, "pay");
-      d.events.push_back(PaymentRejected{s.order_id, c.payment_id, c.event_id,
-                                         c.amount_cents.value_or(s.total_cents),
-                                         std::string("order is ") + to_string(s.status)});
-      return d;
-    }
+  case order_status::reserved:
+    if (c.amount_cents && *c.amount_cents != s.total_cents)
+      return decision::reject(errc::amount_mismatch, "amount " + std::to_string(*c.amount_cents)
+                                                         + " does not match the order total "
+                                                         + std::to_string(s.total_cents));
+    return decision::emit(OrderPaid{s.order_id, c.payment_id, c.event_id, s.total_cents});
+  case order_status::pending:
+    // Not yet payable and nothing was taken for it: the provider will retry.
+    return wrong_state(s, "pay");
+  default: {
+    // The money moved but the order can no longer take it: record it for a refund.
+    auto d = wrong_state(s, "pay");
+    d.events.push_back(PaymentRejected{s.order_id, c.payment_id, c.event_id,
+                                       c.amount_cents.value_or(s.total_cents),
+                                       std::string("order is ") + to_string(s.status)});
+    return d;
+  }
   }
 }
 
@@ -160,7 +178,7 @@ decision decide(const order_state& s, const payment_failed& c, timestamp_ms) {
   if (s.status != order_status::reserved)
     return wrong_state(s, "fail the payment of");
   return decision::emit(
-    OrderCancelled{s.order_id, cancel_reason_payment_failed, c.payment_id, c.event_id});
+      OrderCancelled{s.order_id, cancel_reason_payment_failed, c.payment_id, c.event_id});
 }
 
 decision decide(const order_state& s, const cancel_order& c, timestamp_ms) {

@@ -104,6 +104,20 @@ decision decide(const order_state& s, const place_order& c, timestamp_ms now);
 /// pending → OrderReserved with total = Σ quantity × unit price; lines must match the items
 /// (else invalid_request); any other status → invalid_state.
 decision decide(const order_state& s, const confirm_reservation& c, timestamp_ms now);
+/// The events that open an order whose every line is already held: OrderPlaced, then
+/// OrderReserved with `expires_at`, as decide would emit them one after the other; for an
+/// order already placed (pending, written by an older node before its outcome), only
+/// OrderReserved. Rejected like those two decides (bad items, wrong lines, not pending).
+/// Used where the reservation and the order commit in one transaction (a single-item order,
+/// by its product's inventory) and by a saga once it holds every item.
+decision open_order(const order_state& s, const place_order& c, const confirm_reservation& confirm,
+                    timestamp_ms now);
+
+/// The first answer to an Idempotency-Key was stored for the request hashed `first_hash`:
+/// the same request again is a replay (already_done), another is idempotency_key_reused.
+/// The one rule of idempotent placement; decide(place_order) applies it to a live order.
+decision judge_retry(const std::string& first_hash, const place_order& c);
+
 /// pending → OrderRejected; else invalid_state.
 decision decide(const order_state& s, const reject_order& c, timestamp_ms now);
 /// Seen event id → nothing, `duplicate`. reserved: amount present and != total →

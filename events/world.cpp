@@ -1,5 +1,8 @@
 #include "events/world.hpp"
 
+#include <algorithm>
+#include <tuple>
+
 namespace flashsale {
 
 namespace {
@@ -14,7 +17,8 @@ const hold* find_hold(const world& w, const std::string& product_id, const std::
 
 bool holds_units(const world& w, const order_state& o) {
   for (const auto& item : o.items)
-    if (const hold* h = find_hold(w, item.product_id, o.order_id); h && h->state == hold_state::held)
+    if (const hold* h = find_hold(w, item.product_id, o.order_id);
+        h && h->state == hold_state::held)
       return true;
   return false;
 }
@@ -85,8 +89,8 @@ void check_product(const product_state& p, std::vector<std::string>& out) {
     if (n < 0)
       out.push_back(at + "user '" + user + "' holds a negative count");
     if (p.per_user_limit > 0 && n > p.per_user_limit)
-      out.push_back(at + "user '" + user + "' holds " + std::to_string(n) + " units, over the limit "
-                    + std::to_string(p.per_user_limit));
+      out.push_back(at + "user '" + user + "' holds " + std::to_string(n)
+                    + " units, over the limit " + std::to_string(p.per_user_limit));
   }
 }
 
@@ -121,8 +125,7 @@ namespace {
 bool stream_matches(const std::string& stream, const event& e) {
   const std::string_view prefix = is_product_event(e) ? "product-" : "order-";
   const auto& id = entity_id(e);
-  return stream.size() == prefix.size() + id.size()
-         && stream.compare(0, prefix.size(), prefix) == 0
+  return stream.size() == prefix.size() + id.size() && stream.compare(0, prefix.size(), prefix) == 0
          && stream.compare(prefix.size(), id.size(), id) == 0;
 }
 
@@ -169,14 +172,8 @@ std::vector<std::string> check_invariants(const world& w) {
   for (const auto& [product_id, p] : w.products) {
     for (const auto& [order_id, h] : p.holds) {
       auto o = w.orders.find(order_id);
-      if (o == w.orders.end()) {
-        // Orders are forgotten only once settled, so held units for an unknown order are
-        // stock nobody will ever release.
-        if (h.state == hold_state::held)
-          out.push_back(product_label(product_id) + "holds units for unknown order '" + order_id
-                        + "'");
-        continue;
-      }
+      if (o == w.orders.end())
+        continue; // held: an orphan hold, pending work (orders are forgotten only once settled)
       if (h.state == hold_state::sold && o->second.status != order_status::paid)
         out.push_back(product_label(product_id) + "sold units to order '" + order_id
                       + "', which is " + to_string(o->second.status));
@@ -185,8 +182,19 @@ std::vector<std::string> check_invariants(const world& w) {
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> orphan_holds(const world& w) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [product_id, p] : w.products)
+    for (const auto& [order_id, h] : p.holds)
+      if (h.state == hold_state::held && w.orders.find(order_id) == w.orders.end())
+        out.emplace_back(product_id, order_id);
+  return out;
+}
+
 std::vector<pending_step> pending_work(const world& w) {
   std::vector<pending_step> out;
+  for (const auto& [product_id, order_id] : orphan_holds(w))
+    out.push_back({pending_step::release, order_id, product_id, release_reason::compensation});
   for (const auto& [id, o] : w.orders) {
     if (o.status == order_status::pending) {
       out.push_back({pending_step::resume_placement, id, "", release_reason::compensation});
@@ -197,22 +205,25 @@ std::vector<pending_step> pending_work(const world& w) {
     pending_step::kind action = pending_step::release;
     release_reason reason = release_reason::compensation;
     switch (o.status) {
-      case order_status::paid:
-        action = pending_step::sell;
-        break;
-      case order_status::expired:
-        reason = release_reason::expired;
-        break;
-      case order_status::cancelled:
-        reason = o.payment_id ? release_reason::payment_failed : release_reason::cancelled;
-        break;
-      default:
-        break;
+    case order_status::paid:
+      action = pending_step::sell;
+      break;
+    case order_status::expired:
+      reason = release_reason::expired;
+      break;
+    case order_status::cancelled:
+      reason = o.payment_id ? release_reason::payment_failed : release_reason::cancelled;
+      break;
+    default:
+      break;
     }
     for (const auto& item : o.items)
       if (const hold* h = find_hold(w, item.product_id, id); h && h->state == hold_state::held)
         out.push_back({action, id, item.product_id, reason});
   }
+  std::sort(out.begin(), out.end(), [](const pending_step& a, const pending_step& b) {
+    return std::tie(a.order_id, a.product_id) < std::tie(b.order_id, b.product_id);
+  });
   return out;
 }
 

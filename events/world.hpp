@@ -20,7 +20,7 @@ struct world {
   std::map<std::string, product_state> products;
   std::map<std::string, order_state> orders;
   std::map<order_status, std::int64_t> order_counts; ///< every order ever, by current status
-  std::int64_t events = 0;                            ///< envelopes folded, decodable or not
+  std::int64_t events = 0;                           ///< envelopes folded, decodable or not
   std::int64_t last_seq = 0;
   std::vector<std::string> decode_errors;
   /// When set, a terminal order is erased from `orders` once no product holds units for it
@@ -38,12 +38,17 @@ void apply(world& w, const envelope& env);
 /// thread while this one folds).
 void apply(world& w, const envelope& env, decode_result decoded);
 
+/// Held units whose order has no events at all: a multi-item placement reserves item by item
+/// and commits its order only once every item is held, so a crash in between leaves these.
+/// Nobody was told of them: recovery gives them back. (product_id, order_id), sorted.
+std::vector<std::pair<std::string, std::string>> orphan_holds(const world& w);
+
 /// Human-readable violations; empty when the world is sound:
 /// per product: available + reserved + sold == stock, nothing negative, reserved / sold /
 /// user_units equal the sums of the holds, no user over per_user_limit;
 /// per order and product: a reserved order's lines are held, a paid order's lines are sold
 /// (or held: a pending sell step), a sold hold belongs to a paid order, a held hold belongs
-/// to a known order (a terminal one is pending work, not a violation).
+/// to a known order (a terminal one is pending work, not a violation; so is an orphan hold).
 std::vector<std::string> check_invariants(const world& w);
 
 /// A saga step that a crash may have cut off.
@@ -51,13 +56,14 @@ struct pending_step {
   enum kind { resume_placement, sell, release };
   kind action = resume_placement;
   std::string order_id;
-  std::string product_id; ///< empty for resume_placement
+  std::string product_id;                               ///< empty for resume_placement
   release_reason reason = release_reason::compensation; ///< for release
 };
 
 /// Pending orders → resume_placement; paid orders with held units → sell; expired,
 /// cancelled and rejected orders with held units → release (reason: expired, cancelled or
-/// payment_failed, compensation). Ordered by order id, then product id.
+/// payment_failed, compensation); orphan holds → release (compensation). Ordered by order id,
+/// then product id.
 /// Overdue reserved orders are not listed: that needs the clock (compare expires_at).
 std::vector<pending_step> pending_work(const world& w);
 

@@ -1,13 +1,14 @@
 #include "http/routes.hpp"
 
+#include <httplib.h>
+
 #include <chrono>
 #include <functional>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "events/clock.hpp"
 #include "actors/node_api.hpp"
+#include "events/clock.hpp"
 #include "events/order_view.hpp"
 #include "events/time.hpp"
 #include "http/admission.hpp"
@@ -36,41 +37,52 @@ thread_local request_timing current_request;
 
 std::string product_view_json(const product_view& v) {
   nlohmann::ordered_json j{
-    {"product_id", v.product_id},
-    {"name", v.name},
-    {"stock", v.stock},
-    {"available", v.available},
-    {"reserved", v.reserved},
-    {"sold", v.sold},
-    {"per_user_limit", v.per_user_limit},
-    {"price_cents", v.price_cents},
-    {"sale_starts_at",
-     v.sale_starts_at ? nlohmann::ordered_json(format_rfc3339(*v.sale_starts_at)) : nullptr},
-    {"hold_seconds", v.hold_seconds}};
+      {"product_id", v.product_id},
+      {"name", v.name},
+      {"stock", v.stock},
+      {"available", v.available},
+      {"reserved", v.reserved},
+      {"sold", v.sold},
+      {"per_user_limit", v.per_user_limit},
+      {"price_cents", v.price_cents},
+      {"sale_starts_at",
+       v.sale_starts_at ? nlohmann::ordered_json(format_rfc3339(*v.sale_starts_at)) : nullptr},
+      {"hold_seconds", v.hold_seconds}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-/// The node's answer as it is, plus the headers API.md asks for.
-void send_answer(httplib::Response& res, const answer& a) {
-  if (a.replayed) // also on replayed errors: the client learns nothing new happened
+/// POST /orders: 201 with Location and the order view, or the rejection's catalogue status;
+/// Idempotent-Replayed on a replay, also of a rejection an older node stored (the client
+/// learns nothing new happened).
+void send_placed(httplib::Response& res, const place_outcome& o) {
+  if (o.replayed)
     res.set_header("Idempotent-Replayed", "true");
-  if (a.status == 201) {
-    auto body = nlohmann::json::parse(a.body, nullptr, false);
-    if (body.is_object() && body.contains("order_id") && body["order_id"].is_string())
-      res.set_header("Location", "/orders/" + body["order_id"].get<std::string>());
+  if (auto* placed = std::get_if<placed_order>(&o.result)) {
+    res.set_header("Location", "/orders/" + placed->order_id);
+    send_json_text(res, 201, placed->view);
+  } else {
+    send_error(res, std::get<rejection>(o.result));
   }
-  send_json_text(res, a.status, a.body);
 }
 
-/// The error code inside an answer body, for the orders-by-outcome metric.
-std::string outcome_of(const answer& a) {
-  if (a.status == 201)
-    return a.replayed ? "replayed" : "created";
-  auto body = nlohmann::json::parse(a.body, nullptr, false);
-  if (body.is_object() && body.contains("error") && body["error"].is_object()
-      && body["error"].contains("code") && body["error"]["code"].is_string())
-    return body["error"]["code"].get<std::string>();
-  return std::to_string(a.status);
+/// The orders-by-outcome label of /metrics.
+std::string outcome_label(const place_outcome& o) {
+  if (std::holds_alternative<placed_order>(o.result))
+    return o.replayed ? "replayed" : "created";
+  return code_string(std::get<rejection>(o.result).code);
+}
+
+/// Webhook and cancel: {"result": "applied"|"duplicate"}, the cancelled order's view, or
+/// the rejection.
+void send_command(httplib::Response& res, const command_outcome& o) {
+  if (auto* r = std::get_if<payment_result>(&o))
+    send_json_text(res, 200,
+                   *r == payment_result::applied ? R"({"result":"applied"})"
+                                                 : R"({"result":"duplicate"})");
+  else if (auto* order = std::get_if<order_state>(&o))
+    send_json_text(res, 200, order_view_json(*order));
+  else
+    send_error(res, std::get<rejection>(o));
 }
 
 std::optional<std::string> header(const httplib::Request& req, const char* name) {
@@ -112,61 +124,59 @@ handler route(const char* pattern, handler h) {
 
 void install_operations(httplib::Server& server, route_context& c) {
   server.Get("/health", route("/health", [&c](const httplib::Request&, httplib::Response& res) {
-    auto h = c.node.health();
-    nlohmann::ordered_json body{{"status", h.event_store_ok ? "ok" : "failing"},
-                                {"event_store", h.event_store_ok ? "ok" : "failed"},
-                                {"nats", h.nats},
-                                {"outbox_lag", h.outbox_lag}};
-    if (!h.event_store_ok)
-      body["event_store_error"] = h.event_store_error;
-    send_json_text(res, h.event_store_ok ? 200 : 503,
-                   body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  }));
+               auto h = c.node.health();
+               nlohmann::ordered_json body{{"status", h.event_store_ok ? "ok" : "failing"},
+                                           {"event_store", h.event_store_ok ? "ok" : "failed"},
+                                           {"nats", h.nats},
+                                           {"outbox_lag", h.outbox_lag}};
+               if (!h.event_store_ok)
+                 body["event_store_error"] = h.event_store_error;
+               send_json_text(res, h.event_store_ok ? 200 : 503,
+                              body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+             }));
   server.Get("/metrics", route("/metrics", [&c](const httplib::Request&, httplib::Response& res) {
-    http_metrics::gauges g;
-    g.products = c.node.products();
-    g.stats = c.node.stats();
-    g.in_flight_writes = c.writes.in_flight();
-    g.shed = c.writes.shed();
-    res.status = 200;
-    res.set_content(c.metrics.render(g), "text/plain; version=0.0.4; charset=utf-8");
-  }));
+               http_metrics::gauges g;
+               g.products = c.node.products();
+               g.stats = c.node.stats();
+               g.in_flight_writes = c.writes.in_flight();
+               g.shed = c.writes.shed();
+               res.status = 200;
+               res.set_content(c.metrics.render(g), "text/plain; version=0.0.4; charset=utf-8");
+             }));
 }
 
 void install_products(httplib::Server& server, route_context& c) {
-  server.Put(R"(/products/([^/]+))",
-             route("/products/{product_id}", [&c](const httplib::Request& req,
-                                                  httplib::Response& res) {
-               // Authenticate before looking at the body: strangers learn nothing about it.
-               if (!bearer_matches(req.get_header_value("Authorization"), c.admin_token)) {
-                 res.set_header("WWW-Authenticate", "Bearer");
-                 send_error(res, {errc::unauthorized, "a valid admin bearer token is required"});
-                 return;
-               }
-               auto command = parse_define_product(req.matches[1].str(), req.body,
-                                                   c.default_hold_seconds);
-               if (auto problem = std::get_if<rejection>(&command))
-                 return send_error(res, *problem);
-               auto result = c.node.define(std::get<define_product>(command));
-               if (result.error)
-                 return send_error(res, *result.error);
-               if (!result.view)
-                 return send_error(res, {errc::internal, "the node returned no product view"});
-               send_json_text(res, result.created ? 201 : 200, product_view_json(*result.view));
-             }));
-  server.Get(R"(/products/([^/]+))",
-             route("/products/{product_id}", [&c](const httplib::Request& req,
-                                                  httplib::Response& res) {
-               auto id = req.matches[1].str();
-               if (!path_id_ok(res, "product_id", id))
-                 return;
-               auto view = c.node.product(id);
-               if (!view)
-                 return send_error(res, {errc::not_found, "no product '" + id + "'"});
-               send_json_text(res, 200, product_view_json(*view));
-             }));
-  server.Get("/products",
-             route("/products", [&c](const httplib::Request&, httplib::Response& res) {
+  server.Put(
+      R"(/products/([^/]+))",
+      route("/products/{product_id}", [&c](const httplib::Request& req, httplib::Response& res) {
+        // Authenticate before looking at the body: strangers learn nothing about it.
+        if (!bearer_matches(req.get_header_value("Authorization"), c.admin_token)) {
+          res.set_header("WWW-Authenticate", "Bearer");
+          send_error(res, {errc::unauthorized, "a valid admin bearer token is required"});
+          return;
+        }
+        auto command = parse_define_product(req.matches[1].str(), req.body, c.default_hold_seconds);
+        if (auto problem = std::get_if<rejection>(&command))
+          return send_error(res, *problem);
+        auto result = c.node.define(std::get<define_product>(command));
+        if (result.error)
+          return send_error(res, *result.error);
+        if (!result.view)
+          return send_error(res, {errc::internal, "the node returned no product view"});
+        send_json_text(res, result.created ? 201 : 200, product_view_json(*result.view));
+      }));
+  server.Get(
+      R"(/products/([^/]+))",
+      route("/products/{product_id}", [&c](const httplib::Request& req, httplib::Response& res) {
+        auto id = req.matches[1].str();
+        if (!path_id_ok(res, "product_id", id))
+          return;
+        auto view = c.node.product(id);
+        if (!view)
+          return send_error(res, {errc::not_found, "no product '" + id + "'"});
+        send_json_text(res, 200, product_view_json(*view));
+      }));
+  server.Get("/products", route("/products", [&c](const httplib::Request&, httplib::Response& res) {
                std::string body = R"({"products":[)";
                bool first = true;
                for (auto& v : c.node.products()) {
@@ -179,42 +189,43 @@ void install_products(httplib::Server& server, route_context& c) {
 }
 
 void install_orders(httplib::Server& server, route_context& c) {
-  server.Post("/orders", route("/orders", [&c](const httplib::Request& req,
-                                               httplib::Response& res) {
-    auto request = parse_order_request(req.body, header(req, "Idempotency-Key"));
-    if (auto problem = std::get_if<rejection>(&request)) {
-      c.metrics.observe_order(code_string(problem->code));
-      return send_error(res, *problem);
-    }
-    auto& order = std::get<order_request>(request);
-    if (auto v = c.limiter.take(order.user_id); !v.allowed) {
-      c.metrics.observe_order(code_string(errc::rate_limited));
-      return send_error(res, {errc::rate_limited, "too many orders from user '" + order.user_id
-                                                    + "'; retry after the Retry-After seconds"},
-                        static_cast<long>(v.retry_after_seconds));
-    }
-    if (c.address_limiter.enabled()) {
-      auto address = client_address(req.remote_addr, req.get_header_value("X-Forwarded-For"),
-                                    c.behind_front);
-      if (auto v = c.address_limiter.take(address); !v.allowed) {
-        c.metrics.observe_order(code_string(errc::rate_limited));
-        return send_error(res, {errc::rate_limited, "too many orders from address " + address
-                                                      + "; retry after the Retry-After seconds"},
-                          static_cast<long>(v.retry_after_seconds));
-      }
-    }
-    auto ticket = c.writes.try_enter();
-    if (!ticket) {
-      c.metrics.observe_order(code_string(errc::unavailable));
-      return send_error(res, {errc::unavailable, "the node is overloaded; retry shortly"});
-    }
-    auto a = c.node.place(order);
-    c.metrics.observe_order(outcome_of(a));
-    send_answer(res, a);
-  }));
+  server.Post(
+      "/orders", route("/orders", [&c](const httplib::Request& req, httplib::Response& res) {
+        auto request = parse_order_request(req.body, header(req, "Idempotency-Key"));
+        if (auto problem = std::get_if<rejection>(&request)) {
+          c.metrics.observe_order(code_string(problem->code));
+          return send_error(res, *problem);
+        }
+        auto& order = std::get<order_request>(request);
+        if (auto v = c.limiter.take(order.user_id); !v.allowed) {
+          c.metrics.observe_order(code_string(errc::rate_limited));
+          return send_error(res,
+                            {errc::rate_limited, "too many orders from user '" + order.user_id
+                                                     + "'; retry after the Retry-After seconds"},
+                            static_cast<long>(v.retry_after_seconds));
+        }
+        if (c.address_limiter.enabled()) {
+          auto address = client_address(req.remote_addr, req.get_header_value("X-Forwarded-For"),
+                                        c.behind_front);
+          if (auto v = c.address_limiter.take(address); !v.allowed) {
+            c.metrics.observe_order(code_string(errc::rate_limited));
+            return send_error(res,
+                              {errc::rate_limited, "too many orders from address " + address
+                                                       + "; retry after the Retry-After seconds"},
+                              static_cast<long>(v.retry_after_seconds));
+          }
+        }
+        auto ticket = c.writes.try_enter();
+        if (!ticket) {
+          c.metrics.observe_order(code_string(errc::unavailable));
+          return send_error(res, {errc::unavailable, "the node is overloaded; retry shortly"});
+        }
+        auto outcome = c.node.place(order);
+        c.metrics.observe_order(outcome_label(outcome));
+        send_placed(res, outcome);
+      }));
   server.Get(R"(/orders/([^/]+))",
-             route("/orders/{order_id}", [&c](const httplib::Request& req,
-                                              httplib::Response& res) {
+             route("/orders/{order_id}", [&c](const httplib::Request& req, httplib::Response& res) {
                auto id = req.matches[1].str();
                if (!path_id_ok(res, "order_id", id))
                  return;
@@ -225,40 +236,42 @@ void install_orders(httplib::Server& server, route_context& c) {
                  return send_error(res, {errc::not_found, "no order '" + id + "'"});
                send_json_text(res, 200, order_view_json(*found.state));
              }));
-  server.Post(R"(/orders/([^/]+)/cancel)",
-              route("/orders/{order_id}/cancel", [&c](const httplib::Request& req,
-                                                      httplib::Response& res) {
-                auto id = req.matches[1].str();
-                if (!path_id_ok(res, "order_id", id))
-                  return;
-                auto command = parse_cancel_order(req.body);
-                if (auto problem = std::get_if<rejection>(&command))
-                  return send_error(res, *problem);
-                auto ticket = c.writes.try_enter();
-                if (!ticket)
-                  return send_error(res, {errc::unavailable, "the node is overloaded; retry shortly"});
-                send_answer(res, c.node.command(id, std::get<cancel_order>(command)));
-              }));
+  server.Post(
+      R"(/orders/([^/]+)/cancel)",
+      route("/orders/{order_id}/cancel", [&c](const httplib::Request& req, httplib::Response& res) {
+        auto id = req.matches[1].str();
+        if (!path_id_ok(res, "order_id", id))
+          return;
+        auto command = parse_cancel_order(req.body);
+        if (auto problem = std::get_if<rejection>(&command))
+          return send_error(res, *problem);
+        auto ticket = c.writes.try_enter();
+        if (!ticket)
+          return send_error(res, {errc::unavailable, "the node is overloaded; retry shortly"});
+        send_command(res, c.node.command(id, std::get<cancel_order>(command)));
+      }));
 }
 
 void install_webhook(httplib::Server& server, route_context& c) {
-  server.Post("/payments/webhook", route("/payments/webhook", [&c](const httplib::Request& req,
-                                                                    httplib::Response& res) {
-    // Verified over the raw bytes before any parsing: unauthenticated input goes no further.
-    auto now_seconds = c.time.now() / 1000;
-    auto check = verify_webhook(c.webhook_secret, req.get_header_value(webhook_signature_header),
-                                req.body, now_seconds);
-    if (check != signature_check::valid)
-      return send_error(res, {errc::invalid_signature, to_string(check)});
-    auto call = parse_webhook(req.body);
-    if (auto problem = std::get_if<rejection>(&call))
-      return send_error(res, *problem);
-    auto ticket = c.writes.try_enter();
-    if (!ticket)
-      return send_error(res, {errc::unavailable, "the node is overloaded; retry shortly"});
-    auto& w = std::get<webhook_call>(call);
-    send_answer(res, c.node.command(w.order_id, w.command));
-  }));
+  server.Post(
+      "/payments/webhook",
+      route("/payments/webhook", [&c](const httplib::Request& req, httplib::Response& res) {
+        // Verified over the raw bytes before any parsing: unauthenticated input goes no further.
+        auto now_seconds = c.time.now() / 1000;
+        auto check =
+            verify_webhook(c.webhook_secret, req.get_header_value(webhook_signature_header),
+                           req.body, now_seconds);
+        if (check != signature_check::valid)
+          return send_error(res, {errc::invalid_signature, to_string(check)});
+        auto call = parse_webhook(req.body);
+        if (auto problem = std::get_if<rejection>(&call))
+          return send_error(res, *problem);
+        auto ticket = c.writes.try_enter();
+        if (!ticket)
+          return send_error(res, {errc::unavailable, "the node is overloaded; retry shortly"});
+        auto& w = std::get<webhook_call>(call);
+        send_command(res, c.node.command(w.order_id, w.command));
+      }));
 }
 
 } // namespace
@@ -271,12 +284,11 @@ void install_routes(httplib::Server& server, route_context& context) {
   });
   // The logger runs after the response is written, for every request, matched or not.
   server.set_logger([metrics](const httplib::Request& req, const httplib::Response& res) {
-    auto latency = current_request.active
-                     ? std::chrono::duration_cast<std::chrono::microseconds>(
-                         std::chrono::steady_clock::now() - current_request.start)
-                     : std::chrono::microseconds(0);
-    metrics->observe_request(method_label(req.method), current_request.route ? current_request.route
-                                                               : "unmatched",
+    auto latency = current_request.active ? std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::steady_clock::now() - current_request.start)
+                                          : std::chrono::microseconds(0);
+    metrics->observe_request(method_label(req.method),
+                             current_request.route ? current_request.route : "unmatched",
                              res.status, latency);
     current_request = {};
   });

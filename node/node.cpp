@@ -9,19 +9,19 @@
 
 #include <caf/all.hpp>
 
-#include "events/clock.hpp"
 #include "actors/directory_actor.hpp"
 #include "actors/ids.hpp"
-#include "actors/messages.hpp"
-#include "node/nats_server.hpp"
-#include "persistence/outbox_relay.hpp"
-#include "payments/payment_simulator.hpp"
+#include "actors/order_saga_actor.hpp"
+#include "actors/protocol.hpp"
 #include "actors/read_models.hpp"
-#include "actors/reply_slot.hpp"
 #include "actors/services.hpp"
-#include "node/snapshotter.hpp"
+#include "events/clock.hpp"
 #include "events/world.hpp"
+#include "node/nats_server.hpp"
+#include "node/snapshotter.hpp"
+#include "payments/payment_simulator.hpp"
 #include "persistence/data_dir.hpp"
+#include "persistence/outbox_relay.hpp"
 #include "persistence/sqlite_event_store.hpp"
 #include "persistence/world_recovery.hpp"
 
@@ -36,16 +36,6 @@ struct reply {
   std::optional<rejection> error;
 };
 
-constexpr int max_attempts = 8;
-
-/// Before asking again after a retry answer: a saga that just stopped is forgotten by the
-/// directory when it processes the down message, a moment later; asking again at once can
-/// reach the stopped actor again. 1, 2, 4 ... 64 ms: rare, and on an HTTP thread, not an actor.
-void back_off(int attempt) {
-  if (attempt > 0)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1 << std::min(attempt - 1, 6)));
-}
-
 /// A buyer who cannot get anything is answered on the HTTP worker, with no actor and no
 /// event: an item whose product does not exist, or whose published availability is 0.
 /// The views are published at each commit, so they may be a moment stale: a positive one is
@@ -55,7 +45,7 @@ std::optional<rejection> rejected_by_availability(const product_views& views,
                                                   const std::vector<order_line>& items) {
   for (const auto& item : items) {
     auto view = views.find(item.product_id);
-    auto d = !view ? unknown_product(item.product_id)
+    auto d = !view                  ? unknown_product(item.product_id)
              : view->available <= 0 ? sold_out(item.product_id, view->available)
                                     : decision{};
     if (d.rejected)
@@ -74,7 +64,7 @@ struct node::runtime {
   node_services services;
   caf::actor_system_config actor_config;
   std::unique_ptr<caf::actor_system> system;
-  caf::actor directory;
+  directory_actor directory;
   std::chrono::milliseconds request_timeout{15000};
   std::unique_ptr<snapshotter> snapshots;
   /// The store has one commit observer; it fans out to everything that follows commits.
@@ -106,20 +96,22 @@ struct node::runtime {
     reply<T> out;
     caf::scoped_actor self{*system};
     self->request(directory, request_timeout, std::forward<Ts>(xs)...)
-      .receive([&](T& value) { out.value = std::move(value); },
-               [&](caf::error& e) { out.error = to_rejection(e); });
+        .receive([&](T& value) { out.value = std::move(value); },
+                 [&](caf::error& e) { out.error = to_rejection(e); });
     return out;
   }
 
-  /// Sends an order command with a reply_to and waits for the saga's answer: cheaper than a
-  /// scoped_actor per request (no actor is created for the caller).
-  template <class... Ts>
-  answer ask_saga(Ts&&... xs) {
-    auto slot = std::make_shared<reply_slot>();
-    caf::anon_send(directory, std::forward<Ts>(xs)..., reply_to{slot});
+  /// Sends a message carrying a reply_to<T> and waits for its answer: cheaper than a
+  /// scoped_actor per request (no actor is created for the caller). Should the message be
+  /// dropped (the node stopping), the reply_to answers `unavailable` at once.
+  template <class T, class... Ts>
+  T ask_with_reply(Ts&&... xs) {
+    const rejection stopped{errc::unavailable, "the node stopped before answering"};
+    auto slot = std::make_shared<reply_slot<T>>();
+    caf::anon_send(directory, std::forward<Ts>(xs)..., reply_to<T>{slot, T{stopped}});
     if (auto a = slot->wait_for(request_timeout))
       return std::move(*a);
-    return error_answer({errc::unavailable, "the node is overloaded: no answer in time"});
+    return T{rejection{errc::unavailable, "the node is overloaded: no answer in time"}};
   }
 
   ~runtime() {
@@ -153,9 +145,8 @@ node::~node() = default;
 namespace {
 
 void configure_scheduler(caf::actor_system_config& cfg, const node_config& config) {
-  auto threads = config.actors.threads > 0
-                   ? config.actors.threads
-                   : std::max(2u, std::thread::hardware_concurrency());
+  auto threads = config.actors.threads > 0 ? config.actors.threads
+                                           : std::max(2u, std::thread::hardware_concurrency());
   cfg.set("scheduler.max-threads", static_cast<int>(threads));
   // Measured (notes §1.7): requests from foreign threads through scoped_actor, which is how
   // every HTTP call enters, are ~2-3x faster with the sharing policy on this machine.
@@ -195,7 +186,7 @@ std::optional<std::string> node::start_nats(runtime& rt, const node_config& conf
 }
 
 std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& config,
-                                                            node_options options) {
+                                                             node_options options) {
   std::unique_ptr<node> self(new node(config));
   auto& rt = *self->rt_;
   auto dir = data_dir::open(config.data_dir);
@@ -239,6 +230,7 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
   rt.system = std::make_unique<caf::actor_system>(rt.actor_config);
   rt.directory = spawn_directory(*rt.system, rt.services);
   {
+    auto orphans = orphan_holds(w); // before the products move into their actors
     // One sender, so the directory sees the restores before the count that confirms them.
     caf::scoped_actor sender{*rt.system};
     // Views first, from the recovered state: the node is handed out (and HTTP opens) before
@@ -248,13 +240,23 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
         rt.views.publish(make_product_view(product));
       sender->send(rt.directory, restore_atom::value, std::move(product));
     }
-    // Unfinished sagas resume now: pending ones reserve again (idempotent) or compensate,
-    // reserved ones re-arm their expiry (overdue ones expire at once, in bounded batches),
-    // terminal ones with units still held sell or release them.
-    for (auto& [id, order] : w.orders)
-      sender->send(rt.directory, resume_atom::value, std::move(order));
+    // A reserved order needs no actor while it waits for payment: its expiry is armed
+    // (overdue ones expire at once, in bounded batches) and a saga reads it from the log
+    // when something happens to it. Unfinished work resumes now: an order placed by an older
+    // node without an outcome is placed again (idempotent) or compensated; a terminal order
+    // whose units are still held sells or releases them; a hold whose order never committed
+    // (a multi-item placement cut off before its answer) is given back.
+    for (auto& [id, order] : w.orders) {
+      if (order.status == order_status::reserved && order.expires_at)
+        sender->send(rt.directory, schedule_atom::value, id, *order.expires_at);
+      else
+        sender->send(rt.directory, resume_atom::value, std::move(order));
+    }
+    for (auto& [product_id, order_id] : orphans)
+      sender->send(rt.directory, release_atom::value,
+                   release_stock{product_id, order_id, release_reason::compensation});
     sender->request(rt.directory, caf::infinite, count_atom::value)
-      .receive([](std::int64_t, std::int64_t) {}, [](caf::error&) {});
+        .receive([](std::int64_t, std::int64_t) {}, [](caf::error&) {});
   }
   return self;
 }
@@ -272,7 +274,7 @@ health_report node::health() {
     report.nats = rt_->relay && rt_->relay->connected() ? "connected" : "disconnected";
   }
   report.outbox_lag =
-    std::max<std::int64_t>(0, rt_->store->last_seq() - rt_->store->outbox_position());
+      std::max<std::int64_t>(0, rt_->store->last_seq() - rt_->store->outbox_position());
   return report;
 }
 
@@ -280,12 +282,12 @@ node_stats node::stats() {
   node_stats s;
   caf::scoped_actor self{*rt_->system};
   self->request(rt_->directory, rt_->request_timeout, count_atom::value)
-    .receive(
-      [&](std::int64_t inventories, std::int64_t sagas) {
-        s.inventory_actors = inventories;
-        s.saga_actors = sagas;
-      },
-      [](caf::error&) {});
+      .receive(
+          [&](std::int64_t inventories, std::int64_t sagas) {
+            s.inventory_actors = inventories;
+            s.saga_actors = sagas;
+          },
+          [](caf::error&) {});
   s.last_seq = rt_->store->last_seq();
   s.outbox_lag = health().outbox_lag;
   return s;
@@ -316,7 +318,7 @@ std::vector<product_view> node::products() {
   return rt_->views.all();
 }
 
-answer node::place(const order_request& request) {
+place_outcome node::place(const order_request& request) {
   place_order cmd;
   cmd.user_id = request.user_id;
   cmd.items = request.items;
@@ -327,32 +329,21 @@ answer node::place(const order_request& request) {
   } else {
     cmd.request_hash = request_hash(request);
     cmd.order_id = derive_order_id(request.user_id, request.idempotency_key);
+    // Most retries come after the first answer is durable: answer them here, on the HTTP
+    // worker. One racing the first request is caught by the saga of its order id.
+    if (auto first = rt_->store->find_idempotency(cmd.user_id, cmd.idempotency_key))
+      return replay_stored(*first, cmd);
   }
-  for (int attempt = 0; attempt < max_attempts; ++attempt) {
-    back_off(attempt);
-    if (!cmd.idempotency_key.empty()) {
-      if (auto first = rt_->store->find_idempotency(cmd.user_id, cmd.idempotency_key)) {
-        if (first->request_hash != cmd.request_hash)
-          return error_answer({errc::idempotency_key_reused,
-                               "Idempotency-Key '" + cmd.idempotency_key
-                                 + "' was already used with a different request"});
-        return answer{first->status, first->body, true};
-      }
-    }
-    if (auto early = rejected_by_availability(rt_->views, cmd.items))
-      return error_answer(*early);
-    auto a = rt_->ask_saga(place_atom::value, cmd);
-    if (a.status != status_retry)
-      return a;
-  }
-  return error_answer({errc::unavailable, "the order kept changing concurrently; retry"});
+  if (auto early = rejected_by_availability(rt_->views, cmd.items))
+    return place_outcome{*early};
+  return rt_->ask_with_reply<place_outcome>(place_atom::value, std::move(cmd));
 }
 
 order_lookup node::order(const std::string& order_id) {
   auto read = rt_->store->read_stream(order_stream(order_id));
   if (read.error)
-    return {std::nullopt, rejection{errc::unavailable,
-                                    "event store cannot be read: " + read.error->message}};
+    return {std::nullopt,
+            rejection{errc::unavailable, "event store cannot be read: " + read.error->message}};
   if (read.events.empty())
     return {};
   order_state state;
@@ -362,23 +353,8 @@ order_lookup node::order(const std::string& order_id) {
   return {std::move(state), std::nullopt};
 }
 
-answer node::command(const std::string& order_id, const order_command& command) {
-  for (int attempt = 0; attempt < max_attempts; ++attempt) {
-    back_off(attempt);
-    auto a = rt_->ask_saga(command_atom::value, order_id, command);
-    if (a.status == status_not_live) {
-      // Not live (finished, passivated): revive a saga from the log to decide.
-      auto found = order(order_id);
-      if (found.error)
-        return error_answer(*found.error);
-      if (!found.state)
-        return error_answer({errc::not_found, "no order '" + order_id + "'"});
-      a = rt_->ask_saga(revive_atom::value, std::move(*found.state), command);
-    }
-    if (a.status != status_retry && a.status != status_not_live)
-      return a;
-  }
-  return error_answer({errc::unavailable, "the order kept changing concurrently; retry"});
+command_outcome node::command(const std::string& order_id, const order_command& command) {
+  return rt_->ask_with_reply<command_outcome>(command_atom::value, order_id, command);
 }
 
 void node::check_expiries() {

@@ -27,7 +27,7 @@ public:
   /// Opens and locks the data dir, opens the store, recovers state and resumes every saga a
   /// crash cut off; a message naming the problem otherwise.
   static std::variant<std::unique_ptr<node>, std::string> start(const node_config& config,
-                                                               node_options options = {});
+                                                                node_options options = {});
   ~node() override;
 
   health_report health() override;
@@ -36,9 +36,9 @@ public:
   define_result define(const define_product& command) override;
   std::optional<product_view> product(const std::string& product_id) override;
   std::vector<product_view> products() override;
-  answer place(const order_request& request) override;
+  place_outcome place(const order_request& request) override;
   order_lookup order(const std::string& order_id) override;
-  answer command(const std::string& order_id, const order_command& command) override;
+  command_outcome command(const std::string& order_id, const order_command& command) override;
 
   const node_config& config() const { return config_; }
 

@@ -74,9 +74,9 @@ struct append_result {
 
 /// Reported after each commit (one group transaction).
 struct commit_stats {
-  std::int64_t last_seq = 0;   ///< the store's last seq after this commit
-  std::size_t events = 0;      ///< events committed by this transaction
-  std::size_t batches = 0;     ///< append batches committed by this transaction
+  std::int64_t last_seq = 0;             ///< the store's last seq after this commit
+  std::size_t events = 0;                ///< events committed by this transaction
+  std::size_t batches = 0;               ///< append batches committed by this transaction
   std::chrono::microseconds duration{0}; ///< BEGIN to COMMIT returned
 };
 
@@ -129,6 +129,11 @@ public:
   virtual std::int64_t last_seq() = 0;
   virtual std::optional<idempotency_record> find_idempotency(const std::string& user_id,
                                                              const std::string& key) = 0;
+
+  /// Runs `job` on a reader thread of the store's own, in submission order: for callers that
+  /// must not block (actors), which read in `job` and post the result back to themselves.
+  /// Jobs still queued when the store closes run before it does.
+  virtual void run_read(std::function<void()> job) = 0;
 
   /// Stored in a file beside the log, on the calling thread (it blocks; `done` runs before it
   /// returns), never inside a group commit; keeps the latest 2 by seq.

@@ -21,6 +21,7 @@
 #include <set>
 
 #include "persistence/group_commit_writer.hpp"
+#include "persistence/read_queue.hpp"
 #include "persistence/snapshot_file.hpp"
 #include "persistence/sqlite_reader_pool.hpp"
 
@@ -47,12 +48,13 @@ public:
   sqlite_event_store(std::string store_id, std::unique_ptr<group_commit_writer> writer,
                      std::unique_ptr<sqlite_reader_pool> readers,
                      std::unique_ptr<snapshot_file> snapshots)
-      : store_id_(std::move(store_id)), writer_(std::move(writer)), readers_(std::move(readers)),
-        snapshots_(std::move(snapshots)) {}
+    : store_id_(std::move(store_id)), writer_(std::move(writer)), readers_(std::move(readers)),
+      snapshots_(std::move(snapshots)) {}
 
   ~sqlite_event_store() override {
-    writer_->stop();  // callbacks still running may read: the readers outlive the queue
-    readers_.reset(); // no open reader may hold back the TRUNCATE checkpoint
+    async_reads_.reset(); // queued reads finish while the readers are open
+    writer_->stop();      // callbacks still running may read: the readers outlive the queue
+    readers_.reset();     // no open reader may hold back the TRUNCATE checkpoint
     writer_.reset();
   }
 
@@ -73,6 +75,7 @@ public:
                                                      const std::string& key) override {
     return readers_->find_idempotency(user_id, key);
   }
+  void run_read(std::function<void()> job) override { async_reads_->post(std::move(job)); }
   void save_snapshot(snapshot s, std::function<void(std::optional<store_error>)> done) override {
     // A snapshot of a failed store may describe events that never committed.
     auto error = writer_->failure();
@@ -99,16 +102,16 @@ private:
   std::unique_ptr<group_commit_writer> writer_;
   std::unique_ptr<sqlite_reader_pool> readers_;
   std::unique_ptr<snapshot_file> snapshots_;
+  std::unique_ptr<read_queue> async_reads_ = std::make_unique<read_queue>();
 };
 
 std::string new_store_id() {
   std::uint64_t bits = 0;
   if (::getrandom(&bits, sizeof bits, 0) != static_cast<ssize_t>(sizeof bits)) {
     // No entropy source (very old kernel): still distinct between stores made here.
-    bits = static_cast<std::uint64_t>(
-               std::chrono::system_clock::now().time_since_epoch().count()) *
-               0x9E3779B97F4A7C15ull ^
-           static_cast<std::uint64_t>(::getpid());
+    bits = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count())
+               * 0x9E3779B97F4A7C15ull
+           ^ static_cast<std::uint64_t>(::getpid());
   }
   char text[17];
   std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(bits));
@@ -162,8 +165,8 @@ std::optional<store_error> ensure_schema(sqlite3* db, const std::string& path,
   std::string error;
   if (tables.empty()) {
     store_id = new_store_id();
-    const std::string meta = "INSERT INTO meta(key, value) VALUES('store_id', '" + store_id +
-                             "'), ('schema_version', '" + std::to_string(schema_version) + "')";
+    const std::string meta = "INSERT INTO meta(key, value) VALUES('store_id', '" + store_id
+                             + "'), ('schema_version', '" + std::to_string(schema_version) + "')";
     if (int rc = sqlite::exec(db, create_schema, error); rc != SQLITE_OK)
       return store_error{sqlite::open_errc(rc), "create the schema in '" + path + "': " + error};
     if (int rc = sqlite::exec(db, meta.c_str(), error); rc != SQLITE_OK)
@@ -186,8 +189,8 @@ std::optional<store_error> ensure_schema(sqlite3* db, const std::string& path,
   if (version_text != std::to_string(schema_version)) {
     if (version_text.empty() || version_text.find_first_not_of("0123456789") != std::string::npos)
       return bad("has no valid schema_version ('" + version_text + "')");
-    return bad("has schema version " + version_text + "; this build reads version " +
-               std::to_string(schema_version) + " only");
+    return bad("has schema version " + version_text + "; this build reads version "
+               + std::to_string(schema_version) + " only");
   }
   for (const char* t : {"events", "idempotency", "outbox"})
     if (!tables.count(t))
@@ -206,8 +209,8 @@ std::variant<std::unique_ptr<event_store>, store_error>
 open_sqlite_event_store(const store_options& options) {
   const auto& path = options.path;
   int rc = SQLITE_OK;
-  auto db = sqlite::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                         writer_busy_timeout_ms, rc);
+  auto db =
+      sqlite::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, writer_busy_timeout_ms, rc);
   if (rc != SQLITE_OK)
     return open_error(db.get(), rc, "open '" + path + "'");
 
@@ -221,8 +224,8 @@ open_sqlite_event_store(const store_options& options) {
   if (mode != "wal")
     return store_error{store_errc::io_error, "'" + path + "' cannot use WAL (mode " + mode + ")"};
   std::string error;
-  const char* sync = options.sync == sync_mode::full ? "PRAGMA synchronous=FULL"
-                                                     : "PRAGMA synchronous=NORMAL";
+  const char* sync =
+      options.sync == sync_mode::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
   if ((rc = sqlite::exec(db.get(), sync, error)) != SQLITE_OK)
     return store_error{sqlite::open_errc(rc), "set synchronous on '" + path + "': " + error};
 
@@ -248,17 +251,17 @@ open_sqlite_event_store(const store_options& options) {
   if (rc != SQLITE_OK)
     return open_error(db.get(), rc, "read the positions in '" + path + "'");
 
-  auto started = group_commit_writer::start(std::move(db), options.max_batch_events, last_seq,
-                                            outbox);
+  auto started =
+      group_commit_writer::start(std::move(db), options.max_batch_events, last_seq, outbox);
   if (auto* failed = std::get_if<store_error>(&started))
     return *failed;
   auto readers = std::make_unique<sqlite_reader_pool>(path, max_idle_readers);
   auto snapshots = snapshot_file::open(snapshot_file_path(path), /*read_only=*/false);
   if (auto* failed = std::get_if<store_error>(&snapshots))
     return *failed;
-  return std::unique_ptr<event_store>(new sqlite_event_store(
-      std::move(store_id), std::move(std::get<0>(started)), std::move(readers),
-      std::move(std::get<0>(snapshots))));
+  return std::unique_ptr<event_store>(
+      new sqlite_event_store(std::move(store_id), std::move(std::get<0>(started)),
+                             std::move(readers), std::move(std::get<0>(snapshots))));
 }
 
 } // namespace flashsale

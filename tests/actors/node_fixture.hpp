@@ -9,10 +9,12 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include "events/clock.hpp"
-#include "node/node.hpp"
+#include "events/order_view.hpp"
 #include "events/time.hpp"
+#include "node/node.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -60,16 +62,43 @@ protected:
     ASSERT_FALSE(r.error) << r.error->message;
   }
 
-  answer place(const std::string& user, std::vector<order_line> items,
-               const std::string& key = "") {
-    return node_->place(order_request{user, std::move(items), key});
+  /// An outcome as the HTTP adapter answers it, for terse assertions.
+  struct reply {
+    int status = 0;
+    std::string body;
+    bool replayed = false;
+  };
+
+  static reply rendered(const place_outcome& o) {
+    if (auto* placed = std::get_if<placed_order>(&o.result))
+      return {201, placed->view, o.replayed};
+    auto& r = std::get<rejection>(o.result);
+    return {http_status(r.code), error_body(r), o.replayed};
   }
 
-  static std::string order_id_of(const answer& a) {
+  static reply rendered(const command_outcome& o) {
+    if (auto* r = std::get_if<payment_result>(&o))
+      return {200, *r == payment_result::applied ? R"({"result":"applied"})"
+                                                 : R"({"result":"duplicate"})"};
+    if (auto* order = std::get_if<order_state>(&o))
+      return {200, order_view_json(*order)};
+    auto& r = std::get<rejection>(o);
+    return {http_status(r.code), error_body(r)};
+  }
+
+  reply place(const std::string& user, std::vector<order_line> items, const std::string& key = "") {
+    return rendered(node_->place(order_request{user, std::move(items), key}));
+  }
+
+  reply command(const std::string& order_id, const order_command& c) {
+    return rendered(node_->command(order_id, c));
+  }
+
+  static std::string order_id_of(const reply& a) {
     return nlohmann::json::parse(a.body).at("order_id").get<std::string>();
   }
 
-  static std::string error_code_of(const answer& a) {
+  static std::string error_code_of(const reply& a) {
     auto j = nlohmann::json::parse(a.body, nullptr, false);
     return j.is_object() && j.contains("error") ? j["error"].value("code", "") : "";
   }
@@ -85,7 +114,31 @@ protected:
 
   std::string status_of(const std::string& order_id) {
     auto o = node_->order(order_id);
-    return o.error ? "error: " + o.error->message : o.state ? to_string(o.state->status) : "missing";
+    return o.error   ? "error: " + o.error->message
+           : o.state ? to_string(o.state->status)
+                     : "missing";
+  }
+
+  /// "<stream> <type>" of every committed event after `after_seq`, read from the store's file
+  /// as any SQLite reader would (what the log holds, not what the node says).
+  std::vector<std::string> events_after(std::int64_t after_seq) {
+    std::vector<std::string> out;
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(dir_.file("events.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr)
+        != SQLITE_OK) {
+      ADD_FAILURE() << "cannot open the store";
+      return out;
+    }
+    sqlite3_stmt* q = nullptr;
+    sqlite3_prepare_v2(db, "SELECT stream, type FROM events WHERE seq > ? ORDER BY seq", -1, &q,
+                       nullptr);
+    sqlite3_bind_int64(q, 1, after_seq);
+    while (sqlite3_step(q) == SQLITE_ROW)
+      out.push_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(q, 0))) + " "
+                    + reinterpret_cast<const char*>(sqlite3_column_text(q, 1)));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return out;
   }
 
   /// Advances the clock and makes the scheduler look at it.

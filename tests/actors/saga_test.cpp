@@ -53,7 +53,42 @@ TEST_F(Saga, SoldOutOnSecondOfThreeItemsCompensatesTheOthers) {
   EXPECT_NE(a.body.find("b"), std::string::npos) << "the message names the product";
   EXPECT_EQ(stock_of("a") + " " + stock_of("b") + " " + stock_of("c"),
             "5/0/0 of 5 0/1/0 of 1 5/0/0 of 5")
-    << "every unit the saga got is given back before it answers";
+      << "every unit the saga got is given back before it answers";
+}
+
+TEST_F(Saga, RejectionsWriteNothingButTheCompensationOfWhatWasBrieflyHeld) {
+  define("a", 1);
+  define("b", 5);
+  define("c", 5, /*per_user_limit=*/1);
+  ASSERT_EQ(place("u-0", {{"a", 1}}).status, 201);
+  ASSERT_EQ(place("u-9", {{"c", 1}}).status, 201);
+  n().flush();
+  auto seq = n().stats().last_seq;
+  EXPECT_EQ(error_code_of(place("u-1", {{"a", 1}})), "sold_out");
+  EXPECT_EQ(error_code_of(place("u-2", {{"a", 1}}, "key-2")), "sold_out");
+  EXPECT_EQ(error_code_of(place("u-3", {{"ghost", 1}})), "unknown_product");
+  EXPECT_EQ(error_code_of(place("u-9", {{"c", 1}})), "limit_exceeded") << "decided by the actor";
+  n().flush();
+  EXPECT_EQ(events_after(seq), std::vector<std::string>{}) << "a rejection changes nothing";
+  // b is held first, then c refuses: only b's brief hold and its release are in the log.
+  EXPECT_EQ(error_code_of(place("u-9", {{"b", 1}, {"c", 1}})), "limit_exceeded");
+  n().flush();
+  EXPECT_EQ(events_after(seq),
+            (std::vector<std::string>{"product-b StockReserved", "product-b StockReleased"}));
+  EXPECT_EQ(stock_of("b"), "5/0/0 of 5");
+}
+
+TEST_F(Saga, ASingleItemOrderCommitsItsReservationAndItsOrderInOneTransaction) {
+  define("a", 5);
+  n().flush();
+  auto seq = n().stats().last_seq;
+  auto a = place("u-1", {{"a", 1}});
+  ASSERT_EQ(a.status, 201);
+  auto id = order_id_of(a);
+  EXPECT_EQ(events_after(seq),
+            (std::vector<std::string>{"product-a StockReserved", "order-" + id + " OrderPlaced",
+                                      "order-" + id + " OrderReserved"}));
+  EXPECT_EQ(n().stats().saga_actors, 0) << "no saga took part";
 }
 
 TEST_F(Saga, UnknownProductRejectsTheWholeOrder) {
@@ -69,7 +104,7 @@ TEST_F(Saga, PerUserLimitCountsHoldsAndPurchases) {
   define("a", 10, 2);
   auto first = place("u-1", {{"a", 1}});
   ASSERT_EQ(first.status, 201);
-  ASSERT_EQ(n().command(order_id_of(first), paid("e1")).status, 200);
+  ASSERT_EQ(command(order_id_of(first), paid("e1")).status, 200);
   ASSERT_EQ(place("u-1", {{"a", 1}}).status, 201);
   auto third = place("u-1", {{"a", 1}});
   EXPECT_EQ(third.status, 409);
@@ -80,7 +115,7 @@ TEST_F(Saga, PerUserLimitCountsHoldsAndPurchases) {
 TEST_F(Saga, PaymentSuccessMarksPaidAndSellsTheHeldUnits) {
   define("a", 3, 0, 500);
   auto order = order_id_of(place("u-1", {{"a", 2}}));
-  auto a = n().command(order, paid("evt-1", 1000));
+  auto a = command(order, paid("evt-1", 1000));
   EXPECT_EQ(a.status, 200);
   EXPECT_EQ(a.body, R"({"result":"applied"})");
   EXPECT_EQ(status_of(order), "paid");
@@ -91,7 +126,7 @@ TEST_F(Saga, PaymentSuccessMarksPaidAndSellsTheHeldUnits) {
 TEST_F(Saga, PaymentWithWrongAmountChangesNothing) {
   define("a", 3, 0, 500);
   auto order = order_id_of(place("u-1", {{"a", 1}}));
-  auto a = n().command(order, paid("evt-1", 499));
+  auto a = command(order, paid("evt-1", 499));
   EXPECT_EQ(a.status, 409);
   EXPECT_EQ(error_code_of(a), "amount_mismatch");
   EXPECT_EQ(status_of(order), "reserved");
@@ -101,7 +136,7 @@ TEST_F(Saga, PaymentWithWrongAmountChangesNothing) {
 TEST_F(Saga, PaymentFailureCancelsAndReturnsTheStock) {
   define("a", 3);
   auto order = order_id_of(place("u-1", {{"a", 2}}));
-  auto a = n().command(order, payment_failed{"evt-9", "pay-9"});
+  auto a = command(order, payment_failed{"evt-9", "pay-9"});
   EXPECT_EQ(a.status, 200) << a.body;
   EXPECT_EQ(status_of(order), "cancelled");
   EXPECT_EQ(stock_of("a"), "3/0/0 of 3");
@@ -110,14 +145,14 @@ TEST_F(Saga, PaymentFailureCancelsAndReturnsTheStock) {
 TEST_F(Saga, UserCancelReturnsStockAndOtherUsersAreForbidden) {
   define("a", 3);
   auto order = order_id_of(place("u-1", {{"a", 1}}));
-  auto stranger = n().command(order, cancel_order{"u-2"});
+  auto stranger = command(order, cancel_order{"u-2"});
   EXPECT_EQ(stranger.status, 403);
   EXPECT_EQ(error_code_of(stranger), "forbidden");
-  auto a = n().command(order, cancel_order{"u-1"});
+  auto a = command(order, cancel_order{"u-1"});
   EXPECT_EQ(a.status, 200);
   EXPECT_EQ(nlohmann::json::parse(a.body)["status"], "cancelled");
   EXPECT_EQ(stock_of("a"), "3/0/0 of 3");
-  auto again = n().command(order, cancel_order{"u-1"});
+  auto again = command(order, cancel_order{"u-1"});
   EXPECT_EQ(again.status, 409);
   EXPECT_EQ(error_code_of(again), "invalid_state") << "a terminal status never changes";
 }
@@ -137,7 +172,7 @@ TEST_F(Saga, LatePaymentAfterExpiryIsRejectedForRefund) {
   auto order = order_id_of(place("u-1", {{"a", 1}}));
   advance(61s);
   ASSERT_TRUE(eventually([&] { return status_of(order) == "expired"; }));
-  auto a = n().command(order, paid("late-1"));
+  auto a = command(order, paid("late-1"));
   EXPECT_EQ(a.status, 409);
   EXPECT_EQ(error_code_of(a), "invalid_state");
   auto o = n().order(order).state;
@@ -146,16 +181,16 @@ TEST_F(Saga, LatePaymentAfterExpiryIsRejectedForRefund) {
   // The expiry's release runs after OrderExpired commits, concurrently with the late payment:
   // its StockReleased may commit after PaymentRejected (seen once, under a loaded ctest -j2).
   EXPECT_TRUE(eventually([&] { return stock_of("a") == "1/0/0 of 1"; })) << stock_of("a");
-  auto again = n().command(order, paid("late-1"));
+  auto again = command(order, paid("late-1"));
   EXPECT_EQ(again.body, R"({"result":"duplicate"})") << "the same webhook event is not re-recorded";
 }
 
 TEST_F(Saga, DuplicateWebhookEventIsAppliedOnce) {
   define("a", 2);
   auto order = order_id_of(place("u-1", {{"a", 1}}));
-  ASSERT_EQ(n().command(order, paid("evt-1")).body, R"({"result":"applied"})");
+  ASSERT_EQ(command(order, paid("evt-1")).body, R"({"result":"applied"})");
   auto before = n().stats().last_seq;
-  EXPECT_EQ(n().command(order, paid("evt-1")).body, R"({"result":"duplicate"})");
+  EXPECT_EQ(command(order, paid("evt-1")).body, R"({"result":"duplicate"})");
   EXPECT_EQ(n().stats().last_seq, before) << "a duplicate writes nothing";
   EXPECT_EQ(stock_of("a"), "1/0/1 of 2");
 }
@@ -187,14 +222,19 @@ TEST_F(Saga, IdempotentReplaySurvivesARestart) {
   EXPECT_EQ(stock_of("a"), "4/1/0 of 5");
 }
 
-TEST_F(Saga, FinishedSagasStopTheirActors) {
+TEST_F(Saga, AReservedOrderKeepsNoActorAndIsReadFromTheLogWhenSomethingHappens) {
   define("a", 5);
   auto order = order_id_of(place("u-1", {{"a", 1}}));
-  EXPECT_EQ(n().stats().saga_actors, 1) << "a reserved order waits in its saga";
-  ASSERT_EQ(n().command(order, paid("e")).status, 200);
+  auto keyed = order_id_of(place("u-1", {{"a", 1}}, "k-1"));
+  EXPECT_TRUE(eventually([&] { return n().stats().saga_actors == 0; }))
+      << "orders waiting for payment are in the log, not in actors";
+  ASSERT_EQ(command(order, paid("e")).status, 200);
+  ASSERT_EQ(command(keyed, paid("e2")).status, 200);
+  EXPECT_EQ(stock_of("a"), "3/0/2 of 5");
   EXPECT_TRUE(eventually([&] { return n().stats().saga_actors == 0; }));
-  EXPECT_EQ(n().command(order, paid("e")).body, R"({"result":"duplicate"})")
-    << "a passivated order is revived from the log to answer";
+  EXPECT_EQ(command(order, paid("e")).body, R"({"result":"duplicate"})")
+      << "a passivated order is read from the log to answer";
+  EXPECT_EQ(command("o-nobody", paid("e")).status, 404);
 }
 
 TEST_F(Saga, ConcurrentSagasCompeteForTheLastUnitExactlyOneWins) {

@@ -18,9 +18,7 @@ struct WorldFold : ::testing::Test {
   event_log log;
   world w;
 
-  void add(const event& e, timestamp_ms at = t0) {
-    apply(w, log.append(e, at));
-  }
+  void add(const event& e, timestamp_ms at = t0) { apply(w, log.append(e, at)); }
 
   void define(const char* product, std::int64_t stock, std::int64_t limit = 0) {
     add(ProductDefined{product, product, stock, 100, limit, std::nullopt, 600});
@@ -158,16 +156,18 @@ TEST_F(WorldFold, DetectsOversellAndCountMismatches) {
   define("p1", 1);
   reserve("o1", "u1", "p1", 1);
   reserve("o2", "u2", "p1", 1); // a log no decide would write
-  EXPECT_EQ(violations(), "product 'p1': negative count (stock 1, available -1, reserved 2, sold 0)\n");
+  EXPECT_EQ(violations(),
+            "product 'p1': negative count (stock 1, available -1, reserved 2, sold 0)\n");
 }
 
 TEST_F(WorldFold, DetectsAReleaseOfUnitsNeverHeld) {
   define("p1", 5);
   add(StockReleased{"p1", "ghost", "u1", 2, release_reason::expired});
-  EXPECT_EQ(violations(), "product 'p1': negative count (stock 5, available 7, reserved -2, sold 0)\n"
-                          "product 'p1': reserved -2 != held units 0\n"
-                          "product 'p1': per-user units disagree with the holds\n"
-                          "product 'p1': user 'u1' holds a negative count\n");
+  EXPECT_EQ(violations(),
+            "product 'p1': negative count (stock 5, available 7, reserved -2, sold 0)\n"
+            "product 'p1': reserved -2 != held units 0\n"
+            "product 'p1': per-user units disagree with the holds\n"
+            "product 'p1': user 'u1' holds a negative count\n");
 }
 
 TEST_F(WorldFold, DetectsUsersOverTheirLimit) {
@@ -183,11 +183,23 @@ TEST_F(WorldFold, DetectsOrdersAndProductsDisagreeing) {
   add(StockSold{"p1", "o1", "u1", 1}); // sold while the order is only reserved
   add(OrderPlaced{"o2", "u2", {{"p1", 2}}, "", "h", t0});
   add(OrderReserved{"o2", t0, 200, {{"p1", 2, 100}}}); // reserved without a hold
-  add(StockReserved{"p1", "o3", "u3", 1, 100});        // held for an order never placed
   EXPECT_EQ(violations(), "order 'o1': is reserved but its hold on 'p1' is sold\n"
                           "order 'o2': is reserved but product 'p1' holds nothing for it\n"
-                          "product 'p1': sold units to order 'o1', which is reserved\n"
-                          "product 'p1': holds units for unknown order 'o3'\n");
+                          "product 'p1': sold units to order 'o1', which is reserved\n");
+}
+
+TEST_F(WorldFold, AHoldWhoseOrderNeverCommittedIsPendingWorkNotAViolation) {
+  // A multi-item placement holds item by item and commits its order last: a crash in between
+  // leaves this, and recovery gives it back.
+  define("p1", 5);
+  add(StockReserved{"p1", "o3", "u3", 1, 100});
+  EXPECT_EQ(violations(), "");
+  EXPECT_EQ(orphan_holds(w), (std::vector<std::pair<std::string, std::string>>{{"p1", "o3"}}));
+  auto steps = pending_work(w);
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].action, pending_step::release);
+  EXPECT_EQ(steps[0].order_id + " " + steps[0].product_id, "o3 p1");
+  EXPECT_EQ(steps[0].reason, release_reason::compensation);
 }
 
 TEST_F(WorldFold, DetectsAPaidOrderWhoseUnitsWereReleased) {

@@ -4,9 +4,8 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "tests/http/http_fixture.hpp"
-
 #include "http/server.hpp"
+#include "tests/http/http_fixture.hpp"
 
 using namespace flashsale;
 using flashsale::testing::http_node;
@@ -34,8 +33,11 @@ protected:
 
 TEST_F(HttpRoutes, PutCreatesThenUpdatesAndAnswersTheProductView) {
   auto r = t::define(*c_, "iphone",
-                     {{"name", "iPhone 17"}, {"stock", 100}, {"price_cents", 99900},
-                      {"per_user_limit", 1}, {"sale_starts_at", "2020-11-21T10:00:00.000Z"},
+                     {{"name", "iPhone 17"},
+                      {"stock", 100},
+                      {"price_cents", 99900},
+                      {"per_user_limit", 1},
+                      {"sale_starts_at", "2020-11-21T10:00:00.000Z"},
                       {"hold_seconds", 600}});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 201) << r->body;
@@ -48,7 +50,7 @@ TEST_F(HttpRoutes, PutCreatesThenUpdatesAndAnswersTheProductView) {
   EXPECT_EQ(updated->status, 200) << updated->body;
   auto j = t::body_of(updated);
   EXPECT_EQ(j["stock"], 120);
-  EXPECT_EQ(j["price_cents"], 0);                                  // default
+  EXPECT_EQ(j["price_cents"], 0); // default
   EXPECT_TRUE(j["sale_starts_at"].is_null());
   EXPECT_EQ(j["hold_seconds"], node_->config().orders.hold_seconds); // default from config
   EXPECT_EQ(t::counts(*c_, "iphone"), "120/120/0/0");
@@ -88,8 +90,8 @@ TEST_F(HttpRoutes, AdminCallsNeedTheBearerToken) {
     EXPECT_EQ(t::error_code(r), "unauthorized");
     EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Bearer");
   }
-  auto lower = c_->Put("/products/p", {{"Authorization", "bearer " + t::admin_token}},
-                       body.dump(), "application/json");
+  auto lower = c_->Put("/products/p", {{"Authorization", "bearer " + t::admin_token}}, body.dump(),
+                       "application/json");
   ASSERT_TRUE(lower);
   EXPECT_EQ(lower->status, 201) << "the scheme is case-insensitive";
 }
@@ -100,21 +102,21 @@ TEST_F(HttpRoutes, InvalidProductBodiesNameTheField) {
     std::string field;
   };
   std::vector<bad_case> cases{
-    {"not json", "JSON"},
-    {"[1]", "object"},
-    {R"({"stock": 1})", "name"},
-    {R"({"name": "", "stock": 1})", "name"},
-    {R"({"name": ")" + std::string(201, 'x') + R"(", "stock": 1})", "name"},
-    {R"({"name": "x"})", "stock"},
-    {R"({"name": "x", "stock": "10"})", "stock"},
-    {R"({"name": "x", "stock": 1.5})", "stock"},
-    {R"({"name": "x", "stock": 1000000001})", "stock"},
-    {R"({"name": "x", "stock": -1})", "stock"},
-    {R"({"name": "x", "stock": 1, "price_cents": -5})", "price_cents"},
-    {R"({"name": "x", "stock": 1, "per_user_limit": true})", "per_user_limit"},
-    {R"({"name": "x", "stock": 1, "sale_starts_at": "tomorrow"})", "sale_starts_at"},
-    {R"({"name": "x", "stock": 1, "hold_seconds": 0})", "hold_seconds"},
-    {R"({"name": "x", "stock": 1, "colour": "red"})", "colour"},
+      {"not json", "JSON"},
+      {"[1]", "object"},
+      {R"({"stock": 1})", "name"},
+      {R"({"name": "", "stock": 1})", "name"},
+      {R"({"name": ")" + std::string(201, 'x') + R"(", "stock": 1})", "name"},
+      {R"({"name": "x"})", "stock"},
+      {R"({"name": "x", "stock": "10"})", "stock"},
+      {R"({"name": "x", "stock": 1.5})", "stock"},
+      {R"({"name": "x", "stock": 1000000001})", "stock"},
+      {R"({"name": "x", "stock": -1})", "stock"},
+      {R"({"name": "x", "stock": 1, "price_cents": -5})", "price_cents"},
+      {R"({"name": "x", "stock": 1, "per_user_limit": true})", "per_user_limit"},
+      {R"({"name": "x", "stock": 1, "sale_starts_at": "tomorrow"})", "sale_starts_at"},
+      {R"({"name": "x", "stock": 1, "hold_seconds": 0})", "hold_seconds"},
+      {R"({"name": "x", "stock": 1, "colour": "red"})", "colour"},
   };
   auto before = node_->the_node().stats().last_seq;
   for (auto& bc : cases) {
@@ -124,7 +126,7 @@ TEST_F(HttpRoutes, InvalidProductBodiesNameTheField) {
     EXPECT_EQ(t::error_code(r), "invalid_request") << bc.body;
     EXPECT_NE(t::body_of(r)["error"]["message"].get<std::string>().find(bc.field),
               std::string::npos)
-      << bc.body << " → " << r->body;
+        << bc.body << " → " << r->body;
   }
   EXPECT_EQ(node_->the_node().stats().last_seq, before) << "a rejected request writes no event";
   // 200 characters counted as characters, not bytes.
@@ -152,8 +154,7 @@ TEST_F(HttpRoutes, LoweringStockBelowCommittedIsRejected) {
 
 TEST_F(HttpRoutes, PlaceOrderAnswers201WithLocationAndTheOrderView) {
   make_product("p", {{"price_cents", 250}});
-  auto r = c_->Post("/orders",
-                    R"({"user_id":"u-42","items":[{"product_id":"p","quantity":2}]})",
+  auto r = c_->Post("/orders", R"({"user_id":"u-42","items":[{"product_id":"p","quantity":2}]})",
                     "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 201) << r->body;
@@ -219,30 +220,36 @@ TEST_F(HttpRoutes, InvalidOrderBodiesNameTheFieldAndWriteNothing) {
     httplib::Headers headers;
   };
   std::vector<bad_case> cases{
-    {"{", "JSON", {}},
-    {R"({"items":[{"product_id":"p","quantity":1}]})", "user_id", {}},
-    {R"({"user_id":"bad id","product_id":"p","quantity":1})", "user_id", {}},
-    {R"({"user_id":")" + std::string(129, 'u') + R"(","product_id":"p","quantity":1})",
-     "user_id", {}},
-    {R"({"user_id":7,"product_id":"p","quantity":1})", "user_id", {}},
-    {R"({"user_id":"u","items":[{"product_id":"p","quantity":1},{"product_id":"q","quantity":0}]})",
-     "items[1].quantity must be an integer 1..1000", {}},
-    {R"({"user_id":"u","items":[{"product_id":"p","quantity":1001}]})", "items[0].quantity", {}},
-    {R"({"user_id":"u","items":[{"product_id":"p","quantity":"1"}]})", "items[0].quantity", {}},
-    {R"({"user_id":"u","items":[{"product_id":"p/x","quantity":1}]})", "items[0].product_id", {}},
-    {R"({"user_id":"u","items":[{"product_id":"p","quantity":1},{"product_id":"p","quantity":1}]})",
-     "items[1].product_id", {}},
-    {R"({"user_id":"u","items":[]})", "items", {}},
-    {json{{"user_id", "u"}, {"items", many}}.dump(), "items", {}},
-    {R"({"user_id":"u","items":[{"product_id":"p","quantity":1,"note":"x"}]})", "items[0].'note'",
-     {}},
-    {R"({"user_id":"u","product_id":"p"})", "quantity", {}},
-    {R"({"user_id":"u","product_id":"p","quantity":1,"items":[]})", "items", {}},
-    {R"({"user_id":"u","product_id":"p","quantity":1,"coupon":"x"})", "coupon", {}},
-    {R"({"user_id":"u","product_id":"p","quantity":1})", "Idempotency-Key",
-     {{"Idempotency-Key", "has space"}}},
-    {R"({"user_id":"u","product_id":"p","quantity":1,"request_id":"k2"})", "request_id",
-     {{"Idempotency-Key", "k1"}}},
+      {"{", "JSON", {}},
+      {R"({"items":[{"product_id":"p","quantity":1}]})", "user_id", {}},
+      {R"({"user_id":"bad id","product_id":"p","quantity":1})", "user_id", {}},
+      {R"({"user_id":")" + std::string(129, 'u') + R"(","product_id":"p","quantity":1})",
+       "user_id",
+       {}},
+      {R"({"user_id":7,"product_id":"p","quantity":1})", "user_id", {}},
+      {R"({"user_id":"u","items":[{"product_id":"p","quantity":1},{"product_id":"q","quantity":0}]})",
+       "items[1].quantity must be an integer 1..1000",
+       {}},
+      {R"({"user_id":"u","items":[{"product_id":"p","quantity":1001}]})", "items[0].quantity", {}},
+      {R"({"user_id":"u","items":[{"product_id":"p","quantity":"1"}]})", "items[0].quantity", {}},
+      {R"({"user_id":"u","items":[{"product_id":"p/x","quantity":1}]})", "items[0].product_id", {}},
+      {R"({"user_id":"u","items":[{"product_id":"p","quantity":1},{"product_id":"p","quantity":1}]})",
+       "items[1].product_id",
+       {}},
+      {R"({"user_id":"u","items":[]})", "items", {}},
+      {json{{"user_id", "u"}, {"items", many}}.dump(), "items", {}},
+      {R"({"user_id":"u","items":[{"product_id":"p","quantity":1,"note":"x"}]})",
+       "items[0].'note'",
+       {}},
+      {R"({"user_id":"u","product_id":"p"})", "quantity", {}},
+      {R"({"user_id":"u","product_id":"p","quantity":1,"items":[]})", "items", {}},
+      {R"({"user_id":"u","product_id":"p","quantity":1,"coupon":"x"})", "coupon", {}},
+      {R"({"user_id":"u","product_id":"p","quantity":1})",
+       "Idempotency-Key",
+       {{"Idempotency-Key", "has space"}}},
+      {R"({"user_id":"u","product_id":"p","quantity":1,"request_id":"k2"})",
+       "request_id",
+       {{"Idempotency-Key", "k1"}}},
   };
   auto before = node_->the_node().stats().last_seq;
   for (auto& bc : cases) {
@@ -310,17 +317,18 @@ TEST_F(HttpRoutes, HealthAndMetricsAnswer) {
   ASSERT_TRUE(m);
   EXPECT_EQ(m->status, 200);
   EXPECT_EQ(m->get_header_value("Content-Type").rfind("text/plain; version=0.0.4", 0), 0u);
-  for (std::string line :
-       {R"(flashsale_http_requests_total{method="POST",route="/orders",status="201"} 1)",
-        R"(flashsale_http_requests_total{method="PUT",route="/products/{product_id}",status="201"} 1)",
-        R"(flashsale_http_request_duration_seconds_bucket{method="POST",route="/orders",status="201",le="+Inf"} 1)",
-        R"(flashsale_orders_total{outcome="created"} 1)",
-        R"(flashsale_orders_total{outcome="unknown_product"} 1)",
-        R"(flashsale_product_units{product_id="p",state="reserved"} 1)",
-        R"(flashsale_product_units{product_id="p",state="available"} 9)",
-        "# TYPE flashsale_store_commit_duration_seconds histogram",
-        "flashsale_store_commit_events_count ", "flashsale_outbox_lag 0",
-        R"(flashsale_live_actors{kind="inventory"} )", "flashsale_events_committed "})
+  for (
+      std::string line :
+      {R"(flashsale_http_requests_total{method="POST",route="/orders",status="201"} 1)",
+       R"(flashsale_http_requests_total{method="PUT",route="/products/{product_id}",status="201"} 1)",
+       R"(flashsale_http_request_duration_seconds_bucket{method="POST",route="/orders",status="201",le="+Inf"} 1)",
+       R"(flashsale_orders_total{outcome="created"} 1)",
+       R"(flashsale_orders_total{outcome="unknown_product"} 1)",
+       R"(flashsale_product_units{product_id="p",state="reserved"} 1)",
+       R"(flashsale_product_units{product_id="p",state="available"} 9)",
+       "# TYPE flashsale_store_commit_duration_seconds histogram",
+       "flashsale_store_commit_events_count ", "flashsale_outbox_lag 0",
+       R"(flashsale_live_actors{kind="inventory"} )", "flashsale_events_committed "})
     EXPECT_NE(m->body.find(line), std::string::npos) << line << "\n" << m->body;
   // The commit histogram saw the commits (the listener is wired).
   EXPECT_EQ(m->body.find("flashsale_store_commit_events_count 0\n"), std::string::npos) << m->body;
@@ -374,15 +382,17 @@ public:
   define_result define(const define_product&) override { return {}; }
   std::optional<product_view> product(const std::string&) override { return std::nullopt; }
   std::vector<product_view> products() override { return {}; }
-  answer place(const order_request&) override {
+  place_outcome place(const order_request&) override {
     std::unique_lock<std::mutex> lock(mutex_);
     ++waiting_;
     changed_.notify_all();
     changed_.wait(lock, [&] { return released_; });
-    return {201, R"({"order_id":"o-1"})", false};
+    return {placed_order{"o-1", R"({"order_id":"o-1"})"}};
   }
   order_lookup order(const std::string&) override { return {std::nullopt, order_error}; }
-  answer command(const std::string&, const order_command&) override { return {404, "{}", false}; }
+  command_outcome command(const std::string&, const order_command&) override {
+    return rejection{errc::not_found, "no such order"};
+  }
 
   void wait_for_waiters(int n) {
     std::unique_lock<std::mutex> lock(mutex_);

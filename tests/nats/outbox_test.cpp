@@ -23,7 +23,7 @@ class OutboxRelay : public ::testing::Test {
 protected:
   void SetUp() override {
     nats_ = std::make_unique<flashsale::testing::nats_server_process>(
-      flashsale::testing::free_port(), nats_dir_.path());
+        flashsale::testing::free_port(), nats_dir_.path());
     nats_->start();
   }
 
@@ -60,9 +60,9 @@ protected:
     for (int t = 0; t < threads; ++t)
       workers.emplace_back([&] {
         for (int i; (i = next++) < n;) {
-          auto a = node_->place(order_request{user_prefix + std::to_string(i),
-                                              {order_line{"p-" + std::to_string(i % 3), 1}}, ""});
-          if (a.status != 201)
+          auto a = node_->place(order_request{
+              user_prefix + std::to_string(i), {order_line{"p-" + std::to_string(i % 3), 1}}, ""});
+          if (!std::holds_alternative<placed_order>(a.result))
             ++not_created;
         }
       });
@@ -149,7 +149,7 @@ TEST(EmbeddedNats, NodeStartsAndStopsItsOwnServer) {
   c.store.sync = "normal";
   auto started = node::start(c);
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<node>>(started))
-    << std::get<std::string>(started);
+      << std::get<std::string>(started);
   auto n = std::move(std::get<0>(started));
   int pid = n->embedded_nats_pid();
   ASSERT_GT(pid, 0);
@@ -174,7 +174,7 @@ TEST(EmbeddedNats, RestartsItsServerWhenItDies) {
   o.data_dir = data.path();
   auto started = nats_server_supervisor::start(o);
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<nats_server_supervisor>>(started))
-    << std::get<std::string>(started);
+      << std::get<std::string>(started);
   auto& server = *std::get<0>(started);
   int first = server.pid();
   ::kill(first, SIGKILL);

@@ -11,9 +11,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "http/server.hpp"
 #include "node/node.hpp"
 #include "payments/payment_simulator.hpp"
-#include "http/server.hpp"
 #include "tests/nats/nats_support.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/eventually.hpp"
@@ -55,7 +55,7 @@ class PaymentSimulator : public ::testing::Test {
 protected:
   void SetUp() override {
     nats_ = std::make_unique<flashsale::testing::nats_server_process>(
-      flashsale::testing::free_port(), nats_dir_.path());
+        flashsale::testing::free_port(), nats_dir_.path());
     nats_->start();
   }
 
@@ -101,9 +101,10 @@ protected:
     std::vector<std::string> ids;
     for (int i = 0; i < n; ++i) {
       auto a = node_->place(order_request{"u-" + std::to_string(i), {order_line{"p", 1}}, ""});
-      EXPECT_EQ(a.status, 201) << a.body;
-      if (a.status == 201)
-        ids.push_back(nlohmann::json::parse(a.body).at("order_id").get<std::string>());
+      auto* placed = std::get_if<placed_order>(&a.result);
+      EXPECT_TRUE(placed) << std::get<rejection>(a.result).message;
+      if (placed)
+        ids.push_back(placed->order_id);
     }
     return ids;
   }
@@ -138,16 +139,16 @@ TEST_F(PaymentSimulator, InNodePaysEveryReservedOrder) {
   auto ids = place_orders(60);
   ASSERT_EQ(ids.size(), 60u);
   EXPECT_TRUE(eventually([&] { return paid_once(ids) == 60; }, std::chrono::seconds(30)))
-    << paid_once(ids) << " of 60 paid";
+      << paid_once(ids) << " of 60 paid";
   // OrderPaid commits first, then the inventory sells the units (StockSold).
   EXPECT_TRUE(eventually([&] { return node_->product("p")->sold == 60; }))
-    << node_->product("p")->sold;
+      << node_->product("p")->sold;
 }
 
 TEST_F(PaymentSimulator, PaySimProcessSurvivesItsOwnSigkill) {
   start_node(false);
-  std::vector<std::string> argv = {FLASHSALE_BINARY, "pay-sim",    "--node-url", url_,
-                                   "--nats-url",     nats_->url(), "--secret",   secret,
+  std::vector<std::string> argv = {FLASHSALE_BINARY, "pay-sim",    "--node-url",     url_,
+                                   "--nats-url",     nats_->url(), "--secret",       secret,
                                    "--latency-ms",   "1500",       "--success-rate", "1.0",
                                    "--workers",      "2"};
   auto started = [](const std::string& l) { return l.rfind("pay-sim: consuming", 0) == 0; };
@@ -156,7 +157,7 @@ TEST_F(PaymentSimulator, PaySimProcessSurvivesItsOwnSigkill) {
     flashsale::testing::child_process sim(argv);
     ASSERT_TRUE(sim.wait_for_line(started, std::chrono::seconds(10))) << sim.output();
     ASSERT_TRUE(eventually([&] { return paid_once(ids) == 40; }, std::chrono::seconds(20)))
-      << sim.output();
+        << sim.output();
     // A second wave: published, fetched, and still inside its 1.5 s latency when it dies.
     auto more = place_orders(40);
     ids.insert(ids.end(), more.begin(), more.end());
@@ -168,10 +169,11 @@ TEST_F(PaymentSimulator, PaySimProcessSurvivesItsOwnSigkill) {
   flashsale::testing::child_process again(argv);
   ASSERT_TRUE(again.wait_for_line(started, std::chrono::seconds(10))) << again.output();
   EXPECT_TRUE(eventually([&] { return paid_once(ids) == 80; }, std::chrono::seconds(30)))
-    << paid_once(ids) << " of 80 paid\n" << again.output();
+      << paid_once(ids) << " of 80 paid\n"
+      << again.output();
   // OrderPaid commits first, then the inventory sells the units (StockSold).
   EXPECT_TRUE(eventually([&] { return node_->product("p")->sold == 80; }))
-    << node_->product("p")->sold;
+      << node_->product("p")->sold;
   again.signal(SIGTERM);
   EXPECT_EQ(again.wait_exit(std::chrono::seconds(10)), 0) << again.output();
 }

@@ -5,6 +5,7 @@
 // address the node limits by is the one HAProxy saw, not what the client claims. Plus the
 // generated configuration, checked by `haproxy -c`. Every process is stopped by its PID.
 #include <arpa/inet.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -16,7 +17,6 @@
 #include <thread>
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "node/edge_front.hpp"
@@ -53,13 +53,14 @@ int pid_in(const std::string& path) {
 class EdgeFront : public ::testing::Test {
 protected:
   void start(std::vector<std::string> extra = {}, int port = 0) {
-    std::vector<std::string> argv{FLASHSALE_BINARY, "serve",       "--set",
-                                  "http.port=" + std::to_string(port), "--set",
-                                  "data_dir=" + dir_.file("data"), "--set", "nats.url=off",
-                                  "--set", "store.sync=normal"};
+    std::vector<std::string> argv{FLASHSALE_BINARY, "serve",
+                                  "--set",          "http.port=" + std::to_string(port),
+                                  "--set",          "data_dir=" + dir_.file("data"),
+                                  "--set",          "nats.url=off",
+                                  "--set",          "store.sync=normal"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    node_ = std::make_unique<child_process>(argv,
-                                            std::vector<std::string>{"FLASHSALE_ADMIN_TOKEN=" + admin_token});
+    node_ = std::make_unique<child_process>(
+        argv, std::vector<std::string>{"FLASHSALE_ADMIN_TOKEN=" + admin_token});
     port_ = flashsale::testing::listening_port(*node_);
     ASSERT_GT(port_, 0) << node_->output();
   }
@@ -126,12 +127,11 @@ TEST(EdgeConfig, GeneratedConfigurationPassesHaproxysOwnCheck) {
   ASSERT_EQ(flashsale::write_error_files(s.error_dir), "");
   auto text = flashsale::render_haproxy_config(s);
   EXPECT_NE(text.find("server node 127.0.0.1:9 maxconn 24 pool-max-conn 24"), std::string::npos)
-    << "the backend never gets more connections than the adapter has threads:\n" << text;
+      << "the backend never gets more connections than the adapter has threads:\n"
+      << text;
   EXPECT_NE(text.find("maxconn 5000"), std::string::npos) << text;
   EXPECT_NE(text.find("gt 4096"), std::string::npos) << "bodies over the limit stop at the edge";
-  {
-    std::ofstream(dir.file("haproxy.cfg")) << text;
-  }
+  { std::ofstream(dir.file("haproxy.cfg")) << text; }
   child_process check({"/usr/sbin/haproxy", "-c", "-f", dir.file("haproxy.cfg")});
   auto code = check.wait_exit(30s);
   ::close(listen_fd);
@@ -151,10 +151,26 @@ TEST_F(EdgeFront, CrowdOfOneShotBuyersBesideSilentSocketsIsEveryoneAnswered) {
   start();
   // Bare httplib (64 workers, 5 s read timeout) gives each silent socket a worker for 5 s,
   // so 300 of them keep buyers waiting far past the 10 s below; the edge holds them as sockets.
-  child_process load({FLASHSALE_BINARY, "load", "--url", "http://127.0.0.1:" + std::to_string(port_),
-                      "--crowd", "--buyers", "400", "--arrival-window", "0.5", "--hold", "2",
-                      "--idle-sockets", "300", "--buyer-timeout", "10", "--stock", "50",
-                      "--product", "crowd", "--json"},
+  child_process load({FLASHSALE_BINARY,
+                      "load",
+                      "--url",
+                      "http://127.0.0.1:" + std::to_string(port_),
+                      "--crowd",
+                      "--buyers",
+                      "400",
+                      "--arrival-window",
+                      "0.5",
+                      "--hold",
+                      "2",
+                      "--idle-sockets",
+                      "300",
+                      "--buyer-timeout",
+                      "10",
+                      "--stock",
+                      "50",
+                      "--product",
+                      "crowd",
+                      "--json"},
                      {"FLASHSALE_ADMIN_TOKEN=" + admin_token});
   auto code = load.wait_exit(60s);
   ASSERT_TRUE(code) << load.output();
@@ -179,16 +195,26 @@ TEST_F(EdgeFront, HaproxyKilledMidSaleIsRestartedAndTheSaleGoesOn) {
   ASSERT_TRUE(flashsale::testing::process_alive(first));
   std::atomic<bool> stop{false};
   std::atomic<int> created{0};
-  std::thread buyers([&] {
+  struct joined_thread : std::thread { // a failed ASSERT must not leave it joinable
+    using std::thread::thread;
+    std::atomic<bool>* stop = nullptr;
+    ~joined_thread() {
+      *stop = true;
+      if (joinable())
+        join();
+    }
+  } buyers([&] {
     for (int i = 0; !stop; ++i) {
       auto c = client(); // one connection per buyer, as a crowd does
-      auto r = c->Post("/orders", json{{"user_id", "u-" + std::to_string(i)}, {"product_id", "p"},
-                                       {"quantity", 1}}.dump(),
-                       "application/json");
+      auto r = c->Post(
+          "/orders",
+          json{{"user_id", "u-" + std::to_string(i)}, {"product_id", "p"}, {"quantity", 1}}.dump(),
+          "application/json");
       if (r && r->status == 201)
         ++created;
     }
   });
+  buyers.stop = &stop;
   ASSERT_TRUE(eventually([&] { return created > 20; }));
   ::kill(first, SIGKILL);
   EXPECT_TRUE(eventually([&] {
@@ -197,7 +223,7 @@ TEST_F(EdgeFront, HaproxyKilledMidSaleIsRestartedAndTheSaleGoesOn) {
   })) << node_->output();
   int at_restart = created;
   EXPECT_TRUE(eventually([&] { return created > at_restart + 20; }))
-    << "orders go through the restarted edge";
+      << "orders go through the restarted edge";
   stop = true;
   buyers.join();
   // Every 201 a buyer saw is in the product's counts; nothing beyond them either.
@@ -213,7 +239,7 @@ TEST_F(EdgeFront, SigkilledNodeLeavesNoHaproxyHoldingItsPort) {
   node_->signal(SIGKILL);
   ASSERT_TRUE(node_->wait_exit(10s));
   EXPECT_TRUE(eventually([&] { return !flashsale::testing::process_alive(front); }))
-    << "haproxy " << front << " outlived its node";
+      << "haproxy " << front << " outlived its node";
   // The port is free again: a new node takes exactly that port.
   int port = port_;
   start({}, port);
@@ -230,7 +256,8 @@ TEST_F(EdgeFront, ClientThatHalfClosesAfterItsRequestGetsItsAnswer) {
   ASSERT_GE(fd, 0);
   std::string body = R"({"user_id":"u-half","product_id":"half","quantity":1})";
   std::string request = "POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                        "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+                        "Content-Length: "
+                        + std::to_string(body.size()) + "\r\n\r\n" + body;
   ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
   ::shutdown(fd, SHUT_WR); // as `nc -N` and socat do
   std::string answer;
@@ -249,11 +276,11 @@ TEST_F(EdgeFront, AddressLimitCountsTheAddressTheEdgeSawNotTheOneClaimed) {
   define("limited", 100);
   std::vector<int> statuses;
   for (int i = 0; i < 3; ++i) {
-    auto r = client()->Post("/orders", {{"X-Forwarded-For", "203.0.113." + std::to_string(i)}},
-                            json{{"user_id", "u-" + std::to_string(i)},
-                                 {"product_id", "limited"},
-                                 {"quantity", 1}}.dump(),
-                            "application/json");
+    auto r = client()->Post(
+        "/orders", {{"X-Forwarded-For", "203.0.113." + std::to_string(i)}},
+        json{{"user_id", "u-" + std::to_string(i)}, {"product_id", "limited"}, {"quantity", 1}}
+            .dump(),
+        "application/json");
     ASSERT_TRUE(r);
     statuses.push_back(r->status);
     if (i == 2)

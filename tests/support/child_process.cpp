@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,11 +36,15 @@ child_process::child_process(std::vector<std::string> argv, std::vector<std::str
   if (pid_ < 0)
     throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    // A test that crashes runs no destructor: the child must not outlive it (and keep a
+    // port, or a node on a deleted data dir). The signal fires when the forking thread
+    // ends, so children are started from the test's own thread.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(fds[1], STDOUT_FILENO);
     ::dup2(fds[1], STDERR_FILENO);
     ::execve(c_argv[0], c_argv.data(), c_env.data());
     const char* msg = "exec failed\n";
-    (void) !::write(STDERR_FILENO, msg, std::strlen(msg));
+    (void)!::write(STDERR_FILENO, msg, std::strlen(msg));
     ::_exit(127);
   }
   ::close(fds[1]);
@@ -116,9 +121,9 @@ std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
   // read output() right after this, so wait for end of file (bounded: a grandchild that
   // inherited the pipe could hold it open).
   std::unique_lock<std::mutex> guard{mutex_};
-  changed_.wait_until(guard, std::max(deadline, std::chrono::steady_clock::now()
-                                                  + std::chrono::seconds(5)),
-                      [this] { return output_closed_; });
+  changed_.wait_until(
+      guard, std::max(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(5)),
+      [this] { return output_closed_; });
   return exit_code_;
 }
 

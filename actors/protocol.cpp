@@ -1,17 +1,13 @@
-#include "actors/messages.hpp"
+#include "actors/protocol.hpp"
 
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
 
 namespace flashsale {
 
-caf::error to_caf_error(errc code, std::string message) {
-  return caf::error(static_cast<std::uint8_t>(code), error_category,
-                    caf::make_message(std::move(message)));
-}
-
 caf::error to_caf_error(const rejection& r) {
-  return to_caf_error(r.code, r.message);
+  return caf::error(static_cast<std::uint8_t>(r.code), error_category,
+                    caf::make_message(r.message));
 }
 
 rejection to_rejection(const caf::error& e) {
@@ -26,8 +22,8 @@ rejection to_rejection(const caf::error& e) {
   return {errc::unavailable, "the node could not complete the request"};
 }
 
-answer error_answer(const rejection& r) {
-  return answer{http_status(r.code), error_body(r), false};
+rejection store_unavailable(const store_error& err) {
+  return {errc::unavailable, "event store cannot write: " + err.message};
 }
 
 } // namespace flashsale

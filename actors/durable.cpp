@@ -1,4 +1,4 @@
-#include "actors/append.hpp"
+#include "actors/durable.hpp"
 
 namespace flashsale {
 
