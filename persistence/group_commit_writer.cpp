@@ -265,20 +265,17 @@ void group_commit_writer::commit_group(std::vector<request>& work, std::size_t b
 bool group_commit_writer::write_append(append_batch& batch, append_result& out) {
   // Pass 1: expected versions against the head cache. A mismatch writes nothing at all.
   undo_.clear();
-  unverified_.clear();
   for (const auto& sa : batch.streams) {
+    // Expected new (every order's first events): no lookup and no cache entry, since most
+    // such streams are never appended to again soon. Should the stream exist after all, its
+    // first insert hits UNIQUE(stream, version), and resolve_unique_violation reports the
+    // conflict exactly as a lookup would have (a later append in the same transaction looks
+    // the head up and sees this one's rows).
+    if (sa.expected_version == 0 && !sa.single_writer)
+      continue;
     std::int64_t* head = nullptr;
-    if (sa.expected_version == 0 && !sa.single_writer) {
-      // Expected new (every order's first event): no lookup. Should the stream exist after
-      // all, its first insert hits UNIQUE(stream, version), and resolve_unique_violation
-      // reports the conflict exactly as a lookup would have.
-      auto [it, added] = heads_.try_emplace(sa.stream, 0);
-      if (added)
-        unverified_.push_back(&it->first);
-      head = &it->second;
-    } else if (!head_of(sa.stream, head)) {
+    if (!head_of(sa.stream, head))
       return false;
-    }
     if (*head != sa.expected_version) {
       revert_heads();
       if (sa.single_writer) { // see stream_append::single_writer: fail the group, latch
@@ -318,7 +315,7 @@ bool group_commit_writer::write_append(append_batch& batch, append_result& out) 
         fatal_ = sqlite::message(db_.get(), "insert into events");
       insert_event_.reset(); // drops the SQLITE_STATIC pointers before the strings move
       if (rc == SQLITE_CONSTRAINT_UNIQUE)
-        return resolve_unique_violation(sa, savepoint, out);
+        return resolve_unique_violation(batch, sa, savepoint, out);
       if (rc != SQLITE_DONE)
         return false;
       // The batch is consumed: its strings move into the answer (the stream name, too, with
@@ -345,10 +342,12 @@ bool group_commit_writer::write_append(append_batch& batch, append_result& out) 
   return !savepoint || run_step(release_, "release the batch savepoint");
 }
 
-bool group_commit_writer::resolve_unique_violation(const stream_append& sa, bool savepoint,
+bool group_commit_writer::resolve_unique_violation(const append_batch& batch,
+                                                   const stream_append& sa, bool savepoint,
                                                    append_result& out) {
-  // The head cache was stale (only possible if something else wrote the file): the UNIQUE
-  // constraint is the backstop. Undo this batch alone and learn the real head.
+  // An expected-new stream existed (or the head cache was stale: only possible if something
+  // else wrote the file): the UNIQUE constraint is the backstop. Undo this batch alone and
+  // learn the real head.
   revert_heads();
   if (savepoint && (!run_step(rollback_to_, "roll back the batch savepoint") ||
                     !run_step(release_, "release the batch savepoint")))
@@ -357,6 +356,12 @@ bool group_commit_writer::resolve_unique_violation(const stream_append& sa, bool
   if (!query_head(sa.stream, actual))
     return false;
   heads_[sa.stream] = actual;
+  for (const auto& other : batch.streams)
+    if (other.single_writer) { // its writer applied this batch already: see single_writer
+      fatal_ = "single-writer stream's batch conflicted: "
+               + conflict_message(sa.stream, sa.expected_version, actual);
+      return false;
+    }
   out.committed.clear();
   out.error = store_error{store_errc::version_conflict,
                           conflict_message(sa.stream, sa.expected_version, actual)};
@@ -403,9 +408,6 @@ void group_commit_writer::revert_heads() {
   for (auto it = undo_.rbegin(); it != undo_.rend(); ++it)
     *it->first = it->second;
   undo_.clear();
-  for (const auto* key : unverified_)
-    heads_.erase(std::string(*key)); // a copy: the key dies with the node
-  unverified_.clear();
 }
 
 void group_commit_writer::answer(std::vector<request>& work, std::size_t begin, std::size_t end) {

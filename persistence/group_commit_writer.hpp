@@ -70,7 +70,8 @@ private:
   std::size_t group_end(const std::vector<request>& work, std::size_t begin) const;
   void commit_group(std::vector<request>& work, std::size_t begin, std::size_t end);
   bool write_append(append_batch& batch, append_result& out);
-  bool resolve_unique_violation(const stream_append& sa, bool savepoint, append_result& out);
+  bool resolve_unique_violation(const append_batch& batch, const stream_append& sa,
+                                bool savepoint, append_result& out);
   bool write_outbox(std::int64_t seq);
   bool head_of(const std::string& stream, std::int64_t*& head);
   bool query_head(const std::string& stream, std::int64_t& head);
@@ -90,9 +91,6 @@ private:
   /// Heads the current batch moved, with their previous value: undone when the batch conflicts.
   /// Pointers into heads_ stay valid on rehash; heads_ is only cleared between groups.
   std::vector<std::pair<std::int64_t*, std::int64_t>> undo_;
-  /// Heads this batch cached as 0 without a lookup (expected-new streams): revert_heads()
-  /// drops them, since nothing has checked them (the keys live in heads_' nodes).
-  std::vector<const std::string*> unverified_;
   std::vector<append_result> results_; ///< one slot per request of the current group
   std::string fatal_;                  ///< why the current group cannot commit
   const std::size_t max_batch_events_;

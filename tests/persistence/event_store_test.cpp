@@ -430,6 +430,28 @@ TEST(EventStore, ConflictOnASingleWriterStreamLatchesTheStore) {
   EXPECT_EQ(later.error->code, store_errc::store_failed);
 }
 
+TEST(EventStore, ABatchWithASingleWriterStreamThatConflictsElsewhereLatchesToo) {
+  // A single-item order commits its product's reservation and its order's first events in
+  // one batch; the inventory applied the reservation already, so if the order's stream
+  // conflicts the whole batch is undone and the store must refuse everything after it.
+  testing::temp_dir dir;
+  auto store = open_store(dir.file("events.db"));
+  ASSERT_TRUE(store);
+  ASSERT_FALSE(store->append_sync(batch_of(events_for("product-a", 0))).error);
+  ASSERT_FALSE(store->append_sync(batch_of(events_for("order-o", 0))).error);
+  auto reserve = events_for("product-a", 1);
+  reserve.single_writer = true;
+  append_batch both = batch_of(std::move(reserve));
+  both.streams.push_back(events_for("order-o", 0, 2)); // expected new, but it exists
+  auto r = store->append_sync(std::move(both));
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, store_errc::store_failed) << r.error->message;
+  EXPECT_EQ(store->stream_version("product-a"), 1) << "undone with its batch";
+  auto later = store->append_sync(batch_of(events_for("order-p", 0)));
+  ASSERT_TRUE(later.error) << "nothing may commit after it";
+  EXPECT_EQ(later.error->code, store_errc::store_failed);
+}
+
 TEST(EventStore, SnapshotAheadOfTheLogIsNotUsed) {
   // store.sync=normal and a power cut: the log may lose its tail while the snapshot file
   // (written separately) keeps a snapshot of it. Recovery must not start from there.
