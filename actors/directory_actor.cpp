@@ -183,9 +183,6 @@ directory_actor::behavior_type directory(directory_self self, const node_service
       [=](resume_atom a, order_state& state) {
         send_to(self, saga_for(self, services, std::move(state), saga_start::resume), a);
       },
-      [=](schedule_atom a, const std::string& order_id, timestamp_ms expires_at) {
-        self->send(self->state.scheduler, a, order_id, expires_at);
-      },
       [=](tick_atom a) { self->send(self->state.scheduler, a); },
       [=](count_atom) {
         return std::make_tuple(static_cast<std::int64_t>(self->state.inventories.size()),

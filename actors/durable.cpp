@@ -1,5 +1,8 @@
 #include "actors/durable.hpp"
 
+#include "actors/expiry_book.hpp"
+#include "actors/services.hpp"
+
 namespace flashsale {
 
 stream_append make_stream_append(const std::string& stream, std::int64_t expected_version,
@@ -12,6 +15,12 @@ stream_append make_stream_append(const std::string& stream, std::int64_t expecte
     append.events.push_back(new_event{std::move(env.type), std::move(env.data), now});
   }
   return append;
+}
+
+void schedule_expiry(const scheduler_actor& scheduler, const node_services& services,
+                     const std::string& order_id, timestamp_ms expires_at) {
+  if (services.expiries->add(order_id, expires_at))
+    caf::anon_send(scheduler, tick_atom::value);
 }
 
 void deliver_commit(commit_queue& queue, std::uint64_t ticket, int code, std::string message) {

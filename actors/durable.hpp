@@ -21,6 +21,8 @@
 
 namespace flashsale {
 
+struct node_services;
+
 /// The append of `events` (all of one stream) on top of `expected_version`.
 stream_append make_stream_append(const std::string& stream, std::int64_t expected_version,
                                  const std::vector<event>& events, timestamp_ms now);
@@ -74,6 +76,10 @@ void commit_then(Self* self, commit_queue& queue, event_store& store, append_bat
   else
     append_then(self, queue, store, std::move(batch), std::move(k), std::move(on_durable));
 }
+
+/// Books a reserved order's expiry; wakes the scheduler only when its timer would be late.
+void schedule_expiry(const scheduler_actor& scheduler, const node_services& services,
+                     const std::string& order_id, timestamp_ms expires_at);
 
 /// The body of every actor's `committed` handler.
 void deliver_commit(commit_queue& queue, std::uint64_t ticket, int code, std::string message);

@@ -1,6 +1,7 @@
 // Durable timers, made live: every reserved order's `expires_at` (a fact in its
-// OrderReserved event) is registered here, and when it falls due the scheduler tells the
-// directory to expire that order. At most `expiry_batch` orders fire per turn and the actor
+// OrderReserved event) is written into the node's expiry book (actors/expiry_book.hpp) by
+// whoever made the hold, and when it falls due the scheduler tells the directory to expire
+// that order. At most `expiry_batch` orders fire per turn and the actor
 // yields between turns, so a restart after a long outage (thousands of overdue holds) cannot
 // stall the node. Time comes from the node's clock; a `tick` message re-evaluates (tests
 // advance a manual clock and send one). Runs inside CAF; never blocks.

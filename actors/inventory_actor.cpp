@@ -109,7 +109,7 @@ void place_whole(inventory_self self, const inventory_context& ctx, const place_
           return;
         }
         reply(place_outcome{placed_order{id, view}});
-        caf::anon_send(ctx.scheduler, schedule_atom::value, id, expires);
+        schedule_expiry(ctx.scheduler, *ctx.services, id, expires);
       },
       std::move(with));
 }

@@ -76,6 +76,7 @@ struct node_stats {
   std::int64_t saga_actors = 0;
   std::int64_t last_seq = 0; ///< events committed so far
   std::int64_t outbox_lag = 0;
+  std::int64_t snapshots_written = 0; ///< by this node since it started
 };
 
 /// Reported after each group commit of the event store (on the writer thread: keep it short).

@@ -275,8 +275,7 @@ void finish_placement(saga_self self, const saga_context& ctx) {
           return;
         }
         st.first_answer = placed;
-        caf::anon_send(ctx.scheduler, schedule_atom::value, st.order.order_id,
-                       *st.order.expires_at);
+        schedule_expiry(ctx.scheduler, *ctx.services, st.order.order_id, *st.order.expires_at);
         answer_placement(self, ctx, place_outcome{placed});
       },
       std::move(first));
@@ -407,7 +406,7 @@ void expire(saga_self self, const saga_context& ctx) {
   auto d = decide(st.order, expire_order{}, now_of(ctx));
   if (d.events.empty()) {
     if (st.order.status == order_status::reserved && st.order.expires_at) // fired early
-      caf::anon_send(ctx.scheduler, schedule_atom::value, st.order.order_id, *st.order.expires_at);
+      schedule_expiry(ctx.scheduler, *ctx.services, st.order.order_id, *st.order.expires_at);
     maybe_passivate(self, ctx);
     return;
   }
@@ -434,7 +433,7 @@ void resume(saga_self self, const saga_context& ctx) {
     reserve_all(self, ctx); // idempotent by order id: finishes or compensates
     break;
   case order_status::reserved:
-    caf::anon_send(ctx.scheduler, schedule_atom::value, o.order_id, *o.expires_at);
+    schedule_expiry(ctx.scheduler, *ctx.services, o.order_id, *o.expires_at);
     done();
     break;
   case order_status::paid:

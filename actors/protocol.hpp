@@ -44,7 +44,6 @@ using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using restore_atom = caf::atom_constant<caf::atom("restore")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
-using schedule_atom = caf::atom_constant<caf::atom("schedule")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using count_atom = caf::atom_constant<caf::atom("count")>;
 
@@ -81,8 +80,7 @@ using inventory_actor =
                         caf::reacts_to<place_atom, place_order, place_reply>, committed_signature>;
 
 using scheduler_actor =
-    caf::typed_actor<caf::reacts_to<schedule_atom, std::string, timestamp_ms>,
-                     caf::reacts_to<tick_atom>,       // look at the clock now
+    caf::typed_actor<caf::reacts_to<tick_atom>,       // look at the clock and the book now
                      caf::reacts_to<tick_atom, bool>, // its own timer (true) or a yield (false)
                      caf::replies_to<count_atom>::with<std::int64_t>>;
 
@@ -99,7 +97,7 @@ using directory_actor = stock_actor::extend<
     // A saga asking to stop; true when the directory forwarded it nothing it has not seen.
     caf::replies_to<passivate_atom, std::string, std::uint64_t>::with<bool>,
     caf::reacts_to<restore_atom, product_state>, caf::reacts_to<resume_atom, order_state>,
-    caf::reacts_to<schedule_atom, std::string, timestamp_ms>, caf::reacts_to<tick_atom>,
+    caf::reacts_to<tick_atom>,
     caf::replies_to<count_atom>::with<std::int64_t, std::int64_t>>;
 
 /// The caf::error category of domain rejections; the context message carries the text.

@@ -10,11 +10,13 @@ namespace flashsale {
 class event_store;
 class clock;
 class product_views;
+class expiry_book;
 
 struct node_services {
   event_store* store = nullptr;
   const clock* now = nullptr;
   product_views* products = nullptr;
+  expiry_book* expiries = nullptr; ///< every reserved order's due time
   /// Most overdue holds the expiry scheduler fires per turn, so a restart after a long
   /// outage cannot flood the mailboxes (a "timer storm").
   std::size_t expiry_batch = 256;

@@ -20,13 +20,17 @@ wait_port() { # log file, regex ending in the port -> prints the port
   echo "server did not start: $(cat "$1")" >&2; return 1
 }
 
-# Starts the trivial server and a node with a durable store; sets TPORT and NPORT.
+# Starts the trivial server and a node with a durable store; sets TPORT and NPORT. The node
+# runs bare (http.front=none) unless FRONT=embedded: these comparisons are of bare httplib
+# against bare httplib (bench/crowd_compare.sh measures the front). NODE_ARGS adds flags to
+# the node's command line (e.g. "--set actors.threads=1").
 start_servers() {
   "$BUILD_DIR/bench/trivial_http_server" > "$WORK/trivial.log" 2>&1 &
   PIDS+=($!)
   TPORT=$(wait_port "$WORK/trivial.log" 'listening on [0-9]+')
   FLASHSALE_ADMIN_TOKEN=$TOKEN "$BUILD_DIR/cli/flashsale" serve --set http.port=0 \
-    --set data_dir="$WORK/data" --set nats.url=off --set store.sync=full > "$WORK/node.log" 2>&1 &
+    --set data_dir="$WORK/data" --set nats.url=off --set store.sync=full \
+    --set http.front="${FRONT:-none}" ${NODE_ARGS:-} > "$WORK/node.log" 2>&1 &
   PIDS+=($!)
   NPORT=$(wait_port "$WORK/node.log" 'listening on http://[0-9.]+:[0-9]+')
 }

@@ -10,6 +10,7 @@
 #include <caf/all.hpp>
 
 #include "actors/directory_actor.hpp"
+#include "actors/expiry_book.hpp"
 #include "actors/ids.hpp"
 #include "actors/order_saga_actor.hpp"
 #include "actors/protocol.hpp"
@@ -61,6 +62,7 @@ struct node::runtime {
   std::unique_ptr<event_store> store;
   system_clock wall_clock;
   product_views views;
+  expiry_book expiries;
   node_services services;
   caf::actor_system_config actor_config;
   std::unique_ptr<caf::actor_system> system;
@@ -205,6 +207,7 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
   rt.services.store = rt.store.get();
   rt.services.now = options.time ? options.time : &rt.wall_clock;
   rt.services.products = &rt.views;
+  rt.services.expiries = &rt.expiries;
 
   // The same apply the actors use, from the latest snapshot on; finished orders whose units
   // are settled are dropped as the fold goes, so memory follows live orders only.
@@ -248,13 +251,14 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
     // (a multi-item placement cut off before its answer) is given back.
     for (auto& [id, order] : w.orders) {
       if (order.status == order_status::reserved && order.expires_at)
-        sender->send(rt.directory, schedule_atom::value, id, *order.expires_at);
+        rt.expiries.add(id, *order.expires_at);
       else
         sender->send(rt.directory, resume_atom::value, std::move(order));
     }
     for (auto& [product_id, order_id] : orphans)
       sender->send(rt.directory, release_atom::value,
                    release_stock{product_id, order_id, release_reason::compensation});
+    sender->send(rt.directory, tick_atom::value); // the book holds every recovered expiry
     sender->request(rt.directory, caf::infinite, count_atom::value)
         .receive([](std::int64_t, std::int64_t) {}, [](caf::error&) {});
   }
@@ -290,6 +294,7 @@ node_stats node::stats() {
           [](caf::error&) {});
   s.last_seq = rt_->store->last_seq();
   s.outbox_lag = health().outbox_lag;
+  s.snapshots_written = rt_->snapshots ? rt_->snapshots->written() : 0;
   return s;
 }
 

@@ -21,8 +21,8 @@ constexpr std::size_t max_cached_heads = 1 << 16;
 
 std::string conflict_message(const std::string& stream, std::int64_t expected,
                              std::int64_t actual) {
-  return "version conflict on stream '" + stream + "': expected version " +
-         std::to_string(expected) + ", actual " + std::to_string(actual);
+  return "version conflict on stream '" + stream + "': expected version " + std::to_string(expected)
+         + ", actual " + std::to_string(actual);
 }
 
 std::size_t event_count(const append_batch& batch) {
@@ -54,8 +54,8 @@ group_commit_writer::start(sqlite::connection db, std::size_t max_batch_events,
   if (int rc = writer->prepare_all(); rc != SQLITE_OK) {
     // The schema was checked just before: a statement that does not prepare means a table
     // that is not what this build expects.
-    auto code = sqlite::open_errc(rc) == store_errc::locked ? store_errc::locked
-                                                            : store_errc::bad_schema;
+    auto code =
+        sqlite::open_errc(rc) == store_errc::locked ? store_errc::locked : store_errc::bad_schema;
     return store_error{code, sqlite::message(writer->db_.get(), "prepare the writer's statements")};
   }
   writer->thread_ = std::thread([w = writer.get()] {
@@ -67,8 +67,8 @@ group_commit_writer::start(sqlite::connection db, std::size_t max_batch_events,
 
 group_commit_writer::group_commit_writer(sqlite::connection db, std::size_t max_batch_events,
                                          std::int64_t last_seq, std::int64_t outbox_position)
-    : db_(std::move(db)), max_batch_events_(std::max<std::size_t>(1, max_batch_events)),
-      last_seq_(last_seq), outbox_(outbox_position) {}
+  : db_(std::move(db)), max_batch_events_(std::max<std::size_t>(1, max_batch_events)),
+    last_seq_(last_seq), outbox_(outbox_position) {}
 
 int group_commit_writer::prepare_all() {
   auto db = db_.get();
@@ -349,8 +349,9 @@ bool group_commit_writer::resolve_unique_violation(const append_batch& batch,
   // else wrote the file): the UNIQUE constraint is the backstop. Undo this batch alone and
   // learn the real head.
   revert_heads();
-  if (savepoint && (!run_step(rollback_to_, "roll back the batch savepoint") ||
-                    !run_step(release_, "release the batch savepoint")))
+  if (savepoint
+      && (!run_step(rollback_to_, "roll back the batch savepoint")
+          || !run_step(release_, "release the batch savepoint")))
     return false;
   std::int64_t actual = 0;
   if (!query_head(sa.stream, actual))

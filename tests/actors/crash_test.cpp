@@ -3,6 +3,7 @@
 // Every order it acknowledged (201) must be there, reserved; no product may show more units
 // out than it has; sagas cut off mid-flight are finished or compensated; and the log must
 // pass `flashsale replay --verify` at the end.
+#include <httplib.h>
 #include <signal.h>
 
 #include <atomic>
@@ -11,12 +12,11 @@
 #include <thread>
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/child_process.hpp"
-#include "tests/support/serve_process.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/serve_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using flashsale::testing::child_process;
@@ -38,9 +38,9 @@ class CrashedNode : public ::testing::Test {
 protected:
   std::unique_ptr<child_process> start_node() {
     auto node = std::make_unique<child_process>(
-      std::vector<std::string>{FLASHSALE_BINARY, "serve", "--set", "http.port=0", "--set",
-                               "data_dir=" + dir_.path(), "--set", "nats.url=off"},
-      std::vector<std::string>{std::string("FLASHSALE_ADMIN_TOKEN=") + admin_token});
+        std::vector<std::string>{FLASHSALE_BINARY, "serve", "--set", "http.port=0", "--set",
+                                 "data_dir=" + dir_.path(), "--set", "nats.url=off"},
+        std::vector<std::string>{std::string("FLASHSALE_ADMIN_TOKEN=") + admin_token});
     port_ = flashsale::testing::listening_port(*node, 60s);
     EXPECT_GT(port_, 0) << node->output();
     return node;
@@ -66,7 +66,7 @@ protected:
           for (auto& [p, q] : order.units)
             items.push_back({{"product_id", p}, {"quantity", q}});
           json body{{"user_id", "u-" + std::to_string(round) + "-" + std::to_string(c) + "-"
-                                  + std::to_string(i)},
+                                    + std::to_string(i)},
                     {"items", items}};
           auto r = client.Post("/orders", body.dump(), "application/json");
           if (!r)
@@ -112,9 +112,9 @@ TEST_F(CrashedNode, SigkillUnderLoadLosesNoAcknowledgedOrderAndSellsNothingTwice
     auto before = acknowledged_count();
     std::thread load([&] { stream_orders(stop, round); });
     // Kill mid-stream, with 16 requests in flight, once this round had orders acknowledged.
-    ASSERT_TRUE(flashsale::testing::eventually(
-      [&] { return acknowledged_count() >= before + 40; }, 30s))
-      << "round " << round << ": the node acknowledged too few orders before the kill";
+    ASSERT_TRUE(
+        flashsale::testing::eventually([&] { return acknowledged_count() >= before + 40; }, 30s))
+        << "round " << round << ": the node acknowledged too few orders before the kill";
     node->signal(SIGKILL);
     ASSERT_TRUE(node->wait_exit(10s));
     stop = true;
@@ -144,14 +144,14 @@ TEST_F(CrashedNode, SigkillUnderLoadLosesNoAcknowledgedOrderAndSellsNothingTwice
       EXPECT_EQ(available + reserved + sold, stock) << v.dump();
       EXPECT_GE(available, 0) << "oversold: " << v.dump();
       EXPECT_GE(reserved, acknowledged_units[id])
-        << "an acknowledged reservation is missing: " << v.dump();
+          << "an acknowledged reservation is missing: " << v.dump();
     }
   }
   node->signal(SIGTERM);
   ASSERT_EQ(node->wait_exit(30s), 0) << node->output();
 
-  child_process replay({FLASHSALE_BINARY, "replay", "--set", "data_dir=" + dir_.path(), "--json",
-                        "--verify"});
+  child_process replay(
+      {FLASHSALE_BINARY, "replay", "--set", "data_dir=" + dir_.path(), "--json", "--verify"});
   ASSERT_EQ(replay.wait_exit(60s), 0) << replay.output();
   auto report = json::parse(replay.output());
   EXPECT_EQ(report["orders"]["pending"], 0) << "every saga cut off by a kill was resumed";

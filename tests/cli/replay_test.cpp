@@ -87,6 +87,8 @@ TEST_F(Replay, SnapshotAndFromScratchGiveTheSameState) {
   for (int i = 0; i < 30; ++i)
     ASSERT_EQ(place("u-" + std::to_string(i), {{"a", 1}}).status, 201);
   auto last_seq = n().stats().last_seq;
+  // The snapshotter follows the log at the lowest priority: wait for it, do not race it.
+  ASSERT_TRUE(flashsale::testing::eventually([&] { return n().stats().snapshots_written > 0; }));
   node_.reset();
   auto with_snapshot = replay({});
   ASSERT_EQ(with_snapshot.code, 0) << with_snapshot.output;

@@ -1,8 +1,6 @@
 // The SQLite event store on real files: round trip, concurrent appenders, version conflicts
 // inside a group, the group bound, idempotency, snapshots and the outbox position. Opening and
 // schema checks: store_open_test.cpp; SIGKILL and a failing disk: store_failure_test.cpp.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -11,6 +9,8 @@
 #include <map>
 #include <mutex>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "events/world_snapshot.hpp"
 #include "persistence/snapshot_file.hpp"
@@ -55,7 +55,8 @@ TEST(EventStore, AppendThenReadRoundTrip) {
   b.streams.push_back(events_for("product-b", 0, 1, 7));
   auto r = store->append_sync(std::move(b));
   ASSERT_FALSE(r.error) << error_text(r);
-  const std::string all = "1:order-a@1:E:{\"n\":1} 2:order-a@2:E:{\"n\":2} 3:product-b@1:E:{\"n\":7}";
+  const std::string all =
+      "1:order-a@1:E:{\"n\":1} 2:order-a@2:E:{\"n\":2} 3:product-b@1:E:{\"n\":7}";
   EXPECT_EQ(render(r.committed), all);
   EXPECT_EQ(r.committed[2].recorded_at, 1000);
   EXPECT_EQ(render(store->read_from(0, 100)), all);
@@ -111,7 +112,8 @@ TEST(EventStore, ConcurrentAppendersNeverLoseOrReorderCommittedEvents) {
       for (int i = 0; i < sharer_appends; ++i) {
         for (;;) { // optimistic concurrency: re-read the head and retry on a conflict
           auto head = store->stream_version("product-shared");
-          auto r = store->append_sync(batch_of(events_for("product-shared", head, 1, t * 1000 + i)));
+          auto r =
+              store->append_sync(batch_of(events_for("product-shared", head, 1, t * 1000 + i)));
           if (!r.error) {
             keep(r);
             break;
@@ -281,8 +283,8 @@ TEST(EventStore, IdempotencyRecordFirstAnswerWins) {
 
   auto found = store->find_idempotency("u1", "k");
   ASSERT_TRUE(found);
-  EXPECT_EQ(found->request_hash + " " + found->order_id + " " + std::to_string(found->status) +
-                " " + found->body + " " + std::to_string(found->recorded_at),
+  EXPECT_EQ(found->request_hash + " " + found->order_id + " " + std::to_string(found->status) + " "
+                + found->body + " " + std::to_string(found->recorded_at),
             "hash-1 order-1 201 {\"id\":1} 100");
   ASSERT_TRUE(store->find_idempotency("u2", "k"));
   EXPECT_EQ(store->find_idempotency("u2", "k")->order_id, "order-2");
@@ -310,14 +312,14 @@ TEST(EventStore, SnapshotLatestWinsAndOnlyTheNewestTwoAreKept) {
     ASSERT_FALSE(save(*store, snapshot{seq, seq * 100, "state-" + std::to_string(seq)}));
   auto latest = store->latest_snapshot();
   ASSERT_TRUE(latest);
-  EXPECT_EQ(std::to_string(latest->seq) + " " + std::to_string(latest->taken_at) + " " +
-                latest->data,
+  EXPECT_EQ(std::to_string(latest->seq) + " " + std::to_string(latest->taken_at) + " "
+                + latest->data,
             "30 3000 state-30");
   store.reset();
   EXPECT_EQ(query_outside(snapshot_file_path(path),
                           "SELECT group_concat(seq) FROM (SELECT seq FROM snapshots ORDER BY seq)"),
             "20,30")
-    << "snapshots live in their own file, never in the events file";
+      << "snapshots live in their own file, never in the events file";
 }
 
 TEST(EventStore, RecoveryFromSnapshotFoldsEveryEventExactlyOnce) {
@@ -466,7 +468,7 @@ TEST(EventStore, SnapshotAheadOfTheLogIsNotUsed) {
   auto recovered = recover_world(log_source_of(*store), recovery_options{});
   EXPECT_FALSE(recovered.snapshot_seq);
   EXPECT_NE(recovered.snapshot_problem.find("ahead of the log"), std::string::npos)
-    << recovered.snapshot_problem;
+      << recovered.snapshot_problem;
   EXPECT_EQ(recovered.state.last_seq, 1);
 }
 
