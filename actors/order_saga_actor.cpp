@@ -82,13 +82,18 @@ void maybe_passivate(saga_self self, const saga_context& ctx) {
 void commit(saga_self self, const saga_context& ctx, const decision& d,
             commit_queue::continuation k, std::vector<idempotency_record> idempotency = {}) {
   auto& st = self->state;
+  std::function<void()> published;
+  if (!idempotency.empty()) // the key's answer is visible from its commit on (read_models.hpp)
+    published = [keys = ctx.services->keys, user = idempotency.front().user_id,
+                 key = idempotency.front().key] { keys->add(user, key); };
   append_batch with;
   with.idempotency = std::move(idempotency);
   auto now = now_of(ctx);
   auto batch = apply_events(
       st.order, d.events, now, [now](order_state& o, const event& e) { apply(o, e, now); },
       std::move(with));
-  commit_then(self, st.commits, *ctx.services->store, std::move(batch), std::move(k));
+  commit_then(self, st.commits, *ctx.services->store, std::move(batch), std::move(k),
+              std::move(published));
 }
 
 /// Sends one stock command per listed product; `done` runs when every reply (or error) is in.

@@ -23,6 +23,43 @@ std::optional<product_view> product_views::find(const std::string& product_id) c
   return std::nullopt;
 }
 
+std::optional<std::int64_t> product_views::available(const std::string& product_id) const {
+  std::shared_lock<std::shared_mutex> guard{mutex_};
+  if (auto it = views_.find(product_id); it != views_.end())
+    return it->second.available;
+  return std::nullopt;
+}
+
+std::uint64_t answered_keys::fingerprint(std::string_view user_id, std::string_view key) {
+  // FNV-1a over "<user>\0<key>": ids cannot hold a NUL, so the pair is unambiguous.
+  std::uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](std::string_view s) {
+    for (unsigned char c : s)
+      h = (h ^ c) * 1099511628211ull;
+  };
+  mix(user_id);
+  h = (h ^ 0u) * 1099511628211ull;
+  mix(key);
+  return h;
+}
+
+void answered_keys::add(std::string_view user_id, std::string_view key) {
+  auto f = fingerprint(user_id, key);
+  std::unique_lock<std::shared_mutex> guard{mutex_};
+  seen_.insert(f);
+}
+
+bool answered_keys::maybe(std::string_view user_id, std::string_view key) const {
+  auto f = fingerprint(user_id, key);
+  std::shared_lock<std::shared_mutex> guard{mutex_};
+  return seen_.count(f) > 0;
+}
+
+std::size_t answered_keys::size() const {
+  std::shared_lock<std::shared_mutex> guard{mutex_};
+  return seen_.size();
+}
+
 std::vector<product_view> product_views::all() const {
   std::shared_lock<std::shared_mutex> guard{mutex_};
   std::vector<product_view> out;

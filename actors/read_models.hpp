@@ -1,7 +1,10 @@
-// Read models the HTTP adapter queries without asking (or blocking) an actor: the product
-// views, published at the commit of each inventory actor's events (on the store's writer
-// thread, before any later commit is reported). So a view never shows a reservation that is
-// not durable yet, and a client that got its 201 sees its units in the next GET.
+// Read models the HTTP workers query without asking (or blocking) an actor, each published on
+// the store's writer thread at the commit that changes it, before any later commit is
+// reported: so they never show what is not durable yet, and a client that got its answer sees
+// it in the next read.
+// - product_views: what GET /products shows, and the availability the early sold-out uses;
+// - answered_keys: which (user, Idempotency-Key) pairs have a stored first answer, so a
+//   request whose key has none skips the index lookup (most of a crowd).
 // Thread-safe (readers share, writers exclude).
 #pragma once
 
@@ -10,6 +13,8 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "events/product.hpp"
@@ -36,11 +41,27 @@ class product_views {
 public:
   void publish(product_view view);
   std::optional<product_view> find(const std::string& product_id) const;
+  /// The view's available count alone (no copy of the view); nullopt for no such product.
+  std::optional<std::int64_t> available(const std::string& product_id) const;
   std::vector<product_view> all() const;
 
 private:
   mutable std::shared_mutex mutex_;
   std::map<std::string, product_view> views_;
+};
+
+class answered_keys {
+public:
+  void add(std::string_view user_id, std::string_view key);
+  /// False: no first answer is stored for this key. True: there may be one (a 64-bit
+  /// fingerprint can collide; the index then says no).
+  bool maybe(std::string_view user_id, std::string_view key) const;
+  std::size_t size() const;
+
+private:
+  static std::uint64_t fingerprint(std::string_view user_id, std::string_view key);
+  mutable std::shared_mutex mutex_;
+  std::unordered_set<std::uint64_t> seen_;
 };
 
 } // namespace flashsale

@@ -11,12 +11,14 @@ class event_store;
 class clock;
 class product_views;
 class expiry_book;
+class answered_keys;
 
 struct node_services {
   event_store* store = nullptr;
   const clock* now = nullptr;
   product_views* products = nullptr;
   expiry_book* expiries = nullptr; ///< every reserved order's due time
+  answered_keys* keys = nullptr;   ///< keys with a stored first answer
   /// Most overdue holds the expiry scheduler fires per turn, so a restart after a long
   /// outage cannot flood the mailboxes (a "timer storm").
   std::size_t expiry_batch = 256;

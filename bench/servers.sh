@@ -1,6 +1,7 @@
-# Shared by the bench scripts (sourced, not run): a scratch dir, the two servers every
-# comparison runs (the trivial httplib ceiling and a real node), started in the background and
-# stopped by their PIDs on exit (never by name). Needs BUILD_DIR and TOKEN set.
+# Shared by the bench scripts (sourced, not run): a scratch dir, the servers the comparisons
+# run (the trivial httplib ceiling, real nodes, the node's HAProxy edge in front of the
+# trivial server), started in the background and stopped by their PIDs on exit (never by
+# name). Needs BUILD_DIR and TOKEN set.
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -20,17 +21,43 @@ wait_port() { # log file, regex ending in the port -> prints the port
   echo "server did not start: $(cat "$1")" >&2; return 1
 }
 
-# Starts the trivial server and a node with a durable store; sets TPORT and NPORT. The node
-# runs bare (http.front=none) unless FRONT=embedded: these comparisons are of bare httplib
-# against bare httplib (bench/crowd_compare.sh measures the front). NODE_ARGS adds flags to
-# the node's command line (e.g. "--set actors.threads=1").
-start_servers() {
+# start_trivial -> sets TPORT
+start_trivial() {
   "$BUILD_DIR/bench/trivial_http_server" > "$WORK/trivial.log" 2>&1 &
   PIDS+=($!)
   TPORT=$(wait_port "$WORK/trivial.log" 'listening on [0-9]+')
+}
+
+# start_node NAME [serve flags...] -> sets PORT_<NAME> and PID_<NAME>: a node with a durable
+# store (store.sync=full) on a data dir of its own, NATS off unless the flags say otherwise.
+start_node() {
+  local name=$1; shift
   FLASHSALE_ADMIN_TOKEN=$TOKEN "$BUILD_DIR/cli/flashsale" serve --set http.port=0 \
-    --set data_dir="$WORK/data" --set nats.url=off --set store.sync=full \
-    --set http.front="${FRONT:-none}" ${NODE_ARGS:-} > "$WORK/node.log" 2>&1 &
+    --set data_dir="$WORK/data-$name" --set nats.url=off --set store.sync=full "$@" \
+    > "$WORK/node-$name.log" 2>&1 &
   PIDS+=($!)
-  NPORT=$(wait_port "$WORK/node.log" 'listening on http://[0-9.]+:[0-9]+')
+  printf -v "PID_$name" '%s' "$!"
+  printf -v "PORT_$name" '%s' "$(wait_port "$WORK/node-$name.log" \
+    'listening on https?://[0-9.]+:[0-9]+')"
+}
+
+# start_edge NAME BACKEND_PORT CONNECTIONS -> sets PORT_<NAME>: the node's HAProxy edge (its
+# own generated configuration) in front of a backend on 127.0.0.1.
+start_edge() {
+  mkdir -p "$WORK/edge-$1"
+  "$BUILD_DIR/bench/edge_front_runner" "$2" "$3" "$WORK/edge-$1" > "$WORK/edge-$1.log" 2>&1 &
+  PIDS+=($!)
+  printf -v "PORT_$1" '%s' "$(wait_port "$WORK/edge-$1.log" 'listening on [0-9]+')"
+}
+
+# Starts the trivial server and a node; sets TPORT and NPORT. The node runs bare
+# (http.front=none) unless FRONT=embedded: these comparisons are of bare httplib against bare
+# httplib (bench/crowd_compare.sh measures the front). NODE_ARGS adds flags to the node's
+# command line (e.g. "--set actors.threads=1").
+start_servers() {
+  start_trivial
+  # shellcheck disable=SC2086
+  start_node main --set http.front="${FRONT:-none}" ${NODE_ARGS:-}
+  NPORT=$PORT_main
+  PIDS_NODE=$PID_main
 }

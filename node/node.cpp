@@ -45,10 +45,10 @@ struct reply {
 std::optional<rejection> rejected_by_availability(const product_views& views,
                                                   const std::vector<order_line>& items) {
   for (const auto& item : items) {
-    auto view = views.find(item.product_id);
-    auto d = !view                  ? unknown_product(item.product_id)
-             : view->available <= 0 ? sold_out(item.product_id, view->available)
-                                    : decision{};
+    auto available = views.available(item.product_id);
+    auto d = !available        ? unknown_product(item.product_id)
+             : *available <= 0 ? sold_out(item.product_id, *available)
+                               : decision{};
     if (d.rejected)
       return d.rejected;
   }
@@ -62,6 +62,7 @@ struct node::runtime {
   std::unique_ptr<event_store> store;
   system_clock wall_clock;
   product_views views;
+  answered_keys keys;
   expiry_book expiries;
   node_services services;
   caf::actor_system_config actor_config;
@@ -208,6 +209,10 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
   rt.services.now = options.time ? options.time : &rt.wall_clock;
   rt.services.products = &rt.views;
   rt.services.expiries = &rt.expiries;
+  rt.services.keys = &rt.keys;
+  if (!rt.store->visit_idempotency_keys(
+        [&rt](std::string_view user, std::string_view key) { rt.keys.add(user, key); }))
+    return std::string("cannot read the idempotency index of ") + store_opts.path;
 
   // The same apply the actors use, from the latest snapshot on; finished orders whose units
   // are settled are dropped as the fold goes, so memory follows live orders only.
@@ -328,19 +333,22 @@ place_outcome node::place(const order_request& request) {
   cmd.user_id = request.user_id;
   cmd.items = request.items;
   cmd.idempotency_key = request.idempotency_key;
-  if (request.idempotency_key.empty()) {
-    // A random id never meets an earlier request, so there is nothing to compare a hash with.
-    cmd.order_id = random_order_id();
-  } else {
+  bool keyed = !request.idempotency_key.empty();
+  if (keyed)
     cmd.request_hash = request_hash(request);
-    cmd.order_id = derive_order_id(request.user_id, request.idempotency_key);
-    // Most retries come after the first answer is durable: answer them here, on the HTTP
-    // worker. One racing the first request is caught by the saga of its order id.
+  // Most retries come after the first answer is durable: answer them here, on the HTTP
+  // worker (the index is read only when the key may have an answer). One racing its first
+  // request is caught by the saga of its order id, unless the first took the last unit: it
+  // may then hear sold_out; retried once the first was answered, it gets the replay.
+  if (keyed && rt_->keys.maybe(cmd.user_id, cmd.idempotency_key))
     if (auto first = rt_->store->find_idempotency(cmd.user_id, cmd.idempotency_key))
       return replay_stored(*first, cmd);
-  }
   if (auto early = rejected_by_availability(rt_->views, cmd.items))
     return place_outcome{*early};
+  // A random id never meets an earlier request; a keyed one is the same for every retry of
+  // the request, so racing retries meet in one saga and one stream.
+  cmd.order_id =
+    keyed ? derive_order_id(request.user_id, request.idempotency_key) : random_order_id();
   return rt_->ask_with_reply<place_outcome>(place_atom::value, std::move(cmd));
 }
 

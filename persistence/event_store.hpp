@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -129,6 +130,10 @@ public:
   virtual std::int64_t last_seq() = 0;
   virtual std::optional<idempotency_record> find_idempotency(const std::string& user_id,
                                                              const std::string& key) = 0;
+  /// Calls `visit` with the (user_id, key) of every stored first answer (start-up only);
+  /// false on a read error.
+  virtual bool visit_idempotency_keys(
+    const std::function<void(std::string_view user_id, std::string_view key)>& visit) = 0;
 
   /// Runs `job` on a reader thread of the store's own, in submission order: for callers that
   /// must not block (actors), which read in `job` and post the result back to themselves.

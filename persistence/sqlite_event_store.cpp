@@ -75,6 +75,10 @@ public:
                                                      const std::string& key) override {
     return readers_->find_idempotency(user_id, key);
   }
+  bool visit_idempotency_keys(
+    const std::function<void(std::string_view, std::string_view)>& visit) override {
+    return readers_->visit_idempotency_keys(visit);
+  }
   void run_read(std::function<void()> job) override { async_reads_->post(std::move(job)); }
   void save_snapshot(snapshot s, std::function<void(std::optional<store_error>)> done) override {
     // A snapshot of a failed store may describe events that never committed.

@@ -10,7 +10,7 @@ namespace flashsale {
 
 struct sqlite_reader_pool::reader {
   sqlite::connection db; // first: the statements below are finalized before it closes
-  sqlite::statement read_from, read_stream, stream_version, find_idempotency;
+  sqlite::statement read_from, read_stream, stream_version, find_idempotency, idempotency_keys;
 };
 
 void sqlite_reader_pool::reader_deleter::operator()(reader* r) const { delete r; }
@@ -45,7 +45,8 @@ sqlite_reader_pool::reader_ptr sqlite_reader_pool::acquire() {
           db, "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?1") != SQLITE_OK ||
       r->find_idempotency.prepare(db, "SELECT request_hash, order_id, status, body, recorded_at"
                                       " FROM idempotency WHERE user_id = ?1 AND key = ?2") !=
-          SQLITE_OK)
+          SQLITE_OK
+      || r->idempotency_keys.prepare(db, "SELECT user_id, key FROM idempotency") != SQLITE_OK)
     return nullptr;
   return r;
 }
@@ -140,6 +141,22 @@ std::optional<idempotency_record> sqlite_reader_pool::find_idempotency(const std
   }
   release(std::move(r), rc == SQLITE_ROW || rc == SQLITE_DONE);
   return found;
+}
+
+bool sqlite_reader_pool::visit_idempotency_keys(
+  const std::function<void(std::string_view, std::string_view)>& visit) {
+  auto r = acquire();
+  if (!r)
+    return false;
+  int rc = SQLITE_OK;
+  {
+    auto& s = r->idempotency_keys;
+    sqlite::reset_guard guard(s);
+    while ((rc = s.step()) == SQLITE_ROW)
+      visit(s.column_text(0), s.column_text(1));
+  }
+  release(std::move(r), rc == SQLITE_DONE);
+  return rc == SQLITE_DONE;
 }
 
 } // namespace flashsale

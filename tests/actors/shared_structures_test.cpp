@@ -1,8 +1,10 @@
-// The expiry book: producers add without waking the scheduler unless its armed timer would
-// fire too late, and the scheduler takes due orders in bounded batches.
+// Small shared structures of the actors layer: the expiry book (producers add without waking
+// the scheduler unless its armed timer would fire too late; the scheduler takes due orders in
+// bounded batches) and the answered-keys read model.
 #include <gtest/gtest.h>
 
 #include "actors/expiry_book.hpp"
+#include "actors/read_models.hpp"
 
 using namespace flashsale;
 
@@ -30,4 +32,14 @@ TEST(ExpiryBook, TakesDueOrdersEarliestFirstAtMostABatch) {
   EXPECT_FALSE(book.due(300));
   EXPECT_EQ(book.size(), 1u);
   EXPECT_FALSE(book.plan_wake(5000, 1000) == std::nullopt);
+}
+
+TEST(AnsweredKeys, RemembersWhichKeysHaveAStoredAnswerPerUser) {
+  answered_keys keys;
+  EXPECT_FALSE(keys.maybe("u-1", "k"));
+  keys.add("u-1", "k");
+  EXPECT_TRUE(keys.maybe("u-1", "k"));
+  EXPECT_FALSE(keys.maybe("u-2", "k")) << "keys are scoped to the user";
+  EXPECT_FALSE(keys.maybe("u-1k", "")) << "the pair is unambiguous";
+  EXPECT_EQ(keys.size(), 1u);
 }
