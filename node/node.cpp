@@ -334,17 +334,19 @@ place_outcome node::place(const order_request& request) {
   cmd.items = request.items;
   cmd.idempotency_key = request.idempotency_key;
   bool keyed = !request.idempotency_key.empty();
-  if (keyed)
-    cmd.request_hash = request_hash(request);
   // Most retries come after the first answer is durable: answer them here, on the HTTP
   // worker (the index is read only when the key may have an answer). One racing its first
   // request is caught by the saga of its order id, unless the first took the last unit: it
   // may then hear sold_out; retried once the first was answered, it gets the replay.
-  if (keyed && rt_->keys.maybe(cmd.user_id, cmd.idempotency_key))
+  if (keyed && rt_->keys.maybe(cmd.user_id, cmd.idempotency_key)) {
+    cmd.request_hash = request_hash(request);
     if (auto first = rt_->store->find_idempotency(cmd.user_id, cmd.idempotency_key))
       return replay_stored(*first, cmd);
+  }
   if (auto early = rejected_by_availability(rt_->views, cmd.items))
     return place_outcome{*early};
+  if (keyed && cmd.request_hash.empty())
+    cmd.request_hash = request_hash(request);
   // A random id never meets an earlier request; a keyed one is the same for every retry of
   // the request, so racing retries meet in one saga and one stream.
   cmd.order_id =
