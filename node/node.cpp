@@ -200,10 +200,14 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
   store_options store_opts;
   store_opts.path = rt.dir->file("events.db");
   store_opts.sync = config.store.sync == "normal" ? sync_mode::normal : sync_mode::full;
-  auto opened = open_sqlite_event_store(store_opts);
-  if (auto err = std::get_if<store_error>(&opened))
-    return "cannot open event store " + store_opts.path + ": " + err->message;
-  rt.store = std::move(std::get<0>(opened));
+  if (options.store) {
+    rt.store = std::move(options.store);
+  } else {
+    auto opened = open_sqlite_event_store(store_opts);
+    if (auto err = std::get_if<store_error>(&opened))
+      return "cannot open event store " + store_opts.path + ": " + err->message;
+    rt.store = std::move(std::get<0>(opened));
+  }
 
   rt.services.store = rt.store.get();
   rt.services.now = options.time ? options.time : &rt.wall_clock;
@@ -211,7 +215,7 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
   rt.services.expiries = &rt.expiries;
   rt.services.keys = &rt.keys;
   if (!rt.store->visit_idempotency_keys(
-        [&rt](std::string_view user, std::string_view key) { rt.keys.add(user, key); }))
+          [&rt](std::string_view user, std::string_view key) { rt.keys.add(user, key); }))
     return std::string("cannot read the idempotency index of ") + store_opts.path;
 
   // The same apply the actors use, from the latest snapshot on; finished orders whose units
@@ -350,7 +354,7 @@ place_outcome node::place(const order_request& request) {
   // A random id never meets an earlier request; a keyed one is the same for every retry of
   // the request, so racing retries meet in one saga and one stream.
   cmd.order_id =
-    keyed ? derive_order_id(request.user_id, request.idempotency_key) : random_order_id();
+      keyed ? derive_order_id(request.user_id, request.idempotency_key) : random_order_id();
   return rt_->ask_with_reply<place_outcome>(place_atom::value, std::move(cmd));
 }
 

@@ -12,6 +12,7 @@
 
 #include "actors/node_api.hpp"
 #include "config/config.hpp"
+#include "persistence/event_store.hpp"
 
 namespace flashsale {
 
@@ -20,6 +21,9 @@ class clock;
 struct node_options {
   /// The node's time source; nullptr = the system clock. Tests pass a manual clock.
   const clock* time = nullptr;
+  /// A store to use instead of the SQLite one in the data dir; tests pass the in-memory store
+  /// (persistence/memory_event_store.hpp) to make commits fail on purpose.
+  std::unique_ptr<event_store> store;
 };
 
 class node final : public node_api {
