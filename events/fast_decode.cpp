@@ -2,10 +2,11 @@
 
 #include <array>
 #include <cstdint>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "events/event_fields.hpp"
 #include "events/time.hpp"
 
 namespace flashsale {
@@ -17,9 +18,9 @@ namespace {
 
 struct value {
   enum kind_t { string, integer, null, objects } kind = null;
-  std::string_view text;  ///< string contents
+  std::string_view text; ///< string contents
   std::int64_t number = 0;
-  std::size_t first = 0;  ///< objects: index of the first element in scanner::elements
+  std::size_t first = 0; ///< objects: index of the first element in scanner::elements
   std::size_t count = 0;
 };
 
@@ -244,95 +245,51 @@ bool lines_of(const scanner& sc, const value& v, std::vector<Line>& out, ReadLin
   return true;
 }
 
-bool read_order_line(const object& o, order_line& l) {
-  return required(o, "product_id", l.product_id) && required(o, "quantity", l.quantity);
+template <class E>
+bool read(const scanner& sc, const object& o, E& e);
+
+template <class E>
+bool get(const scanner&, const object& o, E& e, const fields::text<E>& f) {
+  return f.fallback ? optional(o, f.key, e.*f.member, f.fallback) : required(o, f.key, e.*f.member);
 }
-
-bool read_priced_line(const object& o, priced_line& l) {
-  return required(o, "product_id", l.product_id) && required(o, "quantity", l.quantity)
-         && optional(o, "unit_price_cents", l.unit_price_cents, 0);
+template <class E>
+bool get(const scanner&, const object& o, E& e, const fields::integer<E>& f) {
+  return f.required ? required(o, f.key, e.*f.member) : optional(o, f.key, e.*f.member, f.fallback);
 }
-
-// -- one reader per event type, field for field as its from_json.
-
-bool read(const scanner&, const object& o, ProductDefined& e) {
-  return required(o, "product_id", e.product_id) && required(o, "stock", e.stock)
-         && optional(o, "name", e.name, "") && optional(o, "price_cents", e.price_cents, 0)
-         && optional(o, "per_user_limit", e.per_user_limit, 0)
-         && optional_time(o, "sale_starts_at", e.sale_starts_at)
-         && optional(o, "hold_seconds", e.hold_seconds, 600);
+template <class E>
+bool get(const scanner&, const object& o, E& e, const fields::time<E>& f) {
+  return required_time(o, f.key, e.*f.member);
 }
-
-bool read(const scanner&, const object& o, StockReserved& e) {
-  return required(o, "product_id", e.product_id) && required(o, "order_id", e.order_id)
-         && required(o, "quantity", e.quantity) && optional(o, "user_id", e.user_id, "")
-         && optional(o, "unit_price_cents", e.unit_price_cents, 0);
+template <class E>
+bool get(const scanner&, const object& o, E& e, const fields::optional_time<E>& f) {
+  return optional_time(o, f.key, e.*f.member);
 }
-
-bool read(const scanner&, const object& o, StockReleased& e) {
-  std::string reason;
-  if (!(required(o, "product_id", e.product_id) && required(o, "order_id", e.order_id)
-        && required(o, "quantity", e.quantity) && optional(o, "user_id", e.user_id, "")
-        && optional(o, "reason", reason, "compensation")))
+template <class E>
+bool get(const scanner&, const object& o, E& e, const fields::reason<E>& f) {
+  std::string text;
+  if (!optional(o, f.key, text, to_string(f.fallback)))
     return false;
-  auto parsed = parse_release_reason(reason);
-  if (!parsed)
-    return false;
-  e.reason = *parsed;
-  return true;
+  auto parsed = parse_release_reason(text);
+  if (parsed)
+    e.*f.member = *parsed;
+  return parsed.has_value();
 }
-
-bool read(const scanner&, const object& o, StockSold& e) {
-  return required(o, "product_id", e.product_id) && required(o, "order_id", e.order_id)
-         && required(o, "quantity", e.quantity) && optional(o, "user_id", e.user_id, "");
-}
-
-bool read(const scanner& sc, const object& o, OrderPlaced& e) {
-  auto items = o.get("items");
-  return required(o, "order_id", e.order_id) && required(o, "user_id", e.user_id) && items
-         && lines_of(sc, *items, e.items, read_order_line)
-         && optional(o, "idempotency_key", e.idempotency_key, "")
-         && optional(o, "request_hash", e.request_hash, "")
-         && required_time(o, "placed_at", e.placed_at);
-}
-
-bool read(const scanner& sc, const object& o, OrderReserved& e) {
-  if (!(required(o, "order_id", e.order_id) && required_time(o, "expires_at", e.expires_at)
-        && optional(o, "total_cents", e.total_cents, 0)))
-    return false;
-  auto lines = o.get("lines");
-  if (!lines || lines->kind == value::null) {
-    e.lines.clear();
+template <class E, class Line>
+bool get(const scanner& sc, const object& o, E& e, const fields::lines<E, Line>& f) {
+  auto v = o.get(f.key);
+  if (!f.required && (!v || v->kind == value::null)) {
+    (e.*f.member).clear();
     return true;
   }
-  return lines_of(sc, *lines, e.lines, read_priced_line);
+  return v && lines_of(sc, *v, e.*f.member, [&sc](const object& element, Line& l) {
+           return read(sc, element, l);
+         });
 }
 
-bool read(const scanner&, const object& o, OrderRejected& e) {
-  return required(o, "order_id", e.order_id) && optional(o, "code", e.code, "internal")
-         && optional(o, "message", e.message, "");
-}
-
-bool read(const scanner&, const object& o, OrderPaid& e) {
-  return required(o, "order_id", e.order_id) && optional(o, "payment_id", e.payment_id, "")
-         && optional(o, "event_id", e.event_id, "")
-         && optional(o, "amount_cents", e.amount_cents, 0);
-}
-
-bool read(const scanner&, const object& o, OrderCancelled& e) {
-  return required(o, "order_id", e.order_id)
-         && optional(o, "reason", e.reason, cancel_reason_user)
-         && optional(o, "payment_id", e.payment_id, "") && optional(o, "event_id", e.event_id, "");
-}
-
-bool read(const scanner&, const object& o, OrderExpired& e) {
-  return required(o, "order_id", e.order_id);
-}
-
-bool read(const scanner&, const object& o, PaymentRejected& e) {
-  return required(o, "order_id", e.order_id) && optional(o, "payment_id", e.payment_id, "")
-         && optional(o, "event_id", e.event_id, "")
-         && optional(o, "amount_cents", e.amount_cents, 0) && optional(o, "reason", e.reason, "");
+/// Field for field as its from_json (both walk events/event_fields.hpp).
+template <class E>
+bool read(const scanner& sc, const object& o, E& e) {
+  return fields::all_of<E>([&](const auto& f) { return get(sc, o, e, f); });
 }
 
 template <std::size_t... I>

@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 
+#include "events/event_fields.hpp"
 #include "events/time.hpp"
 
 namespace flashsale {
@@ -21,17 +22,31 @@ bool append_json_string(std::string& out, std::string_view s) {
     out.append(s.data() + plain_from, i - plain_from);
     plain_from = i + 1;
     switch (u) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        out += "\\u00";
-        out += hex[u >> 4];
-        out += hex[u & 0xf];
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\b':
+      out += "\\b";
+      break;
+    case '\f':
+      out += "\\f";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      out += "\\u00";
+      out += hex[u >> 4];
+      out += hex[u & 0xf];
     }
   }
   out.append(s.data() + plain_from, s.size() - plain_from);
@@ -60,9 +75,7 @@ public:
     append_json_int(next(key).text, v);
     return *this;
   }
-  object_writer& time(std::string_view key, timestamp_ms t) {
-    return str(key, format_rfc3339(t));
-  }
+  object_writer& time(std::string_view key, timestamp_ms t) { return str(key, format_rfc3339(t)); }
   object_writer& optional_time(std::string_view key, const std::optional<timestamp_ms>& t) {
     if (t)
       return time(key, *t);
@@ -127,98 +140,43 @@ private:
     return f;
   }
 
-  std::array<field, 8> fields_;
+  std::array<field, 8> fields_; // the longest field list has 7
   std::size_t count_ = 0;
   bool plain_ = true;
 };
 
-void write_line(object_writer& w, const order_line& l) {
-  w.str("product_id", l.product_id).num("quantity", l.quantity);
+template <class E>
+void write(object_writer& w, const E& e);
+
+template <class E>
+void put(object_writer& w, const E& e, const fields::text<E>& f) {
+  w.str(f.key, e.*f.member);
+}
+template <class E>
+void put(object_writer& w, const E& e, const fields::integer<E>& f) {
+  w.num(f.key, e.*f.member);
+}
+template <class E>
+void put(object_writer& w, const E& e, const fields::time<E>& f) {
+  w.time(f.key, e.*f.member);
+}
+template <class E>
+void put(object_writer& w, const E& e, const fields::optional_time<E>& f) {
+  w.optional_time(f.key, e.*f.member);
+}
+template <class E>
+void put(object_writer& w, const E& e, const fields::reason<E>& f) {
+  w.str(f.key, to_string(e.*f.member));
+}
+template <class E, class Line>
+void put(object_writer& w, const E& e, const fields::lines<E, Line>& f) {
+  w.objects(f.key, e.*f.member, [](object_writer& o, const Line& l) { write(o, l); });
 }
 
-void write_line(object_writer& w, const priced_line& l) {
-  w.str("product_id", l.product_id).num("quantity", l.quantity).num("unit_price_cents",
-                                                                    l.unit_price_cents);
-}
-
-// Field lists as in product_events.cpp / order_events.cpp (to_json); the order is irrelevant.
-void write(object_writer& w, const ProductDefined& e) {
-  w.str("product_id", e.product_id)
-    .str("name", e.name)
-    .num("stock", e.stock)
-    .num("price_cents", e.price_cents)
-    .num("per_user_limit", e.per_user_limit)
-    .optional_time("sale_starts_at", e.sale_starts_at)
-    .num("hold_seconds", e.hold_seconds);
-}
-
-void write(object_writer& w, const StockReserved& e) {
-  w.str("product_id", e.product_id)
-    .str("order_id", e.order_id)
-    .str("user_id", e.user_id)
-    .num("quantity", e.quantity)
-    .num("unit_price_cents", e.unit_price_cents);
-}
-
-void write(object_writer& w, const StockReleased& e) {
-  w.str("product_id", e.product_id)
-    .str("order_id", e.order_id)
-    .str("user_id", e.user_id)
-    .num("quantity", e.quantity)
-    .str("reason", to_string(e.reason));
-}
-
-void write(object_writer& w, const StockSold& e) {
-  w.str("product_id", e.product_id)
-    .str("order_id", e.order_id)
-    .str("user_id", e.user_id)
-    .num("quantity", e.quantity);
-}
-
-void write(object_writer& w, const OrderPlaced& e) {
-  w.str("order_id", e.order_id)
-    .str("user_id", e.user_id)
-    .objects("items", e.items, [](object_writer& o, const order_line& l) { write_line(o, l); })
-    .str("idempotency_key", e.idempotency_key)
-    .str("request_hash", e.request_hash)
-    .time("placed_at", e.placed_at);
-}
-
-void write(object_writer& w, const OrderReserved& e) {
-  w.str("order_id", e.order_id)
-    .time("expires_at", e.expires_at)
-    .num("total_cents", e.total_cents)
-    .objects("lines", e.lines, [](object_writer& o, const priced_line& l) { write_line(o, l); });
-}
-
-void write(object_writer& w, const OrderRejected& e) {
-  w.str("order_id", e.order_id).str("code", e.code).str("message", e.message);
-}
-
-void write(object_writer& w, const OrderPaid& e) {
-  w.str("order_id", e.order_id)
-    .str("payment_id", e.payment_id)
-    .str("event_id", e.event_id)
-    .num("amount_cents", e.amount_cents);
-}
-
-void write(object_writer& w, const OrderCancelled& e) {
-  w.str("order_id", e.order_id)
-    .str("reason", e.reason)
-    .str("payment_id", e.payment_id)
-    .str("event_id", e.event_id);
-}
-
-void write(object_writer& w, const OrderExpired& e) {
-  w.str("order_id", e.order_id);
-}
-
-void write(object_writer& w, const PaymentRejected& e) {
-  w.str("order_id", e.order_id)
-    .str("payment_id", e.payment_id)
-    .str("event_id", e.event_id)
-    .num("amount_cents", e.amount_cents)
-    .str("reason", e.reason);
+/// Every field of the event's list (events/event_fields.hpp); the writer sorts the keys.
+template <class E>
+void write(object_writer& w, const E& e) {
+  fields::each<E>([&](const auto& f) { put(w, e, f); });
 }
 
 } // namespace

@@ -8,7 +8,8 @@
 //   OrderCancelled {order_id, reason ("user" | "payment_failed"), payment_id, event_id}
 //   OrderExpired   {order_id}
 //   PaymentRejected{order_id, payment_id, event_id, amount_cents, reason}
-// from_json ignores unknown fields and defaults optional/newer ones, so old logs replay.
+// from_json ignores unknown fields and defaults optional/newer ones, so old logs replay. The
+// field lists behind every codec, with each field's fallback, are in events/event_fields.hpp.
 #pragma once
 
 #include <cstdint>

@@ -5,7 +5,8 @@
 //   StockReserved  {product_id, order_id, user_id, quantity, unit_price_cents}
 //   StockReleased  {product_id, order_id, user_id, quantity, reason}
 //   StockSold      {product_id, order_id, user_id, quantity}
-// from_json ignores unknown fields and defaults optional/newer ones, so old logs replay.
+// from_json ignores unknown fields and defaults optional/newer ones, so old logs replay. The
+// field lists behind every codec, with each field's fallback, are in events/event_fields.hpp.
 #pragma once
 
 #include <cstdint>
