@@ -2,14 +2,12 @@
 // awkward strings (quotes, backslashes, every control byte, DEL), empty and multi-line arrays,
 // extreme numbers and null times; non-ASCII goes to nlohmann, which checks the UTF-8. The
 // order view's direct writer is held to its DOM rendering the same way.
-#include "events/fast_encode.hpp"
-
-#include <gtest/gtest.h>
-
 #include <limits>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "events/fast_encode.hpp"
 #include "events/order_view.hpp"
 #include "events/time.hpp"
 
@@ -56,6 +54,19 @@ TEST(FastEncode, EveryEventTypeMatchesNlohmannByteForByte) {
       ASSERT_TRUE(fast) << dom(e);
       EXPECT_EQ(*fast, dom(e));
     }
+}
+
+TEST(FastEncode, TheEnvelopeAsPublishedMatchesNlohmannByteForByte) {
+  // The outbox relay publishes every event with envelope_json: the same bytes consumers got
+  // when it went through nlohmann's DOM, including non-ASCII data.
+  for (const auto& s : {std::string(), awkward(), std::string("caf\xc3\xa9")})
+    for (const auto& e : samples(s)) {
+      auto env = to_envelope(e, 7, 1'764'000'000'123);
+      env.seq = 4242;
+      EXPECT_EQ(envelope_json(env), nlohmann::json(env).dump());
+    }
+  envelope odd{1, "order-\xc3\xa9", 1, "OrderExpired", R"({"order_id":"x"})", 0};
+  EXPECT_EQ(envelope_json(odd), nlohmann::json(odd).dump()) << "non-ASCII ids step aside";
 }
 
 TEST(FastEncode, NonAsciiStepsAsideAndToEnvelopeStillEncodes) {
