@@ -12,6 +12,7 @@
 #include "events/order_view.hpp"
 #include "events/time.hpp"
 #include "http/admission.hpp"
+#include "http/dashboard.hpp"
 #include "http/error_response.hpp"
 #include "http/metrics.hpp"
 #include "http/rate_limiter.hpp"
@@ -133,6 +134,20 @@ void install_operations(httplib::Server& server, route_context& c) {
                  body["event_store_error"] = h.event_store_error;
                send_json_text(res, h.event_store_ok ? 200 : 503,
                               body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+             }));
+  server.Get("/dashboard", route("/dashboard", [](const httplib::Request&, httplib::Response& res) {
+               res.set_header("Cache-Control", "no-cache");
+               res.set_content(dashboard_html(), "text/html; charset=utf-8");
+             }));
+  server.Get("/dashboard/chart.js",
+             route("/dashboard/chart.js", [](const httplib::Request&, httplib::Response& res) {
+               const auto& js = chart_js();
+               if (js.empty())
+                 return send_error(res, {errc::not_found,
+                                         std::string("Chart.js is not installed (") + chart_js_path
+                                             + "): apt-get install libjs-chart.js"});
+               res.set_header("Cache-Control", "public, max-age=86400");
+               res.set_content(js, "application/javascript");
              }));
   server.Get("/metrics", route("/metrics", [&c](const httplib::Request&, httplib::Response& res) {
                http_metrics::gauges g;

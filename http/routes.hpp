@@ -1,5 +1,6 @@
 // Installs every route of shared/API.md on an httplib server, in front of a node_api:
-//   GET /health, GET /metrics, PUT|GET /products/{id}, GET /products, POST /orders,
+//   GET /health, GET /metrics, GET /dashboard (+ /dashboard/chart.js), PUT|GET /products/{id},
+//   GET /products, POST /orders,
 //   GET /orders/{id}, POST /orders/{id}/cancel, POST /payments/webhook.
 // invariant: handlers never throw out (a wrapper turns any exception into 500 internal) and
 // every status they send comes from the error catalogue or from the node's answer.

@@ -26,10 +26,12 @@ TEST(Metrics, ServedTextPassesPromtoolAndCountsEveryOutcome) {
   EXPECT_EQ(metrics->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
   const auto& text = metrics->body;
   for (const char* series :
-       {"flashsale_orders_total{outcome=\"created\"} 1", "flashsale_orders_total{outcome=\"sold_out\"} 1",
+       {"flashsale_orders_total{outcome=\"created\"} 1",
+        "flashsale_orders_total{outcome=\"sold_out\"} 1",
         "flashsale_orders_total{outcome=\"unknown_product\"} 1",
         "flashsale_product_units{product_id=\"m\",state=\"reserved\"} 1",
-        "flashsale_http_request_duration_seconds_bucket{method=\"POST\",route=\"/orders\",status=\"201\",le=\"0.0005\"}",
+        "flashsale_http_request_duration_seconds_bucket{method=\"POST\",route=\"/"
+        "orders\",status=\"201\",le=\"0.0005\"}",
         "flashsale_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1",
         "flashsale_store_commit_duration_seconds_count", "flashsale_outbox_lag 0",
         "flashsale_live_actors{kind=\"inventory\"} 1"})
@@ -37,9 +39,7 @@ TEST(Metrics, ServedTextPassesPromtoolAndCountsEveryOutcome) {
   EXPECT_EQ(text.find("0.00050000000000000001"), std::string::npos) << "bounds as written";
 
   auto file = dir.file("metrics.txt");
-  {
-    std::ofstream(file) << text;
-  }
+  { std::ofstream(file) << text; }
   t::child_process check({"/bin/sh", "-c", "/usr/bin/promtool check metrics < " + file});
   auto code = check.wait_exit(30s);
   ASSERT_TRUE(code) << "promtool did not finish";
