@@ -8,26 +8,28 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "payments/payment_simulator.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "payments/payment_simulator.hpp"
 
 namespace flashsale::cli {
 
 const char* const pay_sim_usage =
-  "usage: flashsale pay-sim --node-url URL --nats-url URL --secret SECRET [options]\n"
-  "\n"
-  "Plays the payment provider: consumes OrderReserved events from JetStream (durable\n"
-  "consumer `payments`) and calls the node's signed webhook with the payment result.\n"
-  "\n"
-  "  --node-url URL       the node to call, e.g. http://127.0.0.1:8080\n"
-  "  --nats-url URL       JetStream server, e.g. nats://127.0.0.1:4222\n"
-  "  --secret SECRET      the webhook HMAC secret (payments.webhook_secret of the node)\n"
-  "  --workers N          threads, each with its own pull subscription (default 2)\n"
-  "  --latency-ms N       simulated provider latency per payment (default 3000)\n"
-  "  --success-rate X     probability a payment succeeds, 0..1 (default 0.9)\n"
-  "  --max-deliver N      attempts before a payment goes to flashsale.dlq.payments (default 5)\n"
-  "  --seed N             seed of the success decision (default fixed)\n";
+    "usage: flashsale pay-sim --node-url URL --nats-url URL --secret SECRET [options]\n"
+    "\n"
+    "Plays the payment provider: consumes OrderReserved events from JetStream (durable\n"
+    "consumer `payments`) and calls the node's signed webhook with the payment result.\n"
+    "\n"
+    "  --node-url URL       the node to call, e.g. http://127.0.0.1:8080\n"
+    "  --nats-url URL       JetStream server, e.g. nats://127.0.0.1:4222\n"
+    "  --secret SECRET      the webhook HMAC secret (payments.webhook_secret of the node)\n"
+    "  --ca-cert FILE       for an https:// node: the CA (PEM) its certificate must chain to\n"
+    "                       (default: the system's trusted CAs)\n"
+    "  --workers N          threads, each with its own pull subscription (default 2)\n"
+    "  --latency-ms N       simulated provider latency per payment (default 3000)\n"
+    "  --success-rate X     probability a payment succeeds, 0..1 (default 0.9)\n"
+    "  --max-deliver N      attempts before a payment goes to flashsale.dlq.payments (default 5)\n"
+    "  --seed N             seed of the success decision (default fixed)\n";
 
 namespace {
 
@@ -67,6 +69,8 @@ int pay_sim(const args& a) {
       o.nats_url = value;
     else if (flag == "--secret")
       o.webhook_secret = value;
+    else if (flag == "--ca-cert")
+      o.ca_file = value;
     else if (flag == "--workers" && parse_int(value, 1, 64, n))
       o.workers = static_cast<int>(n);
     else if (flag == "--latency-ms" && parse_int(value, 0, 3600 * 1000, n))
@@ -105,8 +109,8 @@ int pay_sim(const args& a) {
     std::cerr << "flashsale: " << *problem << "\n";
     return 1;
   }
-  std::cout << "pay-sim: consuming " << payments_subject << " from " << o.nats_url
-            << ", paying at " << o.node_url << " with " << o.workers << " workers" << std::endl;
+  std::cout << "pay-sim: consuming " << payments_subject << " from " << o.nats_url << ", paying at "
+            << o.node_url << " with " << o.workers << " workers" << std::endl;
   int received = 0;
   sigwait(&stop_signals, &received);
   auto& sim = *std::get<0>(started);

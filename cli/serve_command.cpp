@@ -6,25 +6,25 @@
 #include <tuple>
 
 #include "cli/commands.hpp"
-#include "node/edge_front.hpp"
-#include "node/node.hpp"
 #include "cli/options.hpp"
 #include "http/secrets.hpp"
 #include "http/server.hpp"
+#include "node/edge_front.hpp"
+#include "node/node.hpp"
 
 namespace flashsale::cli {
 
 const char* const serve_usage =
-  "usage: flashsale serve [--config FILE] [--set KEY=VALUE ...]\n"
-  "\n"
-  "Runs the actor node: recovers state from the event store in data_dir, then serves the\n"
-  "HTTP API until SIGINT or SIGTERM.\n"
-  "\n"
-  "  --config FILE      JSON config file (keys and defaults: config/flashsale.json)\n"
-  "  --set KEY=VALUE    override one key, e.g. --set http.port=0 (repeatable)\n"
-  "\n"
-  "Every key can also be set as FLASHSALE_<KEY> (dots to underscores, upper case);\n"
-  "--set beats the environment, which beats the file.\n";
+    "usage: flashsale serve [--config FILE] [--set KEY=VALUE ...]\n"
+    "\n"
+    "Runs the actor node: recovers state from the event store in data_dir, then serves the\n"
+    "HTTP API until SIGINT or SIGTERM.\n"
+    "\n"
+    "  --config FILE      JSON config file (keys and defaults: config/flashsale.json)\n"
+    "  --set KEY=VALUE    override one key, e.g. --set http.port=0 (repeatable)\n"
+    "\n"
+    "Every key can also be set as FLASHSALE_<KEY> (dots to underscores, upper case);\n"
+    "--set beats the environment, which beats the file.\n";
 
 int serve(const args& a) {
   config_sources sources;
@@ -108,6 +108,8 @@ int serve(const args& a) {
     edge.backend_connections = options.threads;
     edge.max_body_bytes = config.http.max_body_bytes;
     edge.data_dir = config.data_dir;
+    edge.tls_cert_file = config.http.tls_cert_file;
+    edge.tls_key_file = config.http.tls_key_file;
     auto started_front = edge_front::start(edge);
     if (auto problem = std::get_if<std::string>(&started_front)) {
       std::cerr << "flashsale: " << *problem << "\n";

@@ -49,72 +49,82 @@ std::string non_empty(const std::string& v) {
 
 const std::vector<key_spec>& schema() {
   static const std::vector<key_spec> specs = {
-    {"data_dir", kind::string, 0, 0, non_empty,
-     [](node_config& c, const json& v) { c.data_dir = v.get<std::string>(); }},
-    {"http.host", kind::string, 0, 0, non_empty,
-     [](node_config& c, const json& v) { c.http.host = v.get<std::string>(); }},
-    {"http.port", kind::integer, 0, 65535, nullptr,
-     [](node_config& c, const json& v) { c.http.port = v.get<int>(); }},
-    {"http.front", kind::string, 0, 0,
-     [](const std::string& v) { return one_of(v, {"embedded", "none"}); },
-     [](node_config& c, const json& v) { c.http.front = v.get<std::string>(); }},
-    {"http.threads", kind::integer, 0, 4096, nullptr,
-     [](node_config& c, const json& v) { c.http.threads = v.get<int>(); }},
-    {"http.max_body_bytes", kind::integer, 1, 64.0 * 1024 * 1024, nullptr,
-     [](node_config& c, const json& v) { c.http.max_body_bytes = v.get<std::int64_t>(); }},
-    {"http.shed_after_ms", kind::integer, 0, 3600.0 * 1000, nullptr,
-     [](node_config& c, const json& v) { c.http.shed_after_ms = v.get<std::int64_t>(); }},
-    {"store.sync", kind::string, 0, 0,
-     [](const std::string& v) { return one_of(v, {"full", "normal"}); },
-     [](node_config& c, const json& v) { c.store.sync = v.get<std::string>(); }},
-    {"store.snapshot_every", kind::integer, 0, 1e12, nullptr,
-     [](node_config& c, const json& v) { c.store.snapshot_every = v.get<std::int64_t>(); }},
-    {"nats.url", kind::string, 0, 0,
-     [](const std::string& v) -> std::string {
-       if (v == "embedded" || v == "off" || v.rfind("nats://", 0) == 0)
-         return "";
-       return "expected \"embedded\", \"off\" or a nats://host:port URL";
-     },
-     [](node_config& c, const json& v) { c.nats.url = v.get<std::string>(); }},
-    {"nats.stream_max_age_hours", kind::integer, 1, 10 * 365 * 24, nullptr,
-     [](node_config& c, const json& v) { c.nats.stream_max_age_hours = v.get<std::int64_t>(); }},
-    {"nats.duplicate_window_seconds", kind::integer, 1, 10LL * 365 * 24 * 3600, nullptr,
-     [](node_config& c, const json& v) {
-       c.nats.duplicate_window_seconds = v.get<std::int64_t>();
-     }},
-    {"nats.publish_window", kind::integer, 1, 65536, nullptr,
-     [](node_config& c, const json& v) { c.nats.publish_window = v.get<int>(); }},
-    {"orders.hold_seconds", kind::integer, 1, 7 * 24 * 3600, nullptr,
-     [](node_config& c, const json& v) { c.orders.hold_seconds = v.get<std::int64_t>(); }},
-    {"rate_limit.per_user_per_second", kind::number, 0, 1e6, nullptr,
-     [](node_config& c, const json& v) { c.rate_limit.per_user_per_second = v.get<double>(); }},
-    {"rate_limit.per_address_per_second", kind::number, 0, 1e6, nullptr,
-     [](node_config& c, const json& v) {
-       c.rate_limit.per_address_per_second = v.get<double>();
-     }},
-    {"rate_limit.burst", kind::integer, 1, 1e6, nullptr,
-     [](node_config& c, const json& v) { c.rate_limit.burst = v.get<std::int64_t>(); }},
-    {"actors.threads", kind::integer, 0, 256, nullptr,
-     [](node_config& c, const json& v) { c.actors.threads = v.get<int>(); }},
-    {"actors.policy", kind::string, 0, 0,
-     [](const std::string& v) { return one_of(v, {"sharing", "stealing"}); },
-     [](node_config& c, const json& v) { c.actors.policy = v.get<std::string>(); }},
-    {"admin_token", kind::string, 0, 0, nullptr,
-     [](node_config& c, const json& v) { c.admin_token = v.get<std::string>(); }},
-    {"payments.webhook_secret", kind::string, 0, 0, nullptr,
-     [](node_config& c, const json& v) { c.payments.webhook_secret = v.get<std::string>(); }},
-    {"payments.simulator.enabled", kind::boolean, 0, 0, nullptr,
-     [](node_config& c, const json& v) { c.payments.simulator.enabled = v.get<bool>(); }},
-    {"payments.simulator.latency_ms", kind::integer, 0, 3600 * 1000, nullptr,
-     [](node_config& c, const json& v) {
-       c.payments.simulator.latency_ms = v.get<std::int64_t>();
-     }},
-    {"payments.simulator.success_rate", kind::number, 0, 1, nullptr,
-     [](node_config& c, const json& v) { c.payments.simulator.success_rate = v.get<double>(); }},
-    {"payments.simulator.workers", kind::integer, 1, 64, nullptr,
-     [](node_config& c, const json& v) { c.payments.simulator.workers = v.get<int>(); }},
-    {"payments.simulator.max_deliver", kind::integer, 1, 1000, nullptr,
-     [](node_config& c, const json& v) { c.payments.simulator.max_deliver = v.get<int>(); }},
+      {"data_dir", kind::string, 0, 0, non_empty,
+       [](node_config& c, const json& v) { c.data_dir = v.get<std::string>(); }},
+      {"http.host", kind::string, 0, 0, non_empty,
+       [](node_config& c, const json& v) { c.http.host = v.get<std::string>(); }},
+      {"http.port", kind::integer, 0, 65535, nullptr,
+       [](node_config& c, const json& v) { c.http.port = v.get<int>(); }},
+      {"http.front", kind::string, 0, 0,
+       [](const std::string& v) {
+         return one_of(v, {"embedded", "none"});
+       },
+       [](node_config& c, const json& v) { c.http.front = v.get<std::string>(); }},
+      {"http.tls.cert_file", kind::string, 0, 0, nullptr,
+       [](node_config& c, const json& v) { c.http.tls_cert_file = v.get<std::string>(); }},
+      {"http.tls.key_file", kind::string, 0, 0, nullptr,
+       [](node_config& c, const json& v) { c.http.tls_key_file = v.get<std::string>(); }},
+      {"http.threads", kind::integer, 0, 4096, nullptr,
+       [](node_config& c, const json& v) { c.http.threads = v.get<int>(); }},
+      {"http.max_body_bytes", kind::integer, 1, 64.0 * 1024 * 1024, nullptr,
+       [](node_config& c, const json& v) { c.http.max_body_bytes = v.get<std::int64_t>(); }},
+      {"http.shed_after_ms", kind::integer, 0, 3600.0 * 1000, nullptr,
+       [](node_config& c, const json& v) { c.http.shed_after_ms = v.get<std::int64_t>(); }},
+      {"store.sync", kind::string, 0, 0,
+       [](const std::string& v) {
+         return one_of(v, {"full", "normal"});
+       },
+       [](node_config& c, const json& v) { c.store.sync = v.get<std::string>(); }},
+      {"store.snapshot_every", kind::integer, 0, 1e12, nullptr,
+       [](node_config& c, const json& v) { c.store.snapshot_every = v.get<std::int64_t>(); }},
+      {"nats.url", kind::string, 0, 0,
+       [](const std::string& v) -> std::string {
+         if (v == "embedded" || v == "off" || v.rfind("nats://", 0) == 0)
+           return "";
+         return "expected \"embedded\", \"off\" or a nats://host:port URL";
+       },
+       [](node_config& c, const json& v) { c.nats.url = v.get<std::string>(); }},
+      {"nats.stream_max_age_hours", kind::integer, 1, 10 * 365 * 24, nullptr,
+       [](node_config& c, const json& v) { c.nats.stream_max_age_hours = v.get<std::int64_t>(); }},
+      {"nats.duplicate_window_seconds", kind::integer, 1, 10LL * 365 * 24 * 3600, nullptr,
+       [](node_config& c, const json& v) {
+         c.nats.duplicate_window_seconds = v.get<std::int64_t>();
+       }},
+      {"nats.publish_window", kind::integer, 1, 65536, nullptr,
+       [](node_config& c, const json& v) { c.nats.publish_window = v.get<int>(); }},
+      {"orders.hold_seconds", kind::integer, 1, 7 * 24 * 3600, nullptr,
+       [](node_config& c, const json& v) { c.orders.hold_seconds = v.get<std::int64_t>(); }},
+      {"rate_limit.per_user_per_second", kind::number, 0, 1e6, nullptr,
+       [](node_config& c, const json& v) { c.rate_limit.per_user_per_second = v.get<double>(); }},
+      {"rate_limit.per_address_per_second", kind::number, 0, 1e6, nullptr,
+       [](node_config& c, const json& v) {
+         c.rate_limit.per_address_per_second = v.get<double>();
+       }},
+      {"rate_limit.burst", kind::integer, 1, 1e6, nullptr,
+       [](node_config& c, const json& v) { c.rate_limit.burst = v.get<std::int64_t>(); }},
+      {"actors.threads", kind::integer, 0, 256, nullptr,
+       [](node_config& c, const json& v) { c.actors.threads = v.get<int>(); }},
+      {"actors.policy", kind::string, 0, 0,
+       [](const std::string& v) {
+         return one_of(v, {"sharing", "stealing"});
+       },
+       [](node_config& c, const json& v) { c.actors.policy = v.get<std::string>(); }},
+      {"admin_token", kind::string, 0, 0, nullptr,
+       [](node_config& c, const json& v) { c.admin_token = v.get<std::string>(); }},
+      {"payments.webhook_secret", kind::string, 0, 0, nullptr,
+       [](node_config& c, const json& v) { c.payments.webhook_secret = v.get<std::string>(); }},
+      {"payments.simulator.enabled", kind::boolean, 0, 0, nullptr,
+       [](node_config& c, const json& v) { c.payments.simulator.enabled = v.get<bool>(); }},
+      {"payments.simulator.latency_ms", kind::integer, 0, 3600 * 1000, nullptr,
+       [](node_config& c, const json& v) {
+         c.payments.simulator.latency_ms = v.get<std::int64_t>();
+       }},
+      {"payments.simulator.success_rate", kind::number, 0, 1, nullptr,
+       [](node_config& c, const json& v) { c.payments.simulator.success_rate = v.get<double>(); }},
+      {"payments.simulator.workers", kind::integer, 1, 64, nullptr,
+       [](node_config& c, const json& v) { c.payments.simulator.workers = v.get<int>(); }},
+      {"payments.simulator.max_deliver", kind::integer, 1, 1000, nullptr,
+       [](node_config& c, const json& v) { c.payments.simulator.max_deliver = v.get<int>(); }},
   };
   return specs;
 }
@@ -129,19 +139,18 @@ const key_spec* find_spec(const std::string& key) {
 std::string describe(const key_spec& s) {
   std::ostringstream out;
   switch (s.type) {
-    case kind::string:
-      out << "a string";
-      break;
-    case kind::boolean:
-      out << "true or false";
-      break;
-    case kind::integer:
-      out << "an integer " << static_cast<long long>(s.min) << ".."
-          << static_cast<long long>(s.max);
-      break;
-    case kind::number:
-      out << "a number " << s.min << ".." << s.max;
-      break;
+  case kind::string:
+    out << "a string";
+    break;
+  case kind::boolean:
+    out << "true or false";
+    break;
+  case kind::integer:
+    out << "an integer " << static_cast<long long>(s.min) << ".." << static_cast<long long>(s.max);
+    break;
+  case kind::number:
+    out << "a number " << s.min << ".." << s.max;
+    break;
   }
   return out.str();
 }
@@ -154,18 +163,18 @@ std::string error(const std::string& key, const std::string& source, const std::
 std::string validate(const key_spec& spec, const json& value) {
   bool type_ok = false;
   switch (spec.type) {
-    case kind::string:
-      type_ok = value.is_string();
-      break;
-    case kind::boolean:
-      type_ok = value.is_boolean();
-      break;
-    case kind::integer:
-      type_ok = value.is_number_integer();
-      break;
-    case kind::number:
-      type_ok = value.is_number();
-      break;
+  case kind::string:
+    type_ok = value.is_string();
+    break;
+  case kind::boolean:
+    type_ok = value.is_boolean();
+    break;
+  case kind::integer:
+    type_ok = value.is_number_integer();
+    break;
+  case kind::number:
+    type_ok = value.is_number();
+    break;
   }
   if (!type_ok)
     return "expected " + describe(spec) + ", got " + value.dump();
@@ -185,35 +194,35 @@ std::string validate(const key_spec& spec, const json& value) {
 /// Text from the environment or a flag, read as the key's type. Integers must be exact.
 std::variant<json, std::string> from_text(const key_spec& spec, const std::string& text) {
   switch (spec.type) {
-    case kind::string:
-      return json(text);
-    case kind::boolean:
-      if (text == "true" || text == "1")
-        return json(true);
-      if (text == "false" || text == "0")
-        return json(false);
+  case kind::string:
+    return json(text);
+  case kind::boolean:
+    if (text == "true" || text == "1")
+      return json(true);
+    if (text == "false" || text == "0")
+      return json(false);
+    break;
+  case kind::integer: {
+    if (text.empty())
       break;
-    case kind::integer: {
-      if (text.empty())
-        break;
-      errno = 0;
-      char* end = nullptr;
-      long long v = std::strtoll(text.c_str(), &end, 10);
-      if (errno == 0 && end && *end == '\0' && !std::isspace(static_cast<unsigned char>(text[0])))
-        return json(v);
+    errno = 0;
+    char* end = nullptr;
+    long long v = std::strtoll(text.c_str(), &end, 10);
+    if (errno == 0 && end && *end == '\0' && !std::isspace(static_cast<unsigned char>(text[0])))
+      return json(v);
+    break;
+  }
+  case kind::number: {
+    if (text.empty())
       break;
-    }
-    case kind::number: {
-      if (text.empty())
-        break;
-      errno = 0;
-      char* end = nullptr;
-      double v = std::strtod(text.c_str(), &end);
-      if (errno == 0 && end && *end == '\0' && std::isfinite(v)
-          && !std::isspace(static_cast<unsigned char>(text[0])))
-        return json(v);
-      break;
-    }
+    errno = 0;
+    char* end = nullptr;
+    double v = std::strtod(text.c_str(), &end);
+    if (errno == 0 && end && *end == '\0' && std::isfinite(v)
+        && !std::isspace(static_cast<unsigned char>(text[0])))
+      return json(v);
+    break;
+  }
   }
   return "expected " + describe(spec) + ", got \"" + text + "\"";
 }
@@ -329,17 +338,24 @@ std::variant<node_config, std::string> load_config(const config_sources& sources
     auto eq = assignment.find('=');
     if (eq == std::string::npos || eq == 0)
       return "config: --set " + assignment + ": expected key=value";
-    auto problem = apply_text(config, assignment.substr(0, eq), assignment.substr(eq + 1),
-                              "--set");
+    auto problem = apply_text(config, assignment.substr(0, eq), assignment.substr(eq + 1), "--set");
     if (!problem.empty())
       return problem;
   }
+  // Across keys: TLS is terminated by the edge, and needs both files.
+  if (config.http.tls_cert_file.empty() != config.http.tls_key_file.empty())
+    return std::string("config: http.tls.")
+           + (config.http.tls_cert_file.empty() ? "cert_file" : "key_file")
+           + ": both http.tls.cert_file and http.tls.key_file are needed for HTTPS";
+  if (!config.http.tls_cert_file.empty() && config.http.front != "embedded")
+    return std::string("config: http.tls.cert_file: HTTPS is served by the edge; "
+                       "set http.front to \"embedded\" (or terminate TLS in your own balancer)");
   // Across keys: JetStream rejects a de-dup window longer than the stream keeps messages.
   if (config.nats.duplicate_window_seconds > config.nats.stream_max_age_hours * 3600)
-    return "config: nats.duplicate_window_seconds: " +
-           std::to_string(config.nats.duplicate_window_seconds) +
-           " s must not exceed nats.stream_max_age_hours (" +
-           std::to_string(config.nats.stream_max_age_hours) + " h)";
+    return "config: nats.duplicate_window_seconds: "
+           + std::to_string(config.nats.duplicate_window_seconds)
+           + " s must not exceed nats.stream_max_age_hours ("
+           + std::to_string(config.nats.stream_max_age_hours) + " h)";
   return config;
 }
 

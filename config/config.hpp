@@ -21,6 +21,9 @@ struct node_config {
     /// "embedded": the node runs HAProxy on host:port in front of its httplib adapter (which
     /// then listens on a loopback port of its own); "none": the adapter listens on host:port.
     std::string front;
+    /// PEM files; both set: the edge serves HTTPS on host:port (the front terminates TLS).
+    std::string tls_cert_file;
+    std::string tls_key_file;
     int threads = 0; ///< 0 = chosen for the machine and the front (http/server.hpp)
     std::int64_t max_body_bytes = 0;
     std::int64_t shed_after_ms = 0; ///< writes slower than this are shed (http/admission); 0 = never

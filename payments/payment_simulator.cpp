@@ -1,9 +1,10 @@
 #include "payments/payment_simulator.hpp"
-#include "payments/webhook_signature.hpp"
 
+#include <httplib.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <iostream>
@@ -11,11 +12,11 @@
 #include <thread>
 #include <vector>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
 #include "events/envelope.hpp"
+#include "payments/webhook_signature.hpp"
 #include "persistence/jetstream.hpp"
 
 namespace flashsale {
@@ -124,10 +125,10 @@ struct payment_simulator::impl {
                  {"amount_cents", data.value("total_cents", std::int64_t{0})}};
     std::string text = body.dump();
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
     httplib::Headers headers = {
-      {webhook_signature_header, sign_webhook(options.webhook_secret, now, text)}};
+        {webhook_signature_header, sign_webhook(options.webhook_secret, now, text)}};
     auto r = http.Post("/payments/webhook", headers, text, "application/json");
     if (!r) {
       reason = "webhook call failed: " + httplib::to_string(r.error());
@@ -162,8 +163,8 @@ struct payment_simulator::impl {
     }
     ++dead_lettered;
     std::cerr << "flashsale: pay-sim: dead-lettered stream seq " << m.stream_seq() << " to "
-              << payments_dlq_subject << " after " << m.num_delivered()
-              << " deliveries: " << reason << std::endl;
+              << payments_dlq_subject << " after " << m.num_delivered() << " deliveries: " << reason
+              << std::endl;
     m.term();
   }
 
@@ -181,19 +182,19 @@ struct payment_simulator::impl {
     if (v == verdict::retry && m.num_delivered() >= static_cast<std::uint64_t>(options.max_deliver))
       v = verdict::dead_letter;
     switch (v) {
-      case verdict::ack:
-        m.ack();
-        break;
-      case verdict::retry: {
-        ++retried;
-        auto delay = std::min<std::int64_t>(250LL << std::min<std::uint64_t>(m.num_delivered(), 4),
-                                            4000);
-        m.nak(delay);
-        break;
-      }
-      case verdict::dead_letter:
-        dead_letter(m, reason);
-        break;
+    case verdict::ack:
+      m.ack();
+      break;
+    case verdict::retry: {
+      ++retried;
+      auto delay =
+          std::min<std::int64_t>(250LL << std::min<std::uint64_t>(m.num_delivered(), 4), 4000);
+      m.nak(delay);
+      break;
+    }
+    case verdict::dead_letter:
+      dead_letter(m, reason);
+      break;
     }
   }
 
@@ -202,6 +203,9 @@ struct payment_simulator::impl {
   /// adding up, and fetching goes on while earlier payments wait.
   void run(int worker) {
     httplib::Client http(options.node_url);
+    http.enable_server_certificate_verification(options.verify_certificate);
+    if (!options.ca_file.empty())
+      http.set_ca_cert_path(options.ca_file);
     http.set_connection_timeout(1, 0);
     http.set_read_timeout(3, 0);
     http.set_write_timeout(3, 0);
@@ -227,10 +231,12 @@ struct payment_simulator::impl {
       auto timeout = fetch_timeout_ms;
       if (!waiting.empty())
         timeout = std::clamp<std::int64_t>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(waiting.front().first - now).count(),
-          1, fetch_timeout_ms);
+            std::chrono::duration_cast<std::chrono::milliseconds>(waiting.front().first - now)
+                .count(),
+            1, fetch_timeout_ms);
       auto fetched = sub->fetch(
-        static_cast<int>(std::min<std::size_t>(fetch_batch, max_waiting - waiting.size())), timeout);
+          static_cast<int>(std::min<std::size_t>(fetch_batch, max_waiting - waiting.size())),
+          timeout);
       if (std::holds_alternative<jetstream_error>(fetched)) {
         if (++errors >= 3) // e.g. the consumer was deleted: create and bind again
           sub.reset();

@@ -27,7 +27,11 @@ inline constexpr const char* payments_dlq_subject = "flashsale.dlq.payments";
 inline constexpr const char* dlq_stream = "FLASHSALE_DLQ";
 
 struct payment_simulator_options {
-  std::string node_url;        ///< http://host:port of the node whose webhook is called
+  std::string node_url;        ///< http(s)://host:port of the node whose webhook is called
+  /// For an https:// node: the CA (PEM) its certificate must chain to; empty = the system's.
+  std::string ca_file;
+  /// False only for the in-node simulator calling its own node over loopback.
+  bool verify_certificate = true;
   std::string nats_url;        ///< nats://host:port
   std::string webhook_secret;
   int workers = 2;

@@ -36,7 +36,6 @@ struct worker_state {
   steady::time_point last_answer{};
 };
 
-
 class order_phase {
 public:
   explicit order_phase(const scenario& plan) : plan_(plan), nonce_(run_nonce()) {
@@ -94,7 +93,7 @@ private:
 
   void work(worker_state& st) {
     httplib::Client client(plan_.url);
-    tune_client(client);
+    tune_client(client, plan_.ca_cert);
     const httplib::Headers no_headers;
     while (auto ticket = next_ticket()) {
       auto [k, due] = *ticket;
@@ -108,16 +107,17 @@ private:
       auto res = client.Post("/orders", headers, body, "application/json");
       auto done = steady::now();
       auto latency = std::chrono::duration_cast<std::chrono::microseconds>(done - due).count();
-      live_.count(res ? tally_answer(st.tally, res->status, res->body,
-                                     res->get_header_value("Location"))
-                      : tally_failure(st.tally, httplib::to_string(res.error())));
+      live_.count(
+          res ? tally_answer(st.tally, res->status, res->body, res->get_header_value("Location"))
+              : tally_failure(st.tally, httplib::to_string(res.error())));
       {
         std::lock_guard<std::mutex> guard{st.mutex};
         st.latency.record(static_cast<std::uint64_t>(std::max<long long>(latency, 0)));
       }
       auto sent_ms = std::chrono::duration_cast<std::chrono::milliseconds>(due - start_).count();
-      st.samples.push_back(latency_sample{static_cast<std::uint32_t>(sent_ms),
-                            static_cast<std::uint32_t>(std::min<long long>(latency, UINT32_MAX))});
+      st.samples.push_back(
+          latency_sample{static_cast<std::uint32_t>(sent_ms),
+                         static_cast<std::uint32_t>(std::min<long long>(latency, UINT32_MAX))});
       st.last_answer = done;
     }
   }
@@ -166,7 +166,7 @@ void pay_phase(const scenario& plan, std::vector<std::string> orders, run_result
   for (int i = 0; i < workers; ++i)
     threads.emplace_back([&] {
       httplib::Client client(plan.url);
-      tune_client(client);
+      tune_client(client, plan.ca_cert);
       latency_histogram latency;
       std::map<std::string, std::uint64_t> failures;
       std::uint64_t applied = 0;
@@ -260,7 +260,6 @@ std::vector<timeline_point> timeline_of(std::vector<latency_sample>& all) {
   return out;
 }
 
-
 std::vector<std::string> run_result::add_outcomes(outcome_tally&& tally) {
   accepted = tally.accepted_orders.size();
   accepted_units = static_cast<std::int64_t>(accepted) * plan.quantity;
@@ -286,7 +285,7 @@ run_result run_load(const scenario& plan) {
       out.setup_error = "cannot use URL '" + plan.url + "'";
       return out;
     }
-    tune_client(admin);
+    tune_client(admin, plan.ca_cert);
     auto view = plan.stock ? put_product(admin, plan.product, *plan.stock, plan.admin_token)
                            : get_product(admin, plan.product);
     if (auto* err = std::get_if<call_error>(&view)) {

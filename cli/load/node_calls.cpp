@@ -42,7 +42,10 @@ std::variant<product_view, call_error> parse_view(const std::string& text) {
 
 } // namespace
 
-void tune_client(httplib::Client& client) {
+void tune_client(httplib::Client& client, const std::string& ca_cert) {
+  client.enable_server_certificate_verification(true);
+  if (!ca_cert.empty())
+    client.set_ca_cert_path(ca_cert);
   client.set_keep_alive(true);
   client.set_tcp_nodelay(true);
   client.set_connection_timeout(5, 0);

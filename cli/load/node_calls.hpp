@@ -31,8 +31,10 @@ struct call_error {
 };
 
 /// A client for `url` with the tuning every load connection uses: keep-alive, TCP_NODELAY
-/// (without it each keep-alive request stalls ~40 ms), bounded connect/read timeouts.
-void tune_client(httplib::Client& client);
+/// (without it each keep-alive request stalls ~40 ms), bounded connect/read timeouts; for an
+/// https:// node, its certificate checked against `ca_cert` (a PEM file; empty = the system's
+/// trusted CAs).
+void tune_client(httplib::Client& client, const std::string& ca_cert = "");
 
 /// PUT /products/{id} {"name": id, "stock": stock} with the bearer token.
 std::variant<product_view, call_error> put_product(httplib::Client& client,

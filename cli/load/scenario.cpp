@@ -11,6 +11,8 @@ namespace flashsale::load {
 const char* const scenario_options_help =
     "options:\n"
     "  --url URL             the node, e.g. http://127.0.0.1:8080 (required)\n"
+    "  --ca-cert FILE        for an https:// node: the CA (PEM) its certificate must chain to\n"
+    "                        (default: the system's trusted CAs)\n"
     "  --product ID          product to sell (default flash)\n"
     "  --stock N             create/reset the product with N units first (needs an admin token);\n"
     "                        without it the product is used as it is\n"
@@ -103,7 +105,7 @@ parse_result parse_scenario(const std::vector<std::string>& args, const char* (*
                                          "--quantity",    "--rate",           "--duration",
                                          "--pay-share",   "--webhook-secret", "--seed",
                                          "--html",        "--arrival-window", "--hold",
-                                         "--idle-sockets", "--buyer-timeout"};
+                                         "--ca-cert",     "--idle-sockets",   "--buyer-timeout"};
     bool known = false;
     for (auto* v : valued)
       known = known || flag == v;
@@ -173,6 +175,8 @@ parse_result parse_scenario(const std::vector<std::string>& args, const char* (*
       if (!parse_int(value, 0, INT64_MAX, n))
         return bad("a non-negative integer");
       s.seed = static_cast<std::uint64_t>(n);
+    } else if (flag == "--ca-cert") {
+      s.ca_cert = value;
     } else if (flag == "--arrival-window") {
       if (!parse_real(value, 0, 3600, x))
         return bad("a number of seconds 0..3600");
@@ -197,6 +201,9 @@ parse_result parse_scenario(const std::vector<std::string>& args, const char* (*
   }
   if (s.url.empty())
     return usage_problem{"--url is required"};
+  if (s.crowd && s.url.rfind("https://", 0) == 0)
+    return usage_problem{"--crowd speaks plain HTTP only (its event loop has no TLS); run the "
+                         "crowd against http://, or measure HTTPS with the closed or open loop"};
   if (s.crowd && (s.rate > 0 || s.duration_s))
     return usage_problem{"--crowd takes neither --rate nor --duration: every buyer arrives once, "
                          "within --arrival-window"};

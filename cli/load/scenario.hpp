@@ -16,6 +16,7 @@ namespace flashsale::load {
 
 struct scenario {
   std::string url; ///< scheme://host:port of the node
+  std::string ca_cert; ///< PEM CA file an https:// node's certificate is checked against
   std::string product = "flash";
   std::optional<std::int64_t> stock; ///< set: create/reset the product (needs admin_token)
   std::string admin_token;

@@ -1,12 +1,11 @@
 // The config loader: defaults from config/flashsale.json, then file, env, --set; every error
 // names the key and the source, and nothing half-loaded is returned.
-#include "config/config.hpp"
-
 #include <fstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "config/config.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace flashsale;
@@ -118,6 +117,22 @@ TEST(ConfigErrors, OutOfRangeIsRejected) {
   EXPECT_NE(load_error(sources).find("http.port"), std::string::npos);
 }
 
+TEST(ConfigErrors, HttpsNeedsBothFilesAndTheEdge) {
+  config_sources sources;
+  sources.sets = {"http.tls.cert_file=/x/cert.pem"};
+  EXPECT_NE(load_error(sources).find("http.tls.key_file"), std::string::npos)
+      << load_error(sources);
+  sources.sets = {"http.tls.key_file=/x/key.pem"};
+  EXPECT_NE(load_error(sources).find("http.tls.cert_file"), std::string::npos);
+  sources.sets = {"http.tls.cert_file=/x/cert.pem", "http.tls.key_file=/x/key.pem",
+                  "http.front=none"};
+  auto e = load_error(sources);
+  EXPECT_NE(e.find("http.tls.cert_file"), std::string::npos) << e;
+  EXPECT_NE(e.find("http.front"), std::string::npos) << e;
+  sources.sets = {"http.front=haproxy"};
+  EXPECT_NE(load_error(sources).find("http.front"), std::string::npos);
+}
+
 TEST(ConfigErrors, UnknownKeysInEverySourceAreRejected) {
   flashsale::testing::temp_dir dir;
   config_sources from_file;
@@ -162,6 +177,7 @@ TEST(ConfigErrors, EnvironmentValueWithWrongTypeNamesTheVariable) {
 
 TEST(ConfigNames, EnvironmentNameIsUpperCasedPathWithUnderscores) {
   EXPECT_EQ(env_name_of("http.port"), "FLASHSALE_HTTP_PORT");
-  EXPECT_EQ(env_name_of("payments.simulator.latency_ms"), "FLASHSALE_PAYMENTS_SIMULATOR_LATENCY_MS");
+  EXPECT_EQ(env_name_of("payments.simulator.latency_ms"),
+            "FLASHSALE_PAYMENTS_SIMULATOR_LATENCY_MS");
   EXPECT_EQ(env_name_of("admin_token"), "FLASHSALE_ADMIN_TOKEN");
 }
