@@ -293,8 +293,14 @@ void install_webhook(httplib::Server& server, route_context& c) {
 
 void install_routes(httplib::Server& server, route_context& context) {
   auto* metrics = &context.metrics;
-  server.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+  server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
     current_request = {std::chrono::steady_clock::now(), nullptr, true};
+    // No resource here is served in parts, so a Range header is ignored, as RFC 9110 §14.2
+    // allows. httplib would otherwise cut every answer to the range after the handler ran:
+    // an order placed and committed, answered 416 or with half its JSON. httplib owns the
+    // request as a non-const object and hands it on const, so the cast is well defined.
+    // (A Range httplib cannot parse is answered 416 before routing: nothing is run.)
+    const_cast<httplib::Request&>(req).ranges.clear();
     return httplib::Server::HandlerResponse::Unhandled;
   });
   // The logger runs after the response is written, for every request, matched or not.

@@ -195,6 +195,8 @@ std::string render_haproxy_config(const haproxy_settings& s) {
     << s.max_body_bytes << " }\n"
        "  # The node sees exactly one X-Forwarded-For: the address HAProxy accepted.\n"
        "  http-request del-header X-Forwarded-For\n"
+       "  # Nothing is served in parts; a Range the adapter cannot parse would cost a 416.\n"
+       "  http-request del-header Range\n"
        "  option forwardfor\n"
        "  # Keep-alive towards clients is the edge's business, not the adapter's.\n"
        "  http-response del-header Keep-Alive\n"

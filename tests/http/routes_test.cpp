@@ -178,6 +178,23 @@ TEST_F(HttpRoutes, PlaceOrderAnswers201WithLocationAndTheOrderView) {
   EXPECT_EQ(t::error_code(missing), "not_found");
 }
 
+TEST_F(HttpRoutes, ARangeHeaderDoesNotCutTheAnswerToAnOrderAlreadyPlaced) {
+  make_product("p");
+  for (const char* range : {"bytes=0-1", "bytes=5000-6000"}) {
+    auto r = c_->Post("/orders", {{"Range", range}},
+                      R"({"user_id":"u-range","items":[{"product_id":"p","quantity":1}]})",
+                      "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 201) << range << ": " << r->body;
+    EXPECT_EQ(t::body_of(r)["status"], "reserved") << range;
+    auto view = c_->Get(r->get_header_value("Location").c_str(), {{"Range", range}});
+    ASSERT_TRUE(view);
+    EXPECT_EQ(view->status, 200) << range;
+    EXPECT_EQ(t::body_of(view)["order_id"], t::body_of(r)["order_id"]) << range;
+  }
+  EXPECT_EQ(t::counts(*c_, "p"), "10/8/2/0");
+}
+
 TEST_F(HttpRoutes, DomainRejectionsOfOrdersUseTheCatalogue) {
   make_product("few", {{"stock", 1}});
   make_product("limited", {{"per_user_limit", 1}});
