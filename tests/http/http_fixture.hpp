@@ -3,11 +3,21 @@
 // With FLASHSALE_TEST_FRONT=embedded (ctest runs every HTTP test that way too, suffix
 // "/front") the adapter sits behind a real HAProxy edge, as `flashsale serve` runs it, and
 // clients talk to the edge.
+// With FLASHSALE_RECORD_RESPONSES=<dir> (ctest sets it) every response a client() receives is
+// appended to <dir>/<pid>.jsonl for tests/http/openapi_check.py, which checks each against
+// docs/openapi.yaml.
 #pragma once
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -28,6 +38,71 @@ namespace flashsale::testing {
 
 inline const std::string admin_token = "test-admin-token-0123456789";
 inline const std::string webhook_secret = "test-webhook-secret-abcdef";
+
+/// Records what clients receive, one JSON line per response:
+///   {"test", "method", "path", "status", "headers": {name: value}, "content_type", "body"}
+/// Client-side, through httplib::Client::set_logger (called after each response is read), so
+/// it also sees the answers HAProxy gives itself in the "/front" runs, which a hook in the
+/// server could not. One file per process (ctest runs each test in its own), appended under
+/// a mutex because tests share the recorder across threads.
+class response_recorder {
+public:
+  static response_recorder& instance() {
+    static response_recorder recorder;
+    return recorder;
+  }
+
+  bool enabled() const { return out_.is_open(); }
+
+  void record(const httplib::Request& req, const httplib::Response& res) {
+    nlohmann::json headers = nlohmann::json::object();
+    for (const auto& [name, value] : res.headers) {
+      auto& h = headers[name]; // repeated headers combine as RFC 9110 says: "a, b"
+      h = h.is_null() ? value : h.get<std::string>() + ", " + value;
+    }
+    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    nlohmann::json line{{"test", test ? std::string(test->test_suite_name()) + "." + test->name()
+                                            + (front_ ? "/front" : "")
+                                      : std::string("?")},
+                        {"method", req.method},
+                        {"path", req.path},
+                        {"status", res.status},
+                        {"headers", std::move(headers)},
+                        {"content_type", res.get_header_value("Content-Type")},
+                        {"body", res.body}};
+    // replace: a body need not be UTF-8, the line must be.
+    auto text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::lock_guard<std::mutex> guard(mutex_);
+    out_ << text << '\n' << std::flush; // a crashing test keeps what it recorded
+  }
+
+private:
+  response_recorder() {
+    const char* dir = std::getenv("FLASHSALE_RECORD_RESPONSES");
+    if (!dir || !*dir)
+      return;
+    const char* front = std::getenv("FLASHSALE_TEST_FRONT");
+    front_ = front && std::string(front) == "embedded";
+    std::error_code ignored;
+    std::filesystem::create_directories(dir, ignored);
+    auto path = std::string(dir) + "/" + std::to_string(::getpid()) + ".jsonl";
+    out_.open(path, std::ios::app);
+    if (!out_) // silently recording nothing would let the check pass on no evidence
+      throw std::runtime_error("FLASHSALE_RECORD_RESPONSES: cannot write " + path);
+  }
+
+  std::mutex mutex_;
+  std::ofstream out_;
+  bool front_ = false;
+};
+
+/// Makes `c` record its responses when FLASHSALE_RECORD_RESPONSES is set.
+inline void record_responses(httplib::Client& c) {
+  if (response_recorder::instance().enabled())
+    c.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+      response_recorder::instance().record(req, res);
+    });
+}
 
 struct node_setup {
   const clock* time = nullptr;
@@ -106,6 +181,7 @@ public:
     c->set_connection_timeout(5, 0);
     c->set_read_timeout(30, 0);
     c->set_keep_alive(true);
+    record_responses(*c);
     return c;
   }
 

@@ -322,6 +322,19 @@ TEST_F(HttpRoutes, UnknownRoutesAndOversizedBodiesGetJsonErrors) {
   EXPECT_EQ(node_->the_node().stats().last_seq, before);
 }
 
+TEST_F(HttpRoutes, TheDashboardPageAndItsChartLibraryAreServed) {
+  auto page = c_->Get("/dashboard");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Type").rfind("text/html", 0), 0u);
+  EXPECT_NE(page->body.find("<script src=\"/dashboard/chart.js\"></script>"), std::string::npos);
+  auto chart = c_->Get("/dashboard/chart.js");
+  ASSERT_TRUE(chart);
+  EXPECT_EQ(chart->status, 200); // the library is a test dependency (libjs-chart.js)
+  EXPECT_EQ(chart->get_header_value("Content-Type").rfind("application/javascript", 0), 0u);
+  EXPECT_NE(chart->body.find("Chart"), std::string::npos);
+}
+
 TEST_F(HttpRoutes, HealthAndMetricsAnswer) {
   make_product("p");
   ASSERT_EQ(t::order(*c_, "u", "p", 1)->status, 201);
