@@ -12,6 +12,8 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include "events/errors.hpp"
+
 namespace flashsale {
 
 namespace {
@@ -82,6 +84,15 @@ struct http_metrics::impl {
                          .Help("Order and webhook requests inside the node now.")
                          .Register(registry)
                          .Add({});
+  Family<Gauge>& nats_state = prometheus::BuildGauge()
+                                  .Name("flashsale_nats_state")
+                                  .Help("The node's link to NATS: 1 for its current state.")
+                                  .Register(registry);
+  Gauge& store_up = prometheus::BuildGauge()
+                        .Name("flashsale_event_store_up")
+                        .Help("1 while the event store takes writes.")
+                        .Register(registry)
+                        .Add({});
   Counter& shed = prometheus::BuildCounter()
                       .Name("flashsale_http_shed_total")
                       .Help("Write requests refused with 503 because the node was behind.")
@@ -131,7 +142,17 @@ struct http_metrics::impl {
   }
 };
 
-http_metrics::http_metrics() : self_(std::make_unique<impl>()) {}
+http_metrics::http_metrics() : self_(std::make_unique<impl>()) {
+  // A counter Prometheus first sees at 4 has no increase: the first sold_out of a sale would
+  // be missing from every rate(). So the outcomes of a sale exist, at 0, from the start;
+  // rarer ones (an internal error, say) appear when they happen.
+  for (const char* outcome : {"created", "replayed"})
+    self_->order(outcome);
+  for (errc e : {errc::sold_out, errc::limit_exceeded, errc::sale_not_started,
+                 errc::unknown_product, errc::invalid_request, errc::idempotency_key_reused,
+                 errc::rate_limited, errc::unavailable})
+    self_->order(code_string(e));
+}
 
 http_metrics::~http_metrics() = default;
 
@@ -168,6 +189,9 @@ std::string http_metrics::render(const gauges& g) {
   s.actors.Add({{"kind", "inventory"}}).Set(static_cast<double>(g.stats.inventory_actors));
   s.actors.Add({{"kind", "saga"}}).Set(static_cast<double>(g.stats.saga_actors));
   s.in_flight.Set(static_cast<double>(g.in_flight_writes));
+  for (const char* state : {"connected", "disconnected", "off"})
+    s.nats_state.Add({{"state", state}}).Set(g.health.nats == state ? 1 : 0);
+  s.store_up.Set(g.health.event_store_ok ? 1 : 0);
   if (static_cast<double>(g.shed) > s.shed_seen) {
     s.shed.Increment(static_cast<double>(g.shed) - s.shed_seen);
     s.shed_seen = static_cast<double>(g.shed);

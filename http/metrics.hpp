@@ -8,6 +8,8 @@
 //   flashsale_store_commit_duration_seconds, flashsale_store_commit_events (histograms)
 //   flashsale_outbox_lag, flashsale_live_actors{kind}, flashsale_events_committed,
 //   flashsale_http_in_flight_writes, flashsale_http_shed_total
+//   flashsale_nats_state{state}  (a state set: 1 for the one of connected, disconnected, off)
+//   flashsale_event_store_up     (1 while the store takes writes, as GET /health says)
 // Series names are API.md's and docs/ops/ builds on them. Thread-safe: prometheus-cpp's
 // metrics are; the label sets of the request series are cached behind a shared lock, so the
 // request path does not hash its labels twice.
@@ -41,6 +43,7 @@ public:
     node_stats stats;
     std::size_t in_flight_writes = 0;
     std::size_t shed = 0; ///< writes refused so far
+    health_report health;
   };
   std::string render(const gauges& g);
 

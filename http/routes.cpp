@@ -155,6 +155,7 @@ void install_operations(httplib::Server& server, route_context& c) {
                g.stats = c.node.stats();
                g.in_flight_writes = c.writes.in_flight();
                g.shed = c.writes.shed();
+               g.health = c.node.health();
                res.status = 200;
                res.set_content(c.metrics.render(g), "text/plain; version=0.0.4; charset=utf-8");
              }));
