@@ -233,10 +233,11 @@ std::string write_error_files(const std::string& error_dir) {
 }
 
 std::variant<std::unique_ptr<edge_front>, std::string> edge_front::start(const edge_options& o) {
-  auto binary = find_on_path("haproxy");
+  auto binary = find_program("haproxy");
   if (binary.empty())
-    return std::string("http.front is \"embedded\" but haproxy is not on PATH: install it "
-                       "with `apt-get install haproxy`, or set http.front to \"none\"");
+    return std::string("http.front is \"embedded\" but haproxy is not installed (PATH, "
+                       "/usr/sbin): install it with `apt-get install haproxy`, or set "
+                       "http.front to \"none\"");
   bool tls = !o.tls_cert_file.empty() && !o.tls_key_file.empty();
   auto dir = absolute(o.data_dir);
   haproxy_settings s;

@@ -65,8 +65,8 @@ int max_client_connections(int backend_connections);
 class edge_front {
 public:
   /// Binds the client-facing socket, writes the config, starts HAProxy and waits until its
-  /// stats socket answers; a message naming the problem otherwise (e.g. "haproxy not found
-  /// on PATH: install it with `apt-get install haproxy`", or the port in use).
+  /// stats socket answers; a message naming the problem otherwise (e.g. haproxy is not
+  /// installed, or the port is in use).
   static std::variant<std::unique_ptr<edge_front>, std::string> start(const edge_options& o);
   /// stop().
   ~edge_front();

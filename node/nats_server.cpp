@@ -8,10 +8,10 @@ namespace flashsale {
 
 std::variant<std::unique_ptr<nats_server_supervisor>, std::string>
 nats_server_supervisor::start(const nats_server_options& options) {
-  auto binary = find_on_path("nats-server");
+  auto binary = find_program("nats-server");
   if (binary.empty())
     return std::string(
-      "nats-server not found on PATH: install it with `apt-get install nats-server`");
+      "nats-server not found (PATH, /usr/sbin): install it with `apt-get install nats-server`");
   auto store_dir = options.data_dir + "/jetstream";
   ::mkdir(store_dir.c_str(), 0755);
   int port = options.port > 0 ? options.port : free_loopback_port();

@@ -26,7 +26,8 @@ struct nats_server_options {
 class nats_server_supervisor {
 public:
   /// Starts the server and waits until it accepts connections; a message otherwise (e.g.
-  /// "nats-server not found on PATH: install it with `apt-get install nats-server`").
+  /// "nats-server not found (PATH, /usr/sbin): install it with `apt-get install
+  /// nats-server`").
   static std::variant<std::unique_ptr<nats_server_supervisor>, std::string>
   start(const nats_server_options& options);
   ~nats_server_supervisor();

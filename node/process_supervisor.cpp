@@ -20,9 +20,12 @@
 
 namespace flashsale {
 
-std::string find_on_path(const std::string& program) {
+std::string find_program(const std::string& program) {
   const char* path = std::getenv("PATH");
   std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  // Debian installs daemons (haproxy, nats-server) in /usr/sbin, which is on root's PATH and
+  // systemd's but not an ordinary user's: `flashsale serve` by hand must find them too.
+  dirs += ":/usr/sbin:/sbin";
   std::size_t start = 0;
   while (start <= dirs.size()) {
     auto end = dirs.find(':', start);

@@ -55,8 +55,9 @@ private:
   std::unique_ptr<impl> self_;
 };
 
-/// The full path of `program` on $PATH; empty when none is executable.
-std::string find_on_path(const std::string& program);
+/// The full path of `program` on $PATH, else in /usr/sbin or /sbin; empty when none is
+/// executable.
+std::string find_program(const std::string& program);
 
 /// A port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
 int free_loopback_port();

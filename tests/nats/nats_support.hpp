@@ -50,7 +50,7 @@ public:
   ~nats_server_process() { stop(); }
 
   void start() {
-    auto binary = find_on_path("nats-server");
+    auto binary = find_program("nats-server");
     ASSERT_FALSE(binary.empty()) << "nats-server is not on PATH (apt-get install nats-server)";
     child_ = std::make_unique<child_process>(std::vector<std::string>{
       binary, "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd", store_dir_});

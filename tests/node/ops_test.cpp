@@ -7,8 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "node/process_supervisor.hpp"
 #include "tests/http/http_fixture.hpp"
-#include "tests/nats/nats_support.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -127,7 +127,7 @@ TEST(OpsDocs, PrometheusScrapesANodeAndEveryDashboardQueryAnswersWithItsNumbers)
   std::string out;
   ASSERT_EQ(run("/usr/bin/promtool check config " + prom_dir + "/prometheus.yml", &out), 0) << out;
 
-  int port = t::free_port();
+  int port = flashsale::free_loopback_port();
   t::child_process prometheus({"/usr/bin/prometheus", "--config.file=" + prom_dir + "/prometheus.yml",
                                "--storage.tsdb.path=" + prom_dir + "/data",
                                "--web.listen-address=127.0.0.1:" + std::to_string(port),
