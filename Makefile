@@ -8,7 +8,8 @@ JOBS ?= 2
 # Everything the build, the tests and the node need, as Debian 12 ships it.
 PACKAGES := cmake g++ make pkg-config libcaf-dev libnats-dev nats-server libcpp-httplib-dev \
             nlohmann-json3-dev libsqlite3-dev libgtest-dev libssl-dev libjemalloc-dev chromium \
-            haproxy prometheus-cpp-dev prometheus libjs-chart.js python3-jsonschema python3-yaml
+            haproxy prometheus-cpp-dev prometheus libjs-chart.js python3-jsonschema python3-yaml \
+            dpkg-dev file curl systemd adduser
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build run test

@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/version.hpp" // generated at build time (packaging/git_version.cmake)
 
 namespace {
 
@@ -17,7 +18,8 @@ const char* const main_usage =
   "  load     rehearse a flash sale against a running node\n"
   "  pay-sim  the payment simulator as its own process (JetStream consumer -> webhook)\n"
   "\n"
-  "`flashsale <command> --help` describes each command's options.\n";
+  "`flashsale <command> --help` describes each command's options;\n"
+  "`flashsale --version` prints the version and the git commit it was built from.\n";
 
 } // namespace
 
@@ -30,6 +32,10 @@ int main(int argc, char** argv) {
   args rest(all.begin() + 1, all.end());
   if (command == "--help" || command == "-h" || command == "help") {
     std::cout << main_usage;
+    return 0;
+  }
+  if (command == "--version") {
+    std::cout << "flashsale " FLASHSALE_VERSION " (git " FLASHSALE_GIT_COMMIT ")\n";
     return 0;
   }
   if (command == "serve")

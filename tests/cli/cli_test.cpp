@@ -1,8 +1,11 @@
-// The `flashsale` executable as a user runs it: subcommands, usage errors, config errors, and
-// `serve` on port 0 answering /health and stopping cleanly on SIGTERM.
+// The `flashsale` executable as a user runs it: subcommands, --version, usage errors, config
+// errors, and `serve` on port 0 answering /health and stopping cleanly on SIGTERM.
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
+#include <regex>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -39,6 +42,29 @@ TEST(Cli, HelpForEveryCommandExitsZero) {
     EXPECT_EQ(run({cmd, "--help"}, &out), 0) << cmd;
     EXPECT_TRUE(contains(out, "usage: flashsale " + cmd)) << out;
   }
+}
+
+TEST(Cli, VersionPrintsTheProjectVersionAndTheGitCommit) {
+  std::string out;
+  EXPECT_EQ(run({"--version"}, &out), 0);
+  // "flashsale 0.2.0 (git 1a2b3c4)"; "-dirty" when built from changed files, "unknown" when
+  // built outside a git checkout.
+  static const std::regex format(
+      R"(flashsale (\d+\.\d+(\.\d+)?) \(git ([0-9a-f]{7,}(-dirty)?|unknown)\)\n)");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(out, m, format)) << out;
+  // The version is the one project() declares, not a copy that could fall behind it.
+  std::ifstream root(FLASHSALE_SOURCE_DIR "/CMakeLists.txt");
+  std::stringstream text;
+  text << root.rdbuf();
+  std::smatch declared;
+  std::string cmake = text.str();
+  ASSERT_TRUE(
+      std::regex_search(cmake, declared, std::regex(R"(project\(flashsale VERSION (\S+))")));
+  EXPECT_EQ(m[1].str(), declared[1].str());
+  std::string usage;
+  run({"--help"}, &usage);
+  EXPECT_TRUE(contains(usage, "--version")) << usage;
 }
 
 TEST(Cli, UnknownCommandOrFlagIsAUsageErrorWithExitTwo) {
