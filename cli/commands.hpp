@@ -14,10 +14,12 @@ int serve(const args& a);
 int replay(const args& a);
 int load(const args& a);
 int pay_sim(const args& a);
+int cluster(const args& a);
 
 extern const char* const serve_usage;
 extern const char* const replay_usage;
 extern const char* const load_usage;
 extern const char* const pay_sim_usage;
+extern const char* const cluster_usage;
 
 } // namespace flashsale::cli

@@ -17,6 +17,7 @@ const char* const main_usage =
   "  replay   rebuild state from the event store offline, print it, verify invariants\n"
   "  load     rehearse a flash sale against a running node\n"
   "  pay-sim  the payment simulator as its own process (JetStream consumer -> webhook)\n"
+  "  cluster  `cluster status`: partitions, owners and lease ages of a cluster\n"
   "\n"
   "`flashsale <command> --help` describes each command's options;\n"
   "`flashsale --version` prints the version and the git commit it was built from.\n";
@@ -46,5 +47,7 @@ int main(int argc, char** argv) {
     return load(rest);
   if (command == "pay-sim")
     return pay_sim(rest);
+  if (command == "cluster")
+    return cluster(rest);
   return usage_error("unknown command '" + command + "'", main_usage);
 }

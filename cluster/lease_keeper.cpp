@@ -1,0 +1,401 @@
+#include "cluster/lease_keeper.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cluster/nats_native.hpp"
+#include "cluster/partitioning.hpp"
+
+namespace flashsale::cluster {
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string lease_key(int p) {
+  return "lease." + std::to_string(p);
+}
+
+/// nats.c's kvEntry_Created is in nanoseconds since the epoch.
+std::int64_t created_ms(kvEntry* e) {
+  return kvEntry_Created(e) / 1'000'000;
+}
+
+/// A call that failed without an answer from JetStream (the server may or may not have done
+/// it): retry later. Anything else is JetStream's refusal.
+bool no_answer(natsStatus s) {
+  return s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || s == NATS_NOT_YET_CONNECTED
+         || s == NATS_CONNECTION_CLOSED || s == NATS_CONNECTION_DISCONNECTED || s == NATS_IO_ERROR
+         || s == NATS_STALE_CONNECTION;
+}
+
+struct raw_entry {
+  std::string key;
+  std::string value;
+  std::uint64_t revision = 0;
+  std::int64_t created_ms = 0;
+};
+
+/// Every live key of the bucket with its latest value (one ordered consumer, then closed).
+std::variant<std::vector<raw_entry>, std::string> read_all(kvStore* kv, std::int64_t timeout_ms) {
+  kvWatchOptions wo;
+  kvWatchOptions_Init(&wo);
+  wo.IgnoreDeletes = true;
+  wo.Timeout = timeout_ms;
+  kvWatcher* w = nullptr;
+  natsStatus s = kvStore_WatchAll(&w, kv, &wo);
+  if (s != NATS_OK)
+    return nats_failure("watch bucket", s);
+  std::vector<raw_entry> entries;
+  auto deadline = steady::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+    kvEntry* e = nullptr;
+    s = kvWatcher_Next(&e, w, std::max<std::int64_t>(1, left.count()));
+    if (s != NATS_OK) {
+      kvWatcher_Destroy(w);
+      return nats_failure("read bucket", s);
+    }
+    if (!e) // the initial values are all delivered
+      break;
+    if (kvEntry_Operation(e) == kvOp_Put)
+      entries.push_back({kvEntry_Key(e),
+                         std::string(static_cast<const char*>(kvEntry_Value(e)),
+                                     static_cast<std::size_t>(kvEntry_ValueLen(e))),
+                         kvEntry_Revision(e), created_ms(e)});
+    kvEntry_Destroy(e);
+  }
+  kvWatcher_Destroy(w);
+  return entries;
+}
+
+std::variant<kvStore*, std::string> ensure_bucket(jsCtx* js, const std::string& name,
+                                                  std::int64_t ttl_ms, int replicas) {
+  kvConfig cfg;
+  kvConfig_Init(&cfg);
+  cfg.Bucket = name.c_str();
+  cfg.History = 1;
+  cfg.TTL = ttl_ms * 1'000'000; // nanoseconds: nats.c passes it on as the stream's MaxAge
+  cfg.Replicas = replicas;
+  cfg.StorageType = js_FileStorage;
+  kvStore* kv = nullptr;
+  natsStatus s = js_CreateKeyValue(&kv, js, &cfg);
+  if (s != NATS_OK)
+    return nats_failure(("bucket " + name).c_str(), s);
+  return kv;
+}
+
+/// The cluster-wide constant `key` (created by the first node), checked against ours.
+std::optional<std::string> agree_on(kvStore* meta, const char* key, const std::string& ours,
+                                    const char* config_key) {
+  uint64_t rev = 0;
+  natsStatus s = kvStore_CreateString(&rev, meta, key, ours.c_str());
+  if (s == NATS_OK)
+    return std::nullopt;
+  kvEntry* e = nullptr;
+  s = kvStore_Get(&e, meta, key);
+  if (s != NATS_OK)
+    return nats_failure((std::string("read cluster ") + key).c_str(), s);
+  std::string theirs = kvEntry_ValueString(e);
+  kvEntry_Destroy(e);
+  if (theirs != ours)
+    return std::string(config_key) + " is " + ours + " but the cluster was created with " + theirs;
+  return std::nullopt;
+}
+
+} // namespace
+
+struct lease_keeper::impl {
+  std::shared_ptr<nats_link> link;
+  lease_keeper_options o;
+  jsCtx* js = nullptr;       // our own context: its Wait is one tick, so a call never
+  kvStore* kv = nullptr;     // blocks past a renewal
+  std::chrono::milliseconds tick{};
+
+  struct held_lease {
+    std::uint64_t epoch = 0;
+    std::int64_t taken_ms = 0;
+    std::uint64_t revision = 0;     ///< the last one we wrote
+    steady::time_point renewed_at;  ///< when we sent the renewal that was acknowledged
+  };
+  mutable std::mutex mutex;         // guards `held` for owned(); the thread alone writes it
+  std::map<int, held_lease> held;
+  std::string node_value;
+
+  std::mutex stop_mutex;
+  std::condition_variable stop_cv;
+  bool stopping = false;
+  std::thread thread;
+
+  ~impl() {
+    if (kv)
+      kvStore_Destroy(kv);
+    if (js)
+      jsCtx_Destroy(js);
+  }
+
+  std::string lease_value(std::int64_t taken_ms, std::optional<std::uint64_t> epoch) const {
+    nlohmann::json v{{"node", o.node_id}, {"taken_ms", taken_ms}};
+    if (epoch) // absent in the creating write: its revision is the epoch
+      v["epoch"] = *epoch;
+    return v.dump();
+  }
+
+  void lose(int p) {
+    {
+      std::lock_guard lock(mutex);
+      held.erase(p);
+    }
+    if (o.on_lost)
+      o.on_lost(p);
+  }
+
+  void acquire(int p, std::uint64_t epoch, std::int64_t taken_ms, std::uint64_t revision,
+               steady::time_point sent) {
+    {
+      std::lock_guard lock(mutex);
+      held[p] = {epoch, taken_ms, revision, sent};
+    }
+    if (o.on_acquired)
+      o.on_acquired(p, epoch);
+  }
+
+  void heartbeat() {
+    uint64_t rev = 0;
+    kvStore_PutString(&rev, kv, ("node." + o.node_id).c_str(), node_value.c_str());
+  }
+
+  void renew() {
+    auto deadline = std::chrono::milliseconds(o.lease_ms) - 2 * tick;
+    for (auto [p, lease] : std::map<int, held_lease>(held)) {
+      auto sent = steady::now();
+      auto value = lease_value(lease.taken_ms, lease.epoch);
+      uint64_t rev = 0;
+      natsStatus s = kvStore_UpdateString(&rev, kv, lease_key(p).c_str(), value.c_str(),
+                                          lease.revision);
+      if (s == NATS_OK) {
+        std::lock_guard lock(mutex);
+        held[p].revision = rev;
+        held[p].renewed_at = sent;
+      } else if (!no_answer(s) || steady::now() - lease.renewed_at >= deadline) {
+        lose(p); // refused (another revision: someone else's) or too late to be sure
+      }
+    }
+  }
+
+  /// Gives a lease back: stops serving it first (so no two nodes ever believe they own it),
+  /// then deletes it only if it is still at the revision we wrote (a plain delete could
+  /// remove the lease of a node that took it after ours expired).
+  void release(int p) {
+    if (o.drain)
+      o.drain(p);
+    auto revision = held[p].revision;
+    lose(p);
+    natsMsg* m = nullptr;
+    auto subject = "$KV." + o.bucket + "." + lease_key(p);
+    if (natsMsg_Create(&m, subject.c_str(), nullptr, nullptr, 0) != NATS_OK)
+      return; // it expires on its own
+    natsMsgHeader_Set(m, "KV-Operation", "DEL");
+    natsMsgHeader_Set(m, "Nats-Expected-Last-Subject-Sequence", std::to_string(revision).c_str());
+    jsPubAck* ack = nullptr;
+    if (js_PublishMsg(&ack, js, m, nullptr, nullptr) == NATS_OK)
+      jsPubAck_Destroy(ack);
+    natsMsg_Destroy(m);
+  }
+
+  void rebalance() {
+    auto all = read_all(kv, tick.count());
+    if (std::holds_alternative<std::string>(all))
+      return; // no view this tick: keep what we hold (renewals decide), try again
+    std::vector<std::string> live{o.node_id};
+    std::map<int, std::string> owners;
+    std::map<int, raw_entry> ours_untracked;
+    for (auto& entry : std::get<std::vector<raw_entry>>(all)) {
+      auto value = nlohmann::json::parse(entry.value, nullptr, false);
+      if (value.is_discarded() || !value.contains("node"))
+        continue;
+      auto node = value["node"].get<std::string>();
+      if (entry.key.rfind("node.", 0) == 0) {
+        if (node != o.node_id)
+          live.push_back(node);
+      } else if (entry.key.rfind("lease.", 0) == 0) {
+        int p = std::atoi(entry.key.c_str() + 6);
+        owners[p] = node;
+        if (node == o.node_id && !held.count(p))
+          ours_untracked[p] = entry;
+      }
+    }
+    // A lease naming us that we stopped tracking (a renewal went unanswered, then landed):
+    // nobody else held it since, so take it back at its revision before it expires.
+    for (auto& [p, entry] : ours_untracked) {
+      auto sent = steady::now();
+      auto value = nlohmann::json::parse(entry.value);
+      std::uint64_t epoch = value.value("epoch", entry.revision);
+      std::int64_t taken_ms = value.value("taken_ms", entry.created_ms);
+      uint64_t rev = 0;
+      if (kvStore_UpdateString(&rev, kv, entry.key.c_str(), lease_value(taken_ms, epoch).c_str(),
+                               entry.revision)
+          == NATS_OK)
+        acquire(p, epoch, taken_ms, rev, sent);
+      else
+        owners.erase(p);
+    }
+    auto plan = plan_leases(o.node_id, live, owners, o.partitions);
+    for (int p : plan.release)
+      if (held.count(p))
+        release(p);
+    for (int p : plan.take) {
+      auto sent = steady::now();
+      auto taken_ms = unix_ms();
+      uint64_t rev = 0;
+      if (kvStore_CreateString(&rev, kv, lease_key(p).c_str(),
+                               lease_value(taken_ms, std::nullopt).c_str())
+          == NATS_OK)
+        acquire(p, rev, taken_ms, rev, sent);
+    }
+  }
+
+  void run() {
+    std::unique_lock lock(stop_mutex);
+    while (!stopping) {
+      lock.unlock();
+      heartbeat();
+      renew();
+      rebalance();
+      lock.lock();
+      stop_cv.wait_for(lock, tick, [&] { return stopping; });
+    }
+  }
+};
+
+std::variant<std::unique_ptr<lease_keeper>, std::string>
+lease_keeper::start(std::shared_ptr<nats_link> link, lease_keeper_options o) {
+  if (o.partitions < 1)
+    return std::string("cluster.partitions must be at least 1");
+  if (o.lease_ms < 200)
+    return std::string("cluster.lease_ms must be at least 200");
+  auto self = std::make_unique<impl>();
+  self->tick = std::chrono::milliseconds(o.lease_ms / 4);
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = self->tick.count();
+  natsStatus s = natsConnection_JetStream(&self->js, link->native().nc, &jo);
+  if (s != NATS_OK)
+    return nats_failure("jetstream context", s);
+
+  // Bucket set-up waits for the cluster: JetStream elects its meta leader a few seconds
+  // after the servers start.
+  jsCtx* setup = link->native().js;
+  kvStore* meta = nullptr;
+  std::string failure;
+  auto give_up = steady::now() + std::chrono::seconds(30);
+  do {
+    auto m = ensure_bucket(setup, o.bucket + "_meta", 0, o.replicas);
+    if (auto e = std::get_if<std::string>(&m)) {
+      failure = *e;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    meta = std::get<kvStore*>(m);
+    break;
+  } while (steady::now() < give_up);
+  if (!meta)
+    return failure;
+  auto disagreement = agree_on(meta, "partitions", std::to_string(o.partitions),
+                               "cluster.partitions");
+  if (!disagreement)
+    disagreement = agree_on(meta, "lease_ms", std::to_string(o.lease_ms), "cluster.lease_ms");
+  kvStore_Destroy(meta);
+  if (disagreement)
+    return *disagreement;
+  auto leases = ensure_bucket(setup, o.bucket, o.lease_ms, o.replicas);
+  if (auto e = std::get_if<std::string>(&leases))
+    return *e;
+  self->kv = std::get<kvStore*>(leases);
+  self->node_value = nlohmann::json{{"node", o.node_id}, {"started_ms", unix_ms()}}.dump();
+  self->link = std::move(link);
+  self->o = std::move(o);
+  auto* raw = self.get();
+  raw->thread = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<lease_keeper>(new lease_keeper(std::move(self)));
+}
+
+lease_keeper::lease_keeper(std::unique_ptr<impl> self) : self_(std::move(self)) {}
+
+lease_keeper::~lease_keeper() {
+  {
+    std::lock_guard lock(self_->stop_mutex);
+    self_->stopping = true;
+  }
+  self_->stop_cv.notify_all();
+  self_->thread.join();
+  for (auto& [p, lease] : std::map<int, impl::held_lease>(self_->held))
+    self_->release(p);
+  kvStore_Delete(self_->kv, ("node." + self_->o.node_id).c_str());
+}
+
+std::map<int, std::uint64_t> lease_keeper::owned() const {
+  std::lock_guard lock(self_->mutex);
+  std::map<int, std::uint64_t> out;
+  for (auto& [p, lease] : self_->held)
+    out[p] = lease.epoch;
+  return out;
+}
+
+std::variant<cluster_view, std::string> read_cluster_view(nats_link& link,
+                                                          const std::string& bucket) {
+  cluster_view view;
+  jsCtx* js = link.native().js;
+  kvStore* meta = nullptr;
+  natsStatus s = js_KeyValue(&meta, js, (bucket + "_meta").c_str());
+  if (s == NATS_NOT_FOUND)
+    return view; // no cluster created in this NATS yet
+  if (s != NATS_OK)
+    return nats_failure("cluster bucket", s);
+  auto constants = read_all(meta, link.api_timeout_ms());
+  kvStore_Destroy(meta);
+  if (auto e = std::get_if<std::string>(&constants))
+    return *e;
+  for (auto& c : std::get<std::vector<raw_entry>>(constants)) {
+    if (c.key == "partitions")
+      view.partitions = std::atoi(c.value.c_str());
+    else if (c.key == "lease_ms")
+      view.lease_ms = std::atoll(c.value.c_str());
+  }
+  kvStore* kv = nullptr;
+  s = js_KeyValue(&kv, js, bucket.c_str());
+  if (s != NATS_OK)
+    return nats_failure("lease bucket", s);
+  auto all = read_all(kv, link.api_timeout_ms());
+  kvStore_Destroy(kv);
+  if (auto e = std::get_if<std::string>(&all))
+    return *e;
+  for (auto& entry : std::get<std::vector<raw_entry>>(all)) {
+    auto value = nlohmann::json::parse(entry.value, nullptr, false);
+    if (value.is_discarded() || !value.contains("node"))
+      continue;
+    if (entry.key.rfind("node.", 0) == 0) {
+      view.nodes[value["node"].get<std::string>()] = {value.value("started_ms", std::int64_t{0}),
+                                                      entry.created_ms};
+    } else if (entry.key.rfind("lease.", 0) == 0) {
+      auto& lease = view.leases[std::atoi(entry.key.c_str() + 6)];
+      lease.node = value["node"].get<std::string>();
+      lease.epoch = value.value("epoch", entry.revision);
+      lease.taken_ms = value.value("taken_ms", entry.created_ms);
+      lease.renewed_ms = entry.created_ms;
+    }
+  }
+  return view;
+}
+
+} // namespace flashsale::cluster

@@ -1,0 +1,88 @@
+#include "cluster/nats_link.hpp"
+
+#include <sstream>
+
+#include "cluster/nats_native.hpp"
+
+namespace flashsale::cluster {
+
+nats_link::impl::~impl() {
+  if (js)
+    jsCtx_Destroy(js);
+  if (nc) {
+    natsConnection_Close(nc);
+    natsConnection_Destroy(nc);
+  }
+  if (opts)
+    natsOptions_Destroy(opts);
+}
+
+std::string nats_failure(const char* what, natsStatus s) {
+  std::string text = std::string(what) + ": " + natsStatus_GetText(s);
+  if (const char* last = nats_GetLastError(nullptr); last && *last)
+    text += std::string(" (") + last + ")";
+  return text;
+}
+
+std::vector<std::string> split_urls(const std::string& comma_separated) {
+  std::vector<std::string> urls;
+  std::stringstream in(comma_separated);
+  for (std::string url; std::getline(in, url, ',');)
+    if (!url.empty())
+      urls.push_back(url);
+  return urls;
+}
+
+std::variant<std::shared_ptr<nats_link>, std::string> nats_link::connect(nats_link_options o) {
+  if (o.urls.empty())
+    return std::string("no NATS server given");
+  auto self = std::make_unique<impl>();
+  self->api_timeout_ms = o.api_timeout_ms;
+  std::vector<const char*> servers;
+  for (auto& u : o.urls)
+    servers.push_back(u.c_str());
+  natsStatus s = natsOptions_Create(&self->opts);
+  if (s != NATS_OK)
+    return nats_failure("nats options", s);
+  natsOptions_SetServers(self->opts, servers.data(), static_cast<int>(servers.size()));
+  natsOptions_SetName(self->opts, o.name.c_str());
+  natsOptions_SetTimeout(self->opts, 1000);
+  natsOptions_SetAllowReconnect(self->opts, true);
+  natsOptions_SetMaxReconnect(self->opts, -1); // a node outlives any server of the cluster
+  natsOptions_SetReconnectWait(self->opts, 100);
+  // A dead server must be noticed well within a lease: ping often on loopback-grade links.
+  natsOptions_SetPingInterval(self->opts, 1000);
+  natsOptions_SetMaxPingsOut(self->opts, 2);
+  natsOptions_SetRetryOnFailedConnect(self->opts, true, nullptr, nullptr);
+  s = natsConnection_Connect(&self->nc, self->opts);
+  if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED)
+    return nats_failure("connect", s);
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = o.api_timeout_ms;
+  s = natsConnection_JetStream(&self->js, self->nc, &jo);
+  if (s != NATS_OK)
+    return nats_failure("jetstream context", s);
+  return std::shared_ptr<nats_link>(new nats_link(std::move(self)));
+}
+
+nats_link::nats_link(std::unique_ptr<impl> self) : self_(std::move(self)) {}
+nats_link::~nats_link() = default;
+
+bool nats_link::connected() const {
+  return natsConnection_Status(self_->nc) == NATS_CONN_STATUS_CONNECTED;
+}
+
+bool nats_link::jetstream_ready() {
+  jsAccountInfo* info = nullptr;
+  if (js_GetAccountInfo(&info, self_->js, nullptr, nullptr) != NATS_OK)
+    return false;
+  jsAccountInfo_Destroy(info);
+  return true;
+}
+
+std::int64_t nats_link::api_timeout_ms() const {
+  return self_->api_timeout_ms;
+}
+
+} // namespace flashsale::cluster

@@ -1,0 +1,56 @@
+// A fixture for cluster tests: a fresh three-server JetStream cluster per test, a NATS link
+// to it, and helpers to read who owns what from the lease bucket.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "cluster/lease_keeper.hpp"
+#include "cluster/nats_link.hpp"
+#include "tests/cluster/nats_cluster.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace flashsale::testing {
+
+class ClusterTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    cluster = std::make_unique<nats_cluster>(dir.path());
+    ASSERT_NO_FATAL_FAILURE(cluster->start_all());
+    link = connect_link("test");
+    ASSERT_TRUE(link);
+    ASSERT_TRUE(eventually([&] { return link->jetstream_ready(); }, std::chrono::seconds(30)))
+      << "JetStream of the cluster never answered";
+  }
+
+  std::shared_ptr<cluster::nats_link> connect_link(const std::string& name) {
+    auto l = cluster::nats_link::connect({cluster->url_list(), name, 2000});
+    if (auto e = std::get_if<std::string>(&l)) {
+      ADD_FAILURE() << *e;
+      return nullptr;
+    }
+    auto shared = std::get<0>(l);
+    eventually([&] { return shared->connected(); }, std::chrono::seconds(10));
+    return shared;
+  }
+
+  /// node -> number of partitions it holds, from the bucket; empty on a read error.
+  std::map<std::string, int> shares() {
+    auto v = cluster::read_cluster_view(*link);
+    std::map<std::string, int> s;
+    if (auto view = std::get_if<cluster::cluster_view>(&v))
+      for (auto& [p, lease] : view->leases)
+        ++s[lease.node];
+    return s;
+  }
+
+  temp_dir dir;
+  std::unique_ptr<nats_cluster> cluster;
+  std::shared_ptr<cluster::nats_link> link;
+};
+
+} // namespace flashsale::testing
