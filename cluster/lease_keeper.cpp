@@ -130,6 +130,7 @@ struct lease_keeper::impl {
   };
   mutable std::mutex mutex;         // guards `held` for owned(); the thread alone writes it
   std::map<int, held_lease> held;
+  std::map<int, std::uint64_t> given_back; // guarded by `mutex`: partition -> epoch
   std::string node_value;
 
   std::mutex stop_mutex;
@@ -166,8 +167,8 @@ struct lease_keeper::impl {
       std::lock_guard lock(mutex);
       held[p] = {epoch, taken_ms, revision, sent};
     }
-    if (o.on_acquired)
-      o.on_acquired(p, epoch);
+    if (o.on_acquired && !o.on_acquired(p, epoch))
+      release(p);
   }
 
   void heartbeat() {
@@ -211,6 +212,17 @@ struct lease_keeper::impl {
     if (js_PublishMsg(&ack, js, m, nullptr, nullptr) == NATS_OK)
       jsPubAck_Destroy(ack);
     natsMsg_Destroy(m);
+  }
+
+  void release_given_back() {
+    std::map<int, std::uint64_t> asked;
+    {
+      std::lock_guard lock(mutex);
+      asked.swap(given_back);
+    }
+    for (auto [p, epoch] : asked)
+      if (auto it = held.find(p); it != held.end() && it->second.epoch == epoch)
+        release(p);
   }
 
   void rebalance() {
@@ -270,6 +282,7 @@ struct lease_keeper::impl {
     while (!stopping) {
       lock.unlock();
       heartbeat();
+      release_given_back();
       renew();
       rebalance();
       lock.lock();
@@ -342,6 +355,11 @@ lease_keeper::~lease_keeper() {
   for (auto& [p, lease] : std::map<int, impl::held_lease>(self_->held))
     self_->release(p);
   kvStore_Delete(self_->kv, ("node." + self_->o.node_id).c_str());
+}
+
+void lease_keeper::give_back(int partition, std::uint64_t epoch) {
+  std::lock_guard lock(self_->mutex);
+  self_->given_back[partition] = epoch;
 }
 
 std::map<int, std::uint64_t> lease_keeper::owned() const {

@@ -36,8 +36,9 @@ struct lease_keeper_options {
   std::int64_t lease_ms = 3000;             ///< cluster.lease_ms; must match the bucket's TTL
   int replicas = 3;                         ///< of both buckets
   std::string bucket = "flashsale_cluster"; ///< [A-Za-z0-9_-]+
-  /// The partition is ours from now on (epoch = the lease's creating revision).
-  std::function<void(int partition, std::uint64_t epoch)> on_acquired;
+  /// The partition is ours from now on (epoch = the lease's creating revision). Return false
+  /// when it cannot be served now: the lease is given back at once (and `on_lost` follows).
+  std::function<bool(int partition, std::uint64_t epoch)> on_acquired;
   /// The partition is no longer ours: stop acknowledging anything for it, now.
   std::function<void(int partition)> on_lost;
   /// We are about to give the partition back: finish or refuse what is in flight. The lease
@@ -56,6 +57,10 @@ public:
 
   /// The partitions held now, with their epochs.
   std::map<int, std::uint64_t> owned() const;
+
+  /// Asks for the lease of `partition` to be released at the next tick, if still held at
+  /// `epoch` (the owner found it can no longer serve it, e.g. fenced by the stream).
+  void give_back(int partition, std::uint64_t epoch);
 
   struct impl;
 

@@ -18,6 +18,18 @@ std::string header_of(natsMsg* m, const char* name) {
   return natsMsgHeader_Get(m, name, &v) == NATS_OK && v ? v : "";
 }
 
+partition_record record_of(natsMsg* m, std::uint64_t seq, bool with_body) {
+  partition_record r;
+  r.seq = seq;
+  r.type = header_of(m, kind_header) == "claim" ? partition_record::kind::claim
+                                                : partition_record::kind::events;
+  r.owner = header_of(m, owner_header);
+  r.epoch = std::strtoull(header_of(m, epoch_header).c_str(), nullptr, 10);
+  if (with_body)
+    r.body.assign(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
+  return r;
+}
+
 } // namespace
 
 struct partition_log::impl {
@@ -109,12 +121,16 @@ std::variant<std::uint64_t, std::string> partition_log::claim(int partition,
   auto body = "{\"claim\":{\"owner\":\"" + owner + "\",\"epoch\":" + std::to_string(epoch) + "}}";
   std::string failure;
   for (int attempt = 0; attempt < 20; ++attempt) {
-    auto last = last_seq(partition);
+    auto last = last_record(partition);
     if (auto e = std::get_if<std::string>(&last)) {
       failure = *e;
       continue;
     }
-    auto r = self_->put(partition, std::get<std::uint64_t>(last), body, owner, epoch, "claim");
+    auto& head = std::get<partition_record>(last);
+    if (head.epoch > epoch)
+      return "partition " + std::to_string(partition) + " was claimed at epoch "
+             + std::to_string(head.epoch) + ", after ours (" + std::to_string(epoch) + ")";
+    auto r = self_->put(partition, head.seq, body, owner, epoch, "claim");
     if (auto seq = std::get_if<std::uint64_t>(&r))
       return *seq;
     failure = std::get<append_refused>(r).message; // a former owner appended: read again
@@ -122,18 +138,25 @@ std::variant<std::uint64_t, std::string> partition_log::claim(int partition,
   return "claim of partition " + std::to_string(partition) + ": " + failure;
 }
 
-std::variant<std::uint64_t, std::string> partition_log::last_seq(int partition) {
+std::variant<partition_record, std::string> partition_log::last_record(int partition) {
   natsMsg* m = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_GetLastMsg(&m, self_->js(), self_->o.stream.c_str(),
                                self_->subject(partition).c_str(), nullptr, &jerr);
   if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr)
-    return std::uint64_t{0};
+    return partition_record{};
   if (s != NATS_OK)
     return nats_failure("last record", s);
-  auto seq = natsMsg_GetSequence(m);
+  auto r = record_of(m, natsMsg_GetSequence(m), false);
   natsMsg_Destroy(m);
-  return seq;
+  return r;
+}
+
+std::variant<std::uint64_t, std::string> partition_log::last_seq(int partition) {
+  auto r = last_record(partition);
+  if (auto e = std::get_if<std::string>(&r))
+    return *e;
+  return std::get<partition_record>(r).seq;
 }
 
 std::variant<std::vector<partition_record>, std::string> partition_log::read(int partition) {
@@ -173,13 +196,7 @@ std::variant<std::vector<partition_record>, std::string> partition_log::read(int
     }
     jsMsgMetaData* meta = nullptr;
     if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
-      partition_record r;
-      r.seq = meta->Sequence.Stream;
-      r.type = header_of(m, kind_header) == "claim" ? partition_record::kind::claim
-                                                    : partition_record::kind::events;
-      r.owner = header_of(m, owner_header);
-      r.epoch = std::strtoull(header_of(m, epoch_header).c_str(), nullptr, 10);
-      r.body.assign(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
+      auto r = record_of(m, meta->Sequence.Stream, true);
       records.push_back(std::move(r));
       jsMsgMetaData_Destroy(meta);
     }

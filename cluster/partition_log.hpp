@@ -60,12 +60,16 @@ public:
          const std::string& owner, std::uint64_t epoch);
 
   /// Appends the claim of `owner` at `epoch` after whatever is last (retrying while a
-  /// former owner still appends). Returns the claim's sequence.
+  /// former owner still appends). Returns the claim's sequence. Refused when the log already
+  /// holds a later epoch: a lease that old was lost, whatever its holder believes.
   std::variant<std::uint64_t, std::string> claim(int partition, const std::string& owner,
                                                  std::uint64_t epoch);
 
   /// The sequence of the partition's last record, 0 when it has none.
   std::variant<std::uint64_t, std::string> last_seq(int partition);
+
+  /// The partition's last record without its body (seq 0 when it has none).
+  std::variant<partition_record, std::string> last_record(int partition);
 
   /// Every record of the partition, oldest first.
   std::variant<std::vector<partition_record>, std::string> read(int partition);

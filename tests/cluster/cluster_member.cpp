@@ -1,6 +1,6 @@
-// A cluster member for the process-level tests: a real process that joins the lease bucket,
-// claims each partition it acquires in the partition log, and appends a record to each
-// partition it holds every --append-every-ms, as a node would commit orders. It reports what
+// A cluster member for the process-level tests: a real process that owns partitions through
+// cluster::partition_owner (lease, claim, rebuild) and appends a record to each partition it
+// serves every --append-every-ms, as a node would commit orders. It reports what
 // happens as lines on stdout, which the tests wait for:
 //   ready
 //   acquired <p> epoch <e> claim <seq>
@@ -14,11 +14,11 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <vector>
 #include <string>
 #include <thread>
 
-#include "cluster/lease_keeper.hpp"
-#include "cluster/partition_log.hpp"
+#include "cluster/partition_owner.hpp"
 
 using namespace flashsale::cluster;
 
@@ -43,67 +43,33 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto link = std::get<0>(link_or);
-  auto log_or = partition_log::open(link);
-  if (auto e = std::get_if<std::string>(&log_or)) {
-    std::cerr << *e << "\n";
-    return 1;
-  }
-  auto& log = *std::get<0>(log_or);
-
-  std::mutex mutex;
-  struct owned_partition {
-    std::uint64_t epoch, expected;
-  };
-  std::map<int, owned_partition> owned;
   const std::string node = arg["--node"];
-  lease_keeper_options o;
-  o.node_id = node;
-  o.partitions = std::stoi(arg["--partitions"]);
-  o.lease_ms = std::stoll(arg["--lease-ms"]);
-  o.on_acquired = [&](int p, std::uint64_t epoch) {
-    auto claimed = log.claim(p, node, epoch);
-    if (auto e = std::get_if<std::string>(&claimed)) {
-      say("claim-failed " + std::to_string(p) + " " + *e);
-      return;
-    }
-    std::lock_guard lock(mutex);
-    owned[p] = {epoch, std::get<std::uint64_t>(claimed)};
-    say("acquired " + std::to_string(p) + " epoch " + std::to_string(epoch) + " claim "
-        + std::to_string(owned[p].expected));
+  partition_owner_options o;
+  o.lease.node_id = node;
+  o.lease.partitions = std::stoi(arg["--partitions"]);
+  o.lease.lease_ms = std::stoll(arg["--lease-ms"]);
+  o.on_serving = [&](int p, const std::vector<partition_record>& history) {
+    say("acquired " + std::to_string(p) + " epoch " + std::to_string(history.back().epoch)
+        + " claim " + std::to_string(history.back().seq));
   };
-  o.on_lost = [&](int p) {
-    std::lock_guard lock(mutex);
-    owned.erase(p);
-    say("lost " + std::to_string(p));
-  };
-  auto keeper_or = lease_keeper::start(link, o);
-  if (auto e = std::get_if<std::string>(&keeper_or)) {
+  o.on_stopped = [&](int p) { say("lost " + std::to_string(p)); };
+  auto owner_or = partition_owner::start(link, o);
+  if (auto e = std::get_if<std::string>(&owner_or)) {
     std::cerr << *e << "\n";
     return 1;
   }
-  auto keeper = std::move(std::get<0>(keeper_or));
+  auto owner = std::move(std::get<0>(owner_or));
   say("ready");
 
   const auto every = std::chrono::milliseconds(std::stoll(arg["--append-every-ms"]));
   for (std::uint64_t n = 0; !stop; ++n) {
-    std::map<int, owned_partition> now;
-    {
-      std::lock_guard lock(mutex);
-      now = owned;
-    }
-    for (auto& [p, part] : now) {
-      auto r = log.append(p, part.expected, "{\"tick\":" + std::to_string(n) + "}", node,
-                          part.epoch);
-      std::lock_guard lock(mutex);
-      if (auto seq = std::get_if<std::uint64_t>(&r)) {
-        if (owned.count(p))
-          owned[p].expected = *seq;
-      } else if (std::get<append_refused>(r).fenced) {
+    for (auto& [p, epoch] : owner->serving()) {
+      auto r = owner->append(p, "{\"tick\":" + std::to_string(n) + "}");
+      if (auto refused = std::get_if<append_refused>(&r); refused && refused->fenced)
         say("fenced " + std::to_string(p));
-      }
     }
     std::this_thread::sleep_for(every);
   }
-  keeper.reset(); // leaves the cluster: releases every lease
+  owner.reset(); // leaves the cluster: releases every lease
   return 0;
 }

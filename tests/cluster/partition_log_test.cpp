@@ -2,7 +2,10 @@
 // whose expected sequence is stale, and R3 appends go on, none lost, when a server dies.
 #include <signal.h>
 
+#include <mutex>
+
 #include "cluster/partition_log.hpp"
+#include "cluster/partition_owner.hpp"
 #include "tests/cluster/cluster_fixture.hpp"
 
 using namespace flashsale;
@@ -105,4 +108,96 @@ TEST_F(ClusterTest, AppendsGoOnAndNoneIsLostWhenAServerIsKilled) {
       stored.push_back(r.body);
   EXPECT_EQ(stored, acknowledged) << "every acknowledged append, once, in order";
   std::cout << "appends without an answer while a server died: " << unanswered << "\n";
+}
+
+// ---- partition_owner: lease + claim + rebuild, and what a refused append means ------------
+
+namespace {
+
+struct owner_events {
+  std::mutex mutex;
+  std::map<int, std::vector<cluster::partition_record>> served;
+  std::vector<int> stopped;
+};
+
+std::unique_ptr<cluster::partition_owner> start_owner(std::shared_ptr<cluster::nats_link> link,
+                                                      const std::string& node,
+                                                      owner_events& seen) {
+  cluster::partition_owner_options o;
+  o.lease.node_id = node;
+  o.lease.partitions = 1;
+  o.lease.lease_ms = 2000;
+  o.on_serving = [&seen](int p, const std::vector<cluster::partition_record>& history) {
+    std::lock_guard lock(seen.mutex);
+    seen.served[p] = history;
+  };
+  o.on_stopped = [&seen](int p) {
+    std::lock_guard lock(seen.mutex);
+    seen.stopped.push_back(p);
+  };
+  auto owner = cluster::partition_owner::start(std::move(link), o);
+  if (auto e = std::get_if<std::string>(&owner)) {
+    ADD_FAILURE() << *e;
+    return nullptr;
+  }
+  return std::move(std::get<0>(owner));
+}
+
+} // namespace
+
+TEST_F(ClusterTest, ANewOwnerRebuildsFromTheLogAndAnOwnerFencedByALaterClaimStopsServing) {
+  auto log = open_log(link);
+  ASSERT_TRUE(log);
+  auto earlier = log->claim(0, "gone", 1); // a former owner's history
+  ASSERT_TRUE(std::holds_alternative<std::uint64_t>(earlier));
+  ASSERT_GT(seq_of(log->append(0, std::get<std::uint64_t>(earlier), "{\"sold\":1}", "gone", 1)),
+            0u);
+
+  owner_events seen;
+  auto owner = start_owner(link, "a", seen);
+  ASSERT_TRUE(owner);
+  ASSERT_TRUE(eventually([&] { return owner->serving().count(0) == 1; }, seconds(20)));
+  {
+    std::lock_guard lock(seen.mutex);
+    auto& history = seen.served[0];
+    ASSERT_EQ(history.size(), 3u) << "the former owner's claim and record, then ours";
+    EXPECT_EQ(history[1].body, "{\"sold\":1}");
+    EXPECT_EQ(history[2].owner, "a");
+    EXPECT_EQ(history[2].type, cluster::partition_record::kind::claim);
+  }
+  EXPECT_GT(seq_of(owner->append(0, "{\"sold\":2}")), 0u);
+
+  // An append of ours that landed although its answer was lost: the head is still ours, so
+  // the owner follows it and goes on.
+  auto epoch = owner->serving().at(0);
+  auto head = std::get<std::uint64_t>(log->last_seq(0));
+  ASSERT_GT(seq_of(log->append(0, head, "{\"sold\":3}", "a", epoch)), 0u);
+  auto refused = owner->append(0, "{\"sold\":4}");
+  ASSERT_TRUE(std::holds_alternative<cluster::append_refused>(refused));
+  EXPECT_EQ(owner->serving().count(0), 1u);
+  EXPECT_GT(seq_of(owner->append(0, "{\"sold\":4}")), 0u);
+
+  // A later owner's claim (its lease came after ours expired): we never write again.
+  ASSERT_TRUE(std::holds_alternative<std::uint64_t>(log->claim(0, "b", epoch + 1000)));
+  auto fenced = owner->append(0, "{\"sold\":5}");
+  ASSERT_TRUE(std::holds_alternative<cluster::append_refused>(fenced));
+  EXPECT_TRUE(std::get<cluster::append_refused>(fenced).fenced);
+  EXPECT_EQ(owner->serving().count(0), 0u);
+  {
+    std::lock_guard lock(seen.mutex);
+    EXPECT_EQ(seen.stopped, std::vector<int>{0});
+  }
+  auto again = owner->append(0, "{\"sold\":6}");
+  ASSERT_TRUE(std::holds_alternative<cluster::append_refused>(again));
+  EXPECT_FALSE(std::get<cluster::append_refused>(again).fenced) << "refused before the stream";
+  // The lease it can no longer serve is given back (b's lease would have replaced it anyway).
+  EXPECT_TRUE(eventually([&] {
+    auto view = cluster::read_cluster_view(*link);
+    auto* v = std::get_if<cluster::cluster_view>(&view);
+    return v && (v->leases.count(0) == 0 || v->leases.at(0).epoch != epoch);
+  }, seconds(10)));
+  // Leases a takes again are older than b's claim in the log: a never serves the partition.
+  EXPECT_EQ(owner->serving().count(0), 0u);
+  // And a claim at an epoch older than the log's head is refused.
+  EXPECT_TRUE(std::holds_alternative<std::string>(log->claim(0, "a", epoch)));
 }
