@@ -1,0 +1,106 @@
+// The replicated path's unit of cost (issue 15): fenced appends to partition logs
+// (cluster::partition_log), W writers each on a partition of its own, each append naming the
+// sequence the previous one returned, as a partition owner commits. Prints appends/s, latency
+// percentiles and this process's CPU per append; bench/cluster_log.sh runs it against a
+// three-server R3 cluster and a single R1 server in one run and adds the servers' CPU.
+//   cluster_log_bench --nats URLS --replicas R --writers W --seconds S [--body-bytes B]
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/partition_log.hpp"
+
+using namespace flashsale::cluster;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec)
+         + static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> arg{{"--replicas", "3"}, {"--writers", "4"},
+                                         {"--seconds", "5"}, {"--body-bytes", "600"}};
+  for (int i = 1; i + 1 < argc; i += 2)
+    arg[argv[i]] = argv[i + 1];
+  const int replicas = std::stoi(arg["--replicas"]), writers = std::stoi(arg["--writers"]);
+  const auto seconds = std::chrono::seconds(std::stoi(arg["--seconds"]));
+  const std::string body(static_cast<std::size_t>(std::stoi(arg["--body-bytes"])), 'x');
+
+  auto link_or = nats_link::connect({split_urls(arg["--nats"]), "cluster-log-bench", 5000});
+  if (auto e = std::get_if<std::string>(&link_or)) {
+    std::fprintf(stderr, "%s\n", e->c_str());
+    return 1;
+  }
+  auto link = std::get<0>(link_or);
+  partition_log_options o;
+  o.replicas = replicas;
+  o.stream = "BENCH_R" + std::to_string(replicas);
+  o.subject_prefix = "bench.r" + std::to_string(replicas);
+  auto log_or = partition_log::open(link, o);
+  if (auto e = std::get_if<std::string>(&log_or)) {
+    std::fprintf(stderr, "%s\n", e->c_str());
+    return 1;
+  }
+  auto& log = *std::get<0>(log_or);
+
+  std::vector<std::uint64_t> expected(writers);
+  for (int w = 0; w < writers; ++w) {
+    auto claimed = log.claim(w, "bench", 1);
+    if (auto e = std::get_if<std::string>(&claimed)) {
+      std::fprintf(stderr, "%s\n", e->c_str());
+      return 1;
+    }
+    expected[w] = std::get<std::uint64_t>(claimed);
+  }
+  std::vector<std::vector<double>> latencies(writers);
+  std::atomic<int> failures{0};
+  const double cpu_before = cpu_seconds();
+  const auto start = clock_type::now(), stop = start + seconds;
+  std::vector<std::thread> threads;
+  for (int w = 0; w < writers; ++w)
+    threads.emplace_back([&, w] {
+      while (clock_type::now() < stop) {
+        auto t0 = clock_type::now();
+        auto r = log.append(w, expected[w], body, "bench", 1);
+        if (auto seq = std::get_if<std::uint64_t>(&r)) {
+          expected[w] = *seq;
+          latencies[w].push_back(
+            std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+        } else {
+          ++failures;
+          return;
+        }
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  const double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+  const double cpu = cpu_seconds() - cpu_before;
+  std::vector<double> all;
+  for (auto& l : latencies)
+    all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  auto pct = [&](double q) {
+    return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<std::size_t>(q * all.size()))];
+  };
+  std::printf("R%d writers=%d appends=%zu appends_per_s=%.0f p50_ms=%.2f p99_ms=%.2f "
+              "client_cpu_us_per_append=%.1f failures=%d\n",
+              replicas, writers, all.size(), static_cast<double>(all.size()) / elapsed, pct(0.5),
+              pct(0.99), all.empty() ? 0.0 : cpu * 1e6 / static_cast<double>(all.size()),
+              failures.load());
+  return failures.load() ? 1 : 0;
+}
