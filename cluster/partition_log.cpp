@@ -171,17 +171,18 @@ std::variant<std::vector<partition_record>, std::string> partition_log::read(int
   so.Ordered = true;
   so.Config.DeliverPolicy = js_DeliverAll;
   so.Stream = self_->o.stream.c_str();
-  // Patient: just after a server died, creating the consumer can time out until the
-  // cluster has noticed, and the ordered consumer re-creates itself when heartbeats stop.
+  // Patient: just after a server died, creating the consumer can time out or be refused
+  // until the cluster has a new stream leader, and the ordered consumer re-creates itself
+  // when its heartbeats stop.
   auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   natsSubscription* sub = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   auto subject = self_->subject(partition);
   natsStatus s;
   while ((s = js_SubscribeSync(&sub, self_->js(), subject.c_str(), nullptr, &so, &jerr))
-           == NATS_TIMEOUT
-         && std::chrono::steady_clock::now() < give_up) {
-  }
+           != NATS_OK
+         && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100)); // e.g. no stream leader yet
   if (s != NATS_OK)
     return nats_failure("read partition (consumer)", s);
   std::string failure;
