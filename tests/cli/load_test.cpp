@@ -177,8 +177,10 @@ TEST(LoadCommand, HtmlReportDrawsItsChartsInHeadlessChromium) {
   temp_dir dir;
   oversell_server fake;
   auto html = dir.file("report.html");
-  auto run =
-      run_load({"--url", fake.url(), "--buyers", "2000", "--concurrency", "4", "--html", html});
+  // Open loop at 5,000/s: the 2,000 orders take 0.4 s however fast the machine, so the chart
+  // over time has several 100 ms slices (closed loop, a fast run fit in one and the test failed).
+  auto run = run_load({"--url", fake.url(), "--buyers", "2000", "--concurrency", "4", "--rate",
+                       "5000", "--html", html});
   ASSERT_EQ(run.exit_code, 1) << run.output;
 
   auto chrome = [&](const std::string& mode) {
