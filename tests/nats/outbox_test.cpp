@@ -107,6 +107,18 @@ TEST_F(OutboxRelay, PublishesEveryEventExactlyOnceUnderLoad) {
   EXPECT_EQ(audit, flashsale::testing::exactly_once(last_seq_));
 }
 
+// nats.url may name several servers of one cluster; the relay connects to one that is up
+// (given to nats.c as one comma-separated string, such a list never connected).
+TEST_F(OutboxRelay, ConnectsThroughAUrlListWhoseFirstServerIsDown) {
+  auto dead = "nats://127.0.0.1:" + std::to_string(flashsale::testing::free_port());
+  start_node(dead + "," + nats_->url());
+  define("p-0", 10);
+  ASSERT_TRUE(drained()) << "lag " << node_->health().outbox_lag;
+  EXPECT_EQ(node_->health().nats, "connected");
+  auto audit = stop_and_audit();
+  EXPECT_EQ(audit, flashsale::testing::exactly_once(last_seq_));
+}
+
 TEST_F(OutboxRelay, KeepsServingThroughNatsOutageAndCatchesUpExactlyOnce) {
   start_node(nats_->url());
   for (auto p : {"p-0", "p-1", "p-2"})
