@@ -15,14 +15,9 @@ WRITERS=("${@:-1 4 16}")
 WRITERS=(${WRITERS[*]})
 cmake --build "$BUILD_DIR" -j2 --target cluster_log_bench > /dev/null
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+TOKEN=unused # servers.sh: WORK, PIDS and the cleanup that stops them by PID on exit
+# shellcheck source=bench/servers.sh
+source bench/servers.sh
 NATS=$(command -v nats-server || echo /usr/sbin/nats-server)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
