@@ -24,6 +24,12 @@ struct health_report {
   std::string event_store_error; ///< why the store refuses writes, when it does
   std::string nats = "off";      ///< "connected", "disconnected" or "off"
   std::int64_t outbox_lag = 0;   ///< committed events not yet acknowledged by JetStream
+  /// Cluster mode only: this node's id and the partitions it serves now.
+  struct cluster_part {
+    std::string node;
+    std::vector<int> partitions;
+  };
+  std::optional<cluster_part> cluster;
 };
 
 /// GET /orders/{id}: the order, no such order (both empty), or the store failed to read.

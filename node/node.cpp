@@ -60,6 +60,7 @@ std::optional<rejection> rejected_by_availability(const product_views& views,
 struct node::runtime {
   std::unique_ptr<data_dir> dir;
   std::unique_ptr<event_store> store;
+  std::function<bool(const std::string&, const order_request&)> order_id_accepted;
   system_clock wall_clock;
   product_views views;
   answered_keys keys;
@@ -209,6 +210,7 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
     rt.store = std::move(std::get<0>(opened));
   }
 
+  rt.order_id_accepted = std::move(options.order_id_accepted);
   rt.services.store = rt.store.get();
   rt.services.now = options.time ? options.time : &rt.wall_clock;
   rt.services.products = &rt.views;
@@ -353,23 +355,41 @@ place_outcome node::place(const order_request& request) {
     cmd.request_hash = request_hash(request);
   // A random id never meets an earlier request; a keyed one is the same for every retry of
   // the request, so racing retries meet in one saga and one stream.
-  cmd.order_id =
-      keyed ? derive_order_id(request.user_id, request.idempotency_key) : random_order_id();
+  cmd.order_id = order_id_for(request);
   return rt_->ask_with_reply<place_outcome>(place_atom::value, std::move(cmd));
 }
 
+std::string node::order_id_for(const order_request& request) const {
+  bool keyed = !request.idempotency_key.empty();
+  auto id = keyed ? derive_order_id(request.user_id, request.idempotency_key) : random_order_id();
+  // Every retry of a keyed request draws the same sequence, so it meets the same id.
+  for (int n = 1; rt_->order_id_accepted && !rt_->order_id_accepted(id, request); ++n)
+    id = keyed ? derive_order_id(request.user_id,
+                                 request.idempotency_key + "\x1f" + std::to_string(n))
+               : random_order_id();
+  return id;
+}
+
+stream_read node::order_events(const std::string& order_id) {
+  return rt_->store->read_stream(order_stream(order_id));
+}
+
+order_state node::fold_order(const std::vector<envelope>& events) {
+  order_state state;
+  for (auto& env : events)
+    if (auto decoded = decode(env); decoded.value)
+      apply(state, *decoded.value, env.recorded_at);
+  return state;
+}
+
 order_lookup node::order(const std::string& order_id) {
-  auto read = rt_->store->read_stream(order_stream(order_id));
+  auto read = order_events(order_id);
   if (read.error)
     return {std::nullopt,
             rejection{errc::unavailable, "event store cannot be read: " + read.error->message}};
   if (read.events.empty())
     return {};
-  order_state state;
-  for (auto& env : read.events)
-    if (auto decoded = decode(env); decoded.value)
-      apply(state, *decoded.value, env.recorded_at);
-  return {std::move(state), std::nullopt};
+  return {fold_order(read.events), std::nullopt};
 }
 
 command_outcome node::command(const std::string& order_id, const order_command& command) {

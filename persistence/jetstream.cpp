@@ -3,6 +3,8 @@
 // client's hooks through a process-wide table keyed by a number, never through a raw pointer.
 #include "persistence/jetstream.hpp"
 
+#include <algorithm>
+
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -143,7 +145,19 @@ jetstream_client::connect(jetstream_options options) {
   natsStatus s = natsOptions_Create(&self->opts);
   if (s != NATS_OK)
     return make_error(s);
-  natsOptions_SetURL(self->opts, o.url.c_str());
+  // nats.url may name several servers of one cluster ("nats://a:4222,nats://b:4222"); given
+  // to SetURL as one string such a list never connected (measured with nats.c 3.4.1).
+  std::vector<std::string> urls;
+  for (std::size_t at = 0; at <= o.url.size();) {
+    auto comma = std::min(o.url.find(',', at), o.url.size());
+    if (comma > at)
+      urls.push_back(o.url.substr(at, comma - at));
+    at = comma + 1;
+  }
+  std::vector<const char*> servers;
+  for (auto& u : urls)
+    servers.push_back(u.c_str());
+  natsOptions_SetServers(self->opts, servers.data(), static_cast<int>(servers.size()));
   natsOptions_SetName(self->opts, o.name.c_str());
   natsOptions_SetTimeout(self->opts, 2000);        // ms
   natsOptions_SetAllowReconnect(self->opts, true);
