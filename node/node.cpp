@@ -55,6 +55,15 @@ std::optional<rejection> rejected_by_availability(const product_views& views,
   return std::nullopt;
 }
 
+/// CAF 0.17's scoped_actor makes its thread hold the system's logger (a thread_local
+/// intrusive_ptr, CAF_SET_LOGGER_SYS) until the thread exits or uses another system, and
+/// ~actor_system waits for the logger's destructor. A thread that outlives the node (a
+/// cluster command_bus worker, an HTTP worker) and once asked would keep that wait, and the
+/// node's destruction, going forever: let go of it when the scoped_actor is done.
+struct release_thread_logger {
+  ~release_thread_logger() { caf::logger::set_current_actor_system(nullptr); }
+};
+
 } // namespace
 
 struct node::runtime {
@@ -98,6 +107,7 @@ struct node::runtime {
   template <class T, class... Ts>
   reply<T> ask(Ts&&... xs) {
     reply<T> out;
+    release_thread_logger release; // destroyed after `self`
     caf::scoped_actor self{*system};
     self->request(directory, request_timeout, std::forward<Ts>(xs)...)
         .receive([&](T& value) { out.value = std::move(value); },
@@ -245,6 +255,7 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
   rt.directory = spawn_directory(*rt.system, rt.services);
   {
     auto orphans = orphan_holds(w); // before the products move into their actors
+    release_thread_logger release; // destroyed after `sender`
     // One sender, so the directory sees the restores before the count that confirms them.
     caf::scoped_actor sender{*rt.system};
     // Views first, from the recovered state: the node is handed out (and HTTP opens) before
@@ -295,6 +306,7 @@ health_report node::health() {
 
 node_stats node::stats() {
   node_stats s;
+  release_thread_logger release; // destroyed after `self`
   caf::scoped_actor self{*rt_->system};
   self->request(rt_->directory, rt_->request_timeout, count_atom::value)
       .receive(
