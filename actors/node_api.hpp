@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <variant>
 #include <vector>
@@ -74,6 +75,13 @@ struct order_request {
   std::string user_id;
   std::vector<order_line> items;
   std::string idempotency_key; ///< empty = none
+};
+
+/// Thrown by a node_api call whose answer cannot be expressed in its return type when the
+/// node cannot answer now (cluster mode: a product read whose partition has no owner at the
+/// moment). The HTTP adapter answers it 503 `unavailable` with Retry-After.
+struct node_unavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 /// Gauges for /metrics.

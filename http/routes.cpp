@@ -116,6 +116,9 @@ handler route(const char* pattern, handler h) {
     current_request.route = pattern;
     try {
       h(req, res);
+    } catch (const node_unavailable& e) {
+      res.headers.clear();
+      send_error(res, {errc::unavailable, e.what()});
     } catch (const std::exception&) {
       res.headers.clear();
       send_error(res, {errc::internal, "internal error"});

@@ -94,7 +94,9 @@ struct cluster_node::impl {
   std::unique_ptr<cluster::partition_log> log; // for reading logs back at a rebuild
   std::unique_ptr<cluster::partition_owner> owner;
   std::unique_ptr<cluster::command_bus> bus;
-  std::chrono::milliseconds forward_timeout{5000};
+  // A forwarded command unanswered this long gets 503 + Retry-After (the owner may have died
+  // with it; a keyed retry is safe). Twice http.shed_after_ms: a live owner sheds before.
+  std::chrono::milliseconds forward_timeout{2000};
 
   // The inner node and the partitions it was rebuilt with. Calls hold the lock shared for
   // their duration; a rebuild holds it exclusive, so no call runs on a half-built node.
@@ -474,7 +476,9 @@ std::optional<product_view> cluster_node::product(const std::string& product_id)
   if (self_->locally(p, [&](node& n) { out = n.product(product_id); }))
     return out;
   auto j = self_->forward(p, {{"op", "product"}, {"id", product_id}});
-  if (j && j->contains("view"))
+  if (!j || j->contains("rejected"))
+    throw node_unavailable(no_owner(p).message); // not a 404: the product may well exist
+  if (j->contains("view"))
     out = view_of((*j)["view"]);
   return out;
 }
@@ -489,9 +493,11 @@ std::vector<product_view> cluster_node::products() {
     });
     if (local)
       continue;
-    if (auto j = self_->forward(p, {{"op", "products"}, {"partition", p}}); j && j->contains("views"))
-      for (auto& v : (*j)["views"])
-        all.push_back(view_of(v));
+    auto j = self_->forward(p, {{"op", "products"}, {"partition", p}});
+    if (!j || !j->contains("views"))
+      throw node_unavailable(no_owner(p).message); // a list missing a partition would lie
+    for (auto& v : (*j)["views"])
+      all.push_back(view_of(v));
   }
   std::sort(all.begin(), all.end(),
             [](const product_view& a, const product_view& b) { return a.product_id < b.product_id; });
