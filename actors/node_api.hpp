@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <variant>
 #include <vector>
@@ -24,6 +25,12 @@ struct health_report {
   std::string event_store_error; ///< why the store refuses writes, when it does
   std::string nats = "off";      ///< "connected", "disconnected" or "off"
   std::int64_t outbox_lag = 0;   ///< committed events not yet acknowledged by JetStream
+  /// Cluster mode only: this node's id and the partitions it serves now.
+  struct cluster_part {
+    std::string node;
+    std::vector<int> partitions;
+  };
+  std::optional<cluster_part> cluster;
 };
 
 /// GET /orders/{id}: the order, no such order (both empty), or the store failed to read.
@@ -68,6 +75,13 @@ struct order_request {
   std::string user_id;
   std::vector<order_line> items;
   std::string idempotency_key; ///< empty = none
+};
+
+/// Thrown by a node_api call whose answer cannot be expressed in its return type when the
+/// node cannot answer now (cluster mode: a product read whose partition has no owner at the
+/// moment). The HTTP adapter answers it 503 `unavailable` with Retry-After.
+struct node_unavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 /// Gauges for /metrics.

@@ -10,6 +10,7 @@
 #include "http/secrets.hpp"
 #include "http/server.hpp"
 #include "node/edge_front.hpp"
+#include "node/cluster_node.hpp"
 #include "node/node.hpp"
 
 namespace flashsale::cli {
@@ -57,12 +58,28 @@ int serve(const args& a) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN); // a client that hangs up must not kill the node
 
-  auto started = node::start(config);
-  if (auto problem = std::get_if<std::string>(&started)) {
-    std::cerr << "flashsale: " << *problem << "\n";
-    return 1;
+  // One node, or (cluster.enabled) a member of a cluster of them: the adapter sees a node_api.
+  std::unique_ptr<node_api> started;
+  node* single = nullptr; // the in-node payment simulator is single-node only
+  if (config.cluster.enabled) {
+    auto member = cluster_node::start(config);
+    if (auto problem = std::get_if<std::string>(&member)) {
+      std::cerr << "flashsale: " << *problem << "\n";
+      return 1;
+    }
+    started = std::move(std::get<0>(member));
+    std::cout << "cluster: node " << config.cluster.node_id << " joined ("
+              << config.cluster.partitions << " partitions)" << std::endl;
+  } else {
+    auto one = node::start(config);
+    if (auto problem = std::get_if<std::string>(&one)) {
+      std::cerr << "flashsale: " << *problem << "\n";
+      return 1;
+    }
+    single = std::get<0>(one).get();
+    started = std::move(std::get<0>(one));
   }
-  auto& the_node = *std::get<0>(started);
+  auto& the_node = *started;
   bool fronted = config.http.front == "embedded";
   http_options options;
   // Behind the front the adapter listens on a loopback port of its own; the front takes
@@ -125,7 +142,7 @@ int serve(const args& a) {
     // through the front, like any client (the adapter's connections are the front's).
     auto host = config.http.host == "0.0.0.0" ? std::string("127.0.0.1") : config.http.host;
     auto url = std::string(scheme) + "://" + host + ":" + std::to_string(port);
-    if (auto problem = the_node.start_payment_simulator(url)) {
+    if (auto problem = single->start_payment_simulator(url)) {
       std::cerr << "flashsale: " << *problem << "\n";
       front.reset();
       server.stop();
@@ -139,10 +156,11 @@ int serve(const args& a) {
   sigwait(&stop_signals, &received);
   std::cout << "flashsale: " << (received == SIGINT ? "SIGINT" : "SIGTERM")
             << ", finishing in-flight requests" << std::endl;
-  the_node.stop_payment_simulator(); // its keep-alive connections would hold the listener
+  if (single)
+    single->stop_payment_simulator(); // its keep-alive connections would hold the listener
   front.reset();                     // the port closes; requests in flight finish
   server.stop();
-  std::get<0>(started).reset();
+  started.reset();
   std::cout << "flashsale: stopped" << std::endl;
   return 0;
 }

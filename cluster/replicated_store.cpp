@@ -47,6 +47,7 @@ struct replicated_event_store::impl {
   std::unique_ptr<event_store> local;
   partition_owner& owner;
   int partitions;
+  std::function<void()> on_latched;
 
   /// A batch the local store committed, waiting for its partitions' acknowledgements.
   struct pending {
@@ -62,8 +63,8 @@ struct replicated_event_store::impl {
   std::optional<store_error> latched;
   std::thread thread;
 
-  impl(std::unique_ptr<event_store> l, partition_owner& o, int p)
-      : local(std::move(l)), owner(o), partitions(p) {
+  impl(std::unique_ptr<event_store> l, partition_owner& o, int p, std::function<void()> latched)
+      : local(std::move(l)), owner(o), partitions(p), on_latched(std::move(latched)) {
     thread = std::thread([this] { run(); });
   }
 
@@ -116,8 +117,12 @@ struct replicated_event_store::impl {
         }
       }
       if (failure) {
-        std::lock_guard lock(mutex);
-        latched = failure;
+        {
+          std::lock_guard lock(mutex);
+          latched = failure;
+        }
+        if (on_latched)
+          on_latched();
       }
     }
     for (auto& b : group) {
@@ -131,8 +136,9 @@ struct replicated_event_store::impl {
 };
 
 replicated_event_store::replicated_event_store(std::unique_ptr<event_store> local,
-                                               partition_owner& owner, int partitions)
-    : self_(std::make_unique<impl>(std::move(local), owner, partitions)) {}
+                                               partition_owner& owner, int partitions,
+                                               std::function<void()> on_latched)
+    : self_(std::make_unique<impl>(std::move(local), owner, partitions, std::move(on_latched))) {}
 
 replicated_event_store::~replicated_event_store() {
   flush();

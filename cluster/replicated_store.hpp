@@ -16,6 +16,7 @@
 // invariant: a batch's done(ok) runs only after every partition it touched acknowledged it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,8 +33,10 @@ int partition_of_stream(const std::string& stream, int partitions);
 
 class replicated_event_store final : public event_store {
 public:
+  /// `on_latched` runs once, on the replicator thread, when a refused append latches the
+  /// store (the node then rebuilds from the logs).
   replicated_event_store(std::unique_ptr<event_store> local, partition_owner& owner,
-                         int partitions);
+                         int partitions, std::function<void()> on_latched = {});
   ~replicated_event_store() override;
 
   void append(append_batch batch, std::function<void(append_result)> done) override;

@@ -92,6 +92,22 @@ const std::vector<key_spec>& schema() {
        }},
       {"nats.publish_window", kind::integer, 1, 65536, nullptr,
        [](node_config& c, const json& v) { c.nats.publish_window = v.get<int>(); }},
+      {"cluster.enabled", kind::boolean, 0, 0, nullptr,
+       [](node_config& c, const json& v) { c.cluster.enabled = v.get<bool>(); }},
+      {"cluster.node_id", kind::string, 0, 0,
+       [](const std::string& v) -> std::string {
+         for (unsigned char ch : v)
+           if (!std::isalnum(ch) && ch != '-' && ch != '_')
+             return "expected letters, digits, '-' and '_' only";
+         return v.size() > 64 ? "expected at most 64 characters" : "";
+       },
+       [](node_config& c, const json& v) { c.cluster.node_id = v.get<std::string>(); }},
+      {"cluster.partitions", kind::integer, 1, 4096, nullptr,
+       [](node_config& c, const json& v) { c.cluster.partitions = v.get<int>(); }},
+      {"cluster.lease_ms", kind::integer, 200, 600000, nullptr,
+       [](node_config& c, const json& v) { c.cluster.lease_ms = v.get<std::int64_t>(); }},
+      {"cluster.replicas", kind::integer, 1, 5, nullptr,
+       [](node_config& c, const json& v) { c.cluster.replicas = v.get<int>(); }},
       {"orders.hold_seconds", kind::integer, 1, 7 * 24 * 3600, nullptr,
        [](node_config& c, const json& v) { c.orders.hold_seconds = v.get<std::int64_t>(); }},
       {"rate_limit.per_user_per_second", kind::number, 0, 1e6, nullptr,
@@ -350,6 +366,18 @@ std::variant<node_config, std::string> load_config(const config_sources& sources
   if (!config.http.tls_cert_file.empty() && config.http.front != "embedded")
     return std::string("config: http.tls.cert_file: HTTPS is served by the edge; "
                        "set http.front to \"embedded\" (or terminate TLS in your own balancer)");
+  // Across keys: cluster mode needs a node id and a NATS cluster of its own to lease from.
+  if (config.cluster.enabled) {
+    if (config.cluster.node_id.empty())
+      return std::string("config: cluster.node_id: required when cluster.enabled is true "
+                         "(unique in the cluster)");
+    if (config.nats.url.rfind("nats://", 0) != 0)
+      return std::string("config: nats.url: cluster mode needs the NATS cluster's servers "
+                         "(nats://host:port[,nats://host:port...]), not \"") + config.nats.url + "\"";
+    if (config.payments.simulator.enabled)
+      return std::string("config: payments.simulator.enabled: not available in cluster mode; "
+                         "run `flashsale pay-sim` beside the nodes");
+  }
   // Across keys: JetStream rejects a de-dup window longer than the stream keeps messages.
   if (config.nats.duplicate_window_seconds > config.nats.stream_max_age_hours * 3600)
     return "config: nats.duplicate_window_seconds: "

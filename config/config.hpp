@@ -38,6 +38,15 @@ struct node_config {
     std::int64_t duplicate_window_seconds = 0; ///< its de-dup window; <= max age
     int publish_window = 0; ///< max unacknowledged async publishes of the outbox relay
   } nats;
+  /// Cluster mode (docs/SCALING.md): products and orders in `partitions` partitions leased
+  /// through the NATS cluster that nats.url names, each committed to its replicated log.
+  struct cluster_section {
+    bool enabled = false;
+    std::string node_id;        ///< unique in the cluster: [A-Za-z0-9_-]+
+    int partitions = 0;         ///< fixed when the cluster is created
+    std::int64_t lease_ms = 0;  ///< a dead owner's partitions move after this long
+    int replicas = 0;           ///< of the lease bucket and the partition logs
+  } cluster;
   struct orders_section {
     std::int64_t hold_seconds = 0;
   } orders;

@@ -116,6 +116,9 @@ handler route(const char* pattern, handler h) {
     current_request.route = pattern;
     try {
       h(req, res);
+    } catch (const node_unavailable& e) {
+      res.headers.clear();
+      send_error(res, {errc::unavailable, e.what()});
     } catch (const std::exception&) {
       res.headers.clear();
       send_error(res, {errc::internal, "internal error"});
@@ -132,6 +135,8 @@ void install_operations(httplib::Server& server, route_context& c) {
                                            {"outbox_lag", h.outbox_lag}};
                if (!h.event_store_ok)
                  body["event_store_error"] = h.event_store_error;
+               if (h.cluster)
+                 body["cluster"] = {{"node", h.cluster->node}, {"partitions", h.cluster->partitions}};
                send_json_text(res, h.event_store_ok ? 200 : 503,
                               body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
              }));

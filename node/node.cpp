@@ -55,11 +55,21 @@ std::optional<rejection> rejected_by_availability(const product_views& views,
   return std::nullopt;
 }
 
+/// CAF 0.17's scoped_actor makes its thread hold the system's logger (a thread_local
+/// intrusive_ptr, CAF_SET_LOGGER_SYS) until the thread exits or uses another system, and
+/// ~actor_system waits for the logger's destructor. A thread that outlives the node (a
+/// cluster command_bus worker, an HTTP worker) and once asked would keep that wait, and the
+/// node's destruction, going forever: let go of it when the scoped_actor is done.
+struct release_thread_logger {
+  ~release_thread_logger() { caf::logger::set_current_actor_system(nullptr); }
+};
+
 } // namespace
 
 struct node::runtime {
   std::unique_ptr<data_dir> dir;
   std::unique_ptr<event_store> store;
+  std::function<bool(const std::string&, const order_request&)> order_id_accepted;
   system_clock wall_clock;
   product_views views;
   answered_keys keys;
@@ -97,6 +107,7 @@ struct node::runtime {
   template <class T, class... Ts>
   reply<T> ask(Ts&&... xs) {
     reply<T> out;
+    release_thread_logger release; // destroyed after `self`
     caf::scoped_actor self{*system};
     self->request(directory, request_timeout, std::forward<Ts>(xs)...)
         .receive([&](T& value) { out.value = std::move(value); },
@@ -209,6 +220,7 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
     rt.store = std::move(std::get<0>(opened));
   }
 
+  rt.order_id_accepted = std::move(options.order_id_accepted);
   rt.services.store = rt.store.get();
   rt.services.now = options.time ? options.time : &rt.wall_clock;
   rt.services.products = &rt.views;
@@ -243,6 +255,7 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
   rt.directory = spawn_directory(*rt.system, rt.services);
   {
     auto orphans = orphan_holds(w); // before the products move into their actors
+    release_thread_logger release; // destroyed after `sender`
     // One sender, so the directory sees the restores before the count that confirms them.
     caf::scoped_actor sender{*rt.system};
     // Views first, from the recovered state: the node is handed out (and HTTP opens) before
@@ -293,6 +306,7 @@ health_report node::health() {
 
 node_stats node::stats() {
   node_stats s;
+  release_thread_logger release; // destroyed after `self`
   caf::scoped_actor self{*rt_->system};
   self->request(rt_->directory, rt_->request_timeout, count_atom::value)
       .receive(
@@ -353,23 +367,41 @@ place_outcome node::place(const order_request& request) {
     cmd.request_hash = request_hash(request);
   // A random id never meets an earlier request; a keyed one is the same for every retry of
   // the request, so racing retries meet in one saga and one stream.
-  cmd.order_id =
-      keyed ? derive_order_id(request.user_id, request.idempotency_key) : random_order_id();
+  cmd.order_id = order_id_for(request);
   return rt_->ask_with_reply<place_outcome>(place_atom::value, std::move(cmd));
 }
 
+std::string node::order_id_for(const order_request& request) const {
+  bool keyed = !request.idempotency_key.empty();
+  auto id = keyed ? derive_order_id(request.user_id, request.idempotency_key) : random_order_id();
+  // Every retry of a keyed request draws the same sequence, so it meets the same id.
+  for (int n = 1; rt_->order_id_accepted && !rt_->order_id_accepted(id, request); ++n)
+    id = keyed ? derive_order_id(request.user_id,
+                                 request.idempotency_key + "\x1f" + std::to_string(n))
+               : random_order_id();
+  return id;
+}
+
+stream_read node::order_events(const std::string& order_id) {
+  return rt_->store->read_stream(order_stream(order_id));
+}
+
+order_state node::fold_order(const std::vector<envelope>& events) {
+  order_state state;
+  for (auto& env : events)
+    if (auto decoded = decode(env); decoded.value)
+      apply(state, *decoded.value, env.recorded_at);
+  return state;
+}
+
 order_lookup node::order(const std::string& order_id) {
-  auto read = rt_->store->read_stream(order_stream(order_id));
+  auto read = order_events(order_id);
   if (read.error)
     return {std::nullopt,
             rejection{errc::unavailable, "event store cannot be read: " + read.error->message}};
   if (read.events.empty())
     return {};
-  order_state state;
-  for (auto& env : read.events)
-    if (auto decoded = decode(env); decoded.value)
-      apply(state, *decoded.value, env.recorded_at);
-  return {std::move(state), std::nullopt};
+  return {fold_order(read.events), std::nullopt};
 }
 
 command_outcome node::command(const std::string& order_id, const order_command& command) {

@@ -5,6 +5,7 @@
 // them down in reverse. The HTTP adapter sees it only as a node_api.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,10 @@ struct node_options {
   /// A store to use instead of the SQLite one in the data dir; tests pass the in-memory store
   /// (persistence/memory_event_store.hpp) to make commits fail on purpose.
   std::unique_ptr<event_store> store;
+  /// Cluster mode: an order id must fall in the partition of the order's first item (its
+  /// events are committed to that partition's log). Ids are drawn (random) or derived (keyed,
+  /// with a counter) until this accepts one; empty = any id.
+  std::function<bool(const std::string& order_id, const order_request& request)> order_id_accepted;
 };
 
 class node final : public node_api {
@@ -46,6 +51,12 @@ public:
 
   const node_config& config() const { return config_; }
 
+  /// The committed events of an order's stream (cluster mode ships them to the node that was
+  /// asked, which folds them with fold_order).
+  stream_read order_events(const std::string& order_id);
+  /// An order's state from its events: the same apply as everywhere.
+  static order_state fold_order(const std::vector<envelope>& events);
+
   /// Makes the expiry scheduler look at the clock now (tests, after advancing a manual clock).
   void check_expiries();
   /// Blocks until everything appended so far is committed.
@@ -65,6 +76,7 @@ public:
 private:
   struct runtime;
   explicit node(node_config config);
+  std::string order_id_for(const order_request& request) const;
   static std::optional<std::string> start_nats(runtime& rt, const node_config& config);
 
   node_config config_;

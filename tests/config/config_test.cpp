@@ -181,3 +181,24 @@ TEST(ConfigNames, EnvironmentNameIsUpperCasedPathWithUnderscores) {
             "FLASHSALE_PAYMENTS_SIMULATOR_LATENCY_MS");
   EXPECT_EQ(env_name_of("admin_token"), "FLASHSALE_ADMIN_TOKEN");
 }
+
+TEST(ConfigErrors, ClusterModeNeedsANodeIdAndANatsCluster) {
+  config_sources sources;
+  sources.sets = {"cluster.enabled=true", "nats.url=nats://127.0.0.1:4222"};
+  auto e = load_error(sources);
+  EXPECT_NE(e.find("cluster.node_id: required"), std::string::npos) << e;
+  sources.sets = {"cluster.enabled=true", "cluster.node_id=n1"};
+  e = load_error(sources);
+  EXPECT_NE(e.find("nats.url: cluster mode needs"), std::string::npos) << e;
+  sources.sets = {"cluster.node_id=n 1"};
+  EXPECT_NE(load_error(sources).find("cluster.node_id"), std::string::npos);
+  sources.sets = {"cluster.lease_ms=50"};
+  EXPECT_NE(load_error(sources).find("cluster.lease_ms"), std::string::npos);
+  sources.sets = {"cluster.enabled=true", "cluster.node_id=n1",
+                  "nats.url=nats://127.0.0.1:1,nats://127.0.0.1:2"};
+  auto c = load_ok(sources);
+  EXPECT_TRUE(c.cluster.enabled);
+  EXPECT_EQ(c.cluster.partitions, 12);
+  EXPECT_EQ(c.cluster.lease_ms, 3000);
+  EXPECT_EQ(c.cluster.replicas, 3);
+}
