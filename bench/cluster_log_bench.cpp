@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   const auto seconds = std::chrono::seconds(std::stoi(arg["--seconds"]));
   const std::string body(static_cast<std::size_t>(std::stoi(arg["--body-bytes"])), 'x');
 
-  auto link_or = nats_link::connect({split_urls(arg["--nats"]), "cluster-log-bench", 5000});
+  auto link_or = nats_link::connect({flashsale::split_nats_urls(arg["--nats"]), "cluster-log-bench", 5000});
   if (auto e = std::get_if<std::string>(&link_or)) {
     std::fprintf(stderr, "%s\n", e->c_str());
     return 1;

@@ -70,7 +70,7 @@ int cluster(const args& a) {
   if (urls.empty())
     return usage_error("--nats is required", cluster_usage);
 
-  auto link_or = cluster::nats_link::connect({cluster::split_urls(urls), "flashsale-status", 2000});
+  auto link_or = cluster::nats_link::connect({split_nats_urls(urls), "flashsale-status", 2000});
   if (auto e = std::get_if<std::string>(&link_or)) {
     std::cerr << "flashsale: " << *e << "\n";
     return 1;

@@ -1,7 +1,5 @@
 #include "cluster/nats_link.hpp"
 
-#include <sstream>
-
 #include "cluster/nats_native.hpp"
 
 namespace flashsale::cluster {
@@ -22,15 +20,6 @@ std::string nats_failure(const char* what, natsStatus s) {
   if (const char* last = nats_GetLastError(nullptr); last && *last)
     text += std::string(" (") + last + ")";
   return text;
-}
-
-std::vector<std::string> split_urls(const std::string& comma_separated) {
-  std::vector<std::string> urls;
-  std::stringstream in(comma_separated);
-  for (std::string url; std::getline(in, url, ',');)
-    if (!url.empty())
-      urls.push_back(url);
-  return urls;
 }
 
 std::variant<std::shared_ptr<nats_link>, std::string> nats_link::connect(nats_link_options o) {

@@ -9,6 +9,8 @@
 #include <variant>
 #include <vector>
 
+#include "persistence/jetstream.hpp" // split_nats_urls: a nats.url list into nats_link_options::urls
+
 namespace flashsale::cluster {
 
 struct nats_link_options {
@@ -37,8 +39,5 @@ private:
   explicit nats_link(std::unique_ptr<impl> self);
   std::unique_ptr<impl> self_;
 };
-
-/// "a,b" -> {"a", "b"}: `nats.url` may name several servers of one cluster.
-std::vector<std::string> split_urls(const std::string& comma_separated);
 
 } // namespace flashsale::cluster

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/command_bus.hpp"
+#include "node/cluster_wire.hpp"
 #include "cluster/partition_owner.hpp"
 #include "cluster/partitioning.hpp"
 #include "cluster/replicated_store.hpp"
@@ -24,62 +25,11 @@
 namespace flashsale {
 
 using nlohmann::json;
-
-// ---- the wire form of forwarded commands and their outcomes (flashsale.cmd.<p>) ----------
+using namespace cluster_wire;
 
 namespace {
 
-json rejection_json(const rejection& r) {
-  return {{"code", code_string(r.code)}, {"message", r.message}};
-}
-
-rejection rejection_of(const json& j) {
-  return {parse_errc(j.at("code").get<std::string>()).value_or(errc::internal),
-          j.at("message").get<std::string>()};
-}
-
-json view_json(const product_view& v) {
-  json j{{"product_id", v.product_id}, {"name", v.name},
-         {"stock", v.stock},           {"available", v.available},
-         {"reserved", v.reserved},     {"sold", v.sold},
-         {"per_user_limit", v.per_user_limit}, {"price_cents", v.price_cents},
-         {"hold_seconds", v.hold_seconds}};
-  if (v.sale_starts_at)
-    j["sale_starts_at"] = *v.sale_starts_at;
-  return j;
-}
-
-product_view view_of(const json& j) {
-  product_view v;
-  v.product_id = j.at("product_id").get<std::string>();
-  v.name = j.at("name").get<std::string>();
-  v.stock = j.at("stock").get<std::int64_t>();
-  v.available = j.at("available").get<std::int64_t>();
-  v.reserved = j.at("reserved").get<std::int64_t>();
-  v.sold = j.at("sold").get<std::int64_t>();
-  v.per_user_limit = j.at("per_user_limit").get<std::int64_t>();
-  v.price_cents = j.at("price_cents").get<std::int64_t>();
-  v.hold_seconds = j.at("hold_seconds").get<std::int64_t>();
-  if (j.contains("sale_starts_at"))
-    v.sale_starts_at = j["sale_starts_at"].get<timestamp_ms>();
-  return v;
-}
-
-json events_json(const std::vector<envelope>& events) {
-  json a = json::array();
-  for (auto& e : events)
-    a.push_back(e);
-  return a;
-}
-
-std::vector<envelope> events_of(const json& j) {
-  std::vector<envelope> events;
-  for (auto& e : j)
-    events.push_back(e.get<envelope>());
-  return events;
-}
-
-const rejection no_owner(int p) {
+rejection no_owner(int p) {
   return {errc::unavailable, "partition " + std::to_string(p)
                                + " has no owner right now (a node is taking it over); retry"};
 }
@@ -197,85 +147,6 @@ struct cluster_node::impl {
     return {{"rejected", rejection_json({errc::invalid_request, "unknown op " + op})}};
   }
 
-  // ---- codecs of the requests ----
-
-  static json request_json(const order_request& r) {
-    json items = json::array();
-    for (auto& i : r.items)
-      items.push_back({i.product_id, i.quantity});
-    return {{"op", "place"}, {"user_id", r.user_id}, {"items", items}, {"key", r.idempotency_key}};
-  }
-  static order_request request_of(const json& j) {
-    order_request r;
-    r.user_id = j.at("user_id").get<std::string>();
-    r.idempotency_key = j.at("key").get<std::string>();
-    for (auto& i : j.at("items"))
-      r.items.push_back({i.at(0).get<std::string>(), i.at(1).get<std::int64_t>()});
-    return r;
-  }
-  static json place_json(const place_outcome& o) {
-    json j{{"replayed", o.replayed}};
-    if (auto placed = std::get_if<placed_order>(&o.result))
-      j["placed"] = {{"order_id", placed->order_id}, {"view", placed->view}};
-    else
-      j["rejected"] = rejection_json(std::get<rejection>(o.result));
-    return j;
-  }
-  static place_outcome place_of(const json& j) {
-    place_outcome o;
-    o.replayed = j.value("replayed", false);
-    if (j.contains("placed"))
-      o.result = placed_order{j["placed"].at("order_id").get<std::string>(),
-                              j["placed"].at("view").get<std::string>()};
-    else
-      o.result = rejection_of(j.at("rejected"));
-    return o;
-  }
-  static json define_json(const define_product& c) {
-    json j{{"product_id", c.product_id},     {"name", c.name},
-           {"stock", c.stock},               {"price_cents", c.price_cents},
-           {"per_user_limit", c.per_user_limit}, {"hold_seconds", c.hold_seconds}};
-    if (c.sale_starts_at)
-      j["sale_starts_at"] = *c.sale_starts_at;
-    return j;
-  }
-  static define_product define_of(const json& j) {
-    define_product c;
-    c.product_id = j.at("product_id").get<std::string>();
-    c.name = j.at("name").get<std::string>();
-    c.stock = j.at("stock").get<std::int64_t>();
-    c.price_cents = j.at("price_cents").get<std::int64_t>();
-    c.per_user_limit = j.at("per_user_limit").get<std::int64_t>();
-    c.hold_seconds = j.at("hold_seconds").get<std::int64_t>();
-    if (j.contains("sale_starts_at"))
-      c.sale_starts_at = j["sale_starts_at"].get<timestamp_ms>();
-    return c;
-  }
-  static json command_json(const order_command& c) {
-    if (auto paid = std::get_if<payment_succeeded>(&c)) {
-      json j{{"kind", "paid"}, {"event_id", paid->event_id}, {"payment_id", paid->payment_id}};
-      if (paid->amount_cents)
-        j["amount_cents"] = *paid->amount_cents;
-      return j;
-    }
-    if (auto failed = std::get_if<payment_failed>(&c))
-      return {{"kind", "failed"}, {"event_id", failed->event_id}, {"payment_id", failed->payment_id}};
-    return {{"kind", "cancel"}, {"user_id", std::get<cancel_order>(c).user_id}};
-  }
-  static order_command command_of(const json& j) {
-    auto kind = j.at("kind").get<std::string>();
-    if (kind == "paid") {
-      payment_succeeded p{j.at("event_id").get<std::string>(), j.at("payment_id").get<std::string>(),
-                          std::nullopt};
-      if (j.contains("amount_cents"))
-        p.amount_cents = j["amount_cents"].get<std::int64_t>();
-      return p;
-    }
-    if (kind == "failed")
-      return payment_failed{j.at("event_id").get<std::string>(), j.at("payment_id").get<std::string>()};
-    return cancel_order{j.at("user_id").get<std::string>()};
-  }
-
   // ---- take-over: rebuild the inner node from the logs of what we serve ----
 
   void rebuild_loop() {
@@ -373,7 +244,7 @@ cluster_node::start(const node_config& config) {
     return *problem;
   self->dir = std::move(std::get<0>(dir));
   auto link = cluster::nats_link::connect(
-    {cluster::split_urls(config.nats.url), "flashsale-" + config.cluster.node_id, 2000});
+    {split_nats_urls(config.nats.url), "flashsale-" + config.cluster.node_id, 2000});
   if (auto problem = std::get_if<std::string>(&link))
     return "nats.url: " + *problem;
   self->link = std::get<0>(link);
@@ -460,7 +331,7 @@ define_result cluster_node::define(const define_product& command) {
   define_result out;
   if (self_->locally(p, [&](node& n) { out = n.define(command); }))
     return out;
-  auto j = self_->forward(p, {{"op", "define"}, {"command", impl::define_json(command)}});
+  auto j = self_->forward(p, {{"op", "define"}, {"command", define_json(command)}});
   if (!j)
     out.error = no_owner(p);
   else if (j->contains("rejected"))
@@ -485,13 +356,19 @@ std::optional<product_view> cluster_node::product(const std::string& product_id)
 
 std::vector<product_view> cluster_node::products() {
   std::vector<product_view> all;
-  for (int p = 0; p < self_->partitions; ++p) {
-    bool local = self_->locally(p, [&](node& n) {
-      for (auto& v : n.products())
-        if (self_->partition_of(v.product_id) == p)
+  std::set<int> served;
+  { // what this node serves, read once (not once per partition), then released: the
+    // forwards below must not hold up a rebuild
+    std::shared_lock lock(self_->inner_mutex);
+    if (self_->inner) {
+      served = self_->inner_partitions;
+      for (auto& v : self_->inner->products())
+        if (served.count(self_->partition_of(v.product_id)))
           all.push_back(v);
-    });
-    if (local)
+    }
+  }
+  for (int p = 0; p < self_->partitions; ++p) {
+    if (served.count(p))
       continue;
     auto j = self_->forward(p, {{"op", "products"}, {"partition", p}});
     if (!j || !j->contains("views"))
@@ -517,11 +394,11 @@ place_outcome cluster_node::place(const order_request& request) {
   place_outcome out;
   if (self_->locally(p, [&](node& n) { out = n.place(request); }))
     return out;
-  auto j = self_->forward(p, impl::request_json(request));
+  auto j = self_->forward(p, request_json(request));
   if (!j)
     return place_outcome{no_owner(p)};
   try {
-    return impl::place_of(*j);
+    return place_of(*j);
   } catch (const json::exception&) {
     return place_outcome{no_owner(p)};
   }
@@ -549,7 +426,7 @@ command_outcome cluster_node::command(const std::string& order_id, const order_c
   if (self_->locally(p, [&](node& n) { out = n.command(order_id, command); }))
     return *out;
   auto j = self_->forward(p, {{"op", "command"}, {"order_id", order_id},
-                              {"command", impl::command_json(command)}});
+                              {"command", command_json(command)}});
   if (!j)
     return no_owner(p);
   if (j->contains("rejected"))

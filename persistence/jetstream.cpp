@@ -127,6 +127,17 @@ struct jetstream_client::impl {
   }
 };
 
+std::vector<std::string> split_nats_urls(const std::string& comma_separated) {
+  std::vector<std::string> urls;
+  for (std::size_t at = 0; at <= comma_separated.size();) {
+    auto comma = std::min(comma_separated.find(',', at), comma_separated.size());
+    if (comma > at)
+      urls.push_back(comma_separated.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return urls;
+}
+
 std::variant<std::unique_ptr<jetstream_client>, jetstream_error>
 jetstream_client::connect(jetstream_options options) {
   auto self = std::make_unique<impl>();
@@ -145,15 +156,7 @@ jetstream_client::connect(jetstream_options options) {
   natsStatus s = natsOptions_Create(&self->opts);
   if (s != NATS_OK)
     return make_error(s);
-  // nats.url may name several servers of one cluster ("nats://a:4222,nats://b:4222"); given
-  // to SetURL as one string such a list never connected (measured with nats.c 3.4.1).
-  std::vector<std::string> urls;
-  for (std::size_t at = 0; at <= o.url.size();) {
-    auto comma = std::min(o.url.find(',', at), o.url.size());
-    if (comma > at)
-      urls.push_back(o.url.substr(at, comma - at));
-    at = comma + 1;
-  }
+  auto urls = split_nats_urls(o.url);
   std::vector<const char*> servers;
   for (auto& u : urls)
     servers.push_back(u.c_str());

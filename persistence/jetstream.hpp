@@ -112,6 +112,11 @@ private:
   std::unique_ptr<impl> self_;
 };
 
+/// "nats://a:4222,nats://b:4222" -> {"nats://a:4222", "nats://b:4222"}: nats.url may name
+/// several servers of one cluster. Given to nats.c as one string, such a list never connected
+/// (nats.c 3.4.1), so every connection hands the servers over one by one.
+std::vector<std::string> split_nats_urls(const std::string& comma_separated);
+
 class jetstream_client {
 public:
   /// Connects to `options.url`. A server that is not up yet is not an error: the client keeps

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2)
     arg[argv[i]] = argv[i + 1];
   ::signal(SIGTERM, [](int) { stop = true; });
-  auto link_or = nats_link::connect({split_urls(arg["--nats"]), "member-" + arg["--node"], 1000});
+  auto link_or = nats_link::connect({flashsale::split_nats_urls(arg["--nats"]), "member-" + arg["--node"], 1000});
   if (auto e = std::get_if<std::string>(&link_or)) {
     std::cerr << *e << "\n";
     return 1;

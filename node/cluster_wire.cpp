@@ -1,0 +1,132 @@
+#include "node/cluster_wire.hpp"
+
+namespace flashsale::cluster_wire {
+
+json rejection_json(const rejection& r) {
+  return {{"code", code_string(r.code)}, {"message", r.message}};
+}
+
+rejection rejection_of(const json& j) {
+  return {parse_errc(j.at("code").get<std::string>()).value_or(errc::internal),
+          j.at("message").get<std::string>()};
+}
+
+json view_json(const product_view& v) {
+  json j{{"product_id", v.product_id}, {"name", v.name},
+         {"stock", v.stock},           {"available", v.available},
+         {"reserved", v.reserved},     {"sold", v.sold},
+         {"per_user_limit", v.per_user_limit}, {"price_cents", v.price_cents},
+         {"hold_seconds", v.hold_seconds}};
+  if (v.sale_starts_at)
+    j["sale_starts_at"] = *v.sale_starts_at;
+  return j;
+}
+
+product_view view_of(const json& j) {
+  product_view v;
+  v.product_id = j.at("product_id").get<std::string>();
+  v.name = j.at("name").get<std::string>();
+  v.stock = j.at("stock").get<std::int64_t>();
+  v.available = j.at("available").get<std::int64_t>();
+  v.reserved = j.at("reserved").get<std::int64_t>();
+  v.sold = j.at("sold").get<std::int64_t>();
+  v.per_user_limit = j.at("per_user_limit").get<std::int64_t>();
+  v.price_cents = j.at("price_cents").get<std::int64_t>();
+  v.hold_seconds = j.at("hold_seconds").get<std::int64_t>();
+  if (j.contains("sale_starts_at"))
+    v.sale_starts_at = j["sale_starts_at"].get<timestamp_ms>();
+  return v;
+}
+
+json events_json(const std::vector<envelope>& events) {
+  json a = json::array();
+  for (auto& e : events)
+    a.push_back(e);
+  return a;
+}
+
+std::vector<envelope> events_of(const json& j) {
+  std::vector<envelope> events;
+  for (auto& e : j)
+    events.push_back(e.get<envelope>());
+  return events;
+}
+
+json request_json(const order_request& r) {
+  json items = json::array();
+  for (auto& i : r.items)
+    items.push_back({i.product_id, i.quantity});
+  return {{"op", "place"}, {"user_id", r.user_id}, {"items", items}, {"key", r.idempotency_key}};
+}
+order_request request_of(const json& j) {
+  order_request r;
+  r.user_id = j.at("user_id").get<std::string>();
+  r.idempotency_key = j.at("key").get<std::string>();
+  for (auto& i : j.at("items"))
+    r.items.push_back({i.at(0).get<std::string>(), i.at(1).get<std::int64_t>()});
+  return r;
+}
+json place_json(const place_outcome& o) {
+  json j{{"replayed", o.replayed}};
+  if (auto placed = std::get_if<placed_order>(&o.result))
+    j["placed"] = {{"order_id", placed->order_id}, {"view", placed->view}};
+  else
+    j["rejected"] = rejection_json(std::get<rejection>(o.result));
+  return j;
+}
+place_outcome place_of(const json& j) {
+  place_outcome o;
+  o.replayed = j.value("replayed", false);
+  if (j.contains("placed"))
+    o.result = placed_order{j["placed"].at("order_id").get<std::string>(),
+                            j["placed"].at("view").get<std::string>()};
+  else
+    o.result = rejection_of(j.at("rejected"));
+  return o;
+}
+json define_json(const define_product& c) {
+  json j{{"product_id", c.product_id},     {"name", c.name},
+         {"stock", c.stock},               {"price_cents", c.price_cents},
+         {"per_user_limit", c.per_user_limit}, {"hold_seconds", c.hold_seconds}};
+  if (c.sale_starts_at)
+    j["sale_starts_at"] = *c.sale_starts_at;
+  return j;
+}
+define_product define_of(const json& j) {
+  define_product c;
+  c.product_id = j.at("product_id").get<std::string>();
+  c.name = j.at("name").get<std::string>();
+  c.stock = j.at("stock").get<std::int64_t>();
+  c.price_cents = j.at("price_cents").get<std::int64_t>();
+  c.per_user_limit = j.at("per_user_limit").get<std::int64_t>();
+  c.hold_seconds = j.at("hold_seconds").get<std::int64_t>();
+  if (j.contains("sale_starts_at"))
+    c.sale_starts_at = j["sale_starts_at"].get<timestamp_ms>();
+  return c;
+}
+json command_json(const order_command& c) {
+  if (auto paid = std::get_if<payment_succeeded>(&c)) {
+    json j{{"kind", "paid"}, {"event_id", paid->event_id}, {"payment_id", paid->payment_id}};
+    if (paid->amount_cents)
+      j["amount_cents"] = *paid->amount_cents;
+    return j;
+  }
+  if (auto failed = std::get_if<payment_failed>(&c))
+    return {{"kind", "failed"}, {"event_id", failed->event_id}, {"payment_id", failed->payment_id}};
+  return {{"kind", "cancel"}, {"user_id", std::get<cancel_order>(c).user_id}};
+}
+order_command command_of(const json& j) {
+  auto kind = j.at("kind").get<std::string>();
+  if (kind == "paid") {
+    payment_succeeded p{j.at("event_id").get<std::string>(), j.at("payment_id").get<std::string>(),
+                        std::nullopt};
+    if (j.contains("amount_cents"))
+      p.amount_cents = j["amount_cents"].get<std::int64_t>();
+    return p;
+  }
+  if (kind == "failed")
+    return payment_failed{j.at("event_id").get<std::string>(), j.at("payment_id").get<std::string>()};
+  return cancel_order{j.at("user_id").get<std::string>()};
+}
+
+} // namespace flashsale::cluster_wire
