@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <iostream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -46,36 +48,42 @@ struct raw_entry {
   std::int64_t created_ms = 0;
 };
 
-/// Every live key of the bucket with its latest value (one ordered consumer, then closed).
-std::variant<std::vector<raw_entry>, std::string> read_all(kvStore* kv, std::int64_t timeout_ms) {
-  kvWatchOptions wo;
-  kvWatchOptions_Init(&wo);
-  wo.IgnoreDeletes = true;
-  wo.Timeout = timeout_ms;
-  kvWatcher* w = nullptr;
-  natsStatus s = kvStore_WatchAll(&w, kv, &wo);
+/// Every live key of bucket `bucket` (opened as `kv`) with its latest value. The keys come
+/// from the stream's info and the values by direct gets: both are answered by the stream's
+/// replicas, so the view can be read while JetStream's meta layer is still electing after a
+/// server died (an ordered consumer per read needs it, and timed out for tens of seconds).
+std::variant<std::vector<raw_entry>, std::string> read_all(jsCtx* js, kvStore* kv,
+                                                           const std::string& bucket,
+                                                           std::int64_t timeout_ms) {
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = timeout_ms;
+  const std::string prefix = "$KV." + bucket + ".";
+  const std::string filter = prefix + ">";
+  jo.Stream.Info.SubjectsFilter = filter.c_str();
+  jsStreamInfo* si = nullptr;
+  natsStatus s = js_GetStreamInfo(&si, js, ("KV_" + bucket).c_str(), &jo, nullptr);
   if (s != NATS_OK)
-    return nats_failure("watch bucket", s);
+    return nats_failure("read bucket keys", s);
+  std::vector<std::string> keys;
+  if (si->State.Subjects)
+    for (int i = 0; i < si->State.Subjects->Count; ++i)
+      keys.emplace_back(si->State.Subjects->List[i].Subject + prefix.size());
+  jsStreamInfo_Destroy(si);
   std::vector<raw_entry> entries;
-  auto deadline = steady::now() + std::chrono::milliseconds(timeout_ms);
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+  for (auto& key : keys) {
     kvEntry* e = nullptr;
-    s = kvWatcher_Next(&e, w, std::max<std::int64_t>(1, left.count()));
-    if (s != NATS_OK) {
-      kvWatcher_Destroy(w);
+    s = kvStore_Get(&e, kv, key.c_str());
+    if (s == NATS_NOT_FOUND) // deleted (a released lease) or expired since
+      continue;
+    if (s != NATS_OK)
       return nats_failure("read bucket", s);
-    }
-    if (!e) // the initial values are all delivered
-      break;
-    if (kvEntry_Operation(e) == kvOp_Put)
-      entries.push_back({kvEntry_Key(e),
-                         std::string(static_cast<const char*>(kvEntry_Value(e)),
-                                     static_cast<std::size_t>(kvEntry_ValueLen(e))),
-                         kvEntry_Revision(e), created_ms(e)});
+    entries.push_back({key,
+                       std::string(static_cast<const char*>(kvEntry_Value(e)),
+                                   static_cast<std::size_t>(kvEntry_ValueLen(e))),
+                       kvEntry_Revision(e), created_ms(e)});
     kvEntry_Destroy(e);
   }
-  kvWatcher_Destroy(w);
   return entries;
 }
 
@@ -132,6 +140,12 @@ struct lease_keeper::impl {
   std::map<int, held_lease> held;
   std::map<int, std::uint64_t> given_back; // guarded by `mutex`: partition -> epoch
   std::string node_value;
+  // After the bucket did not answer (a server died, its stream elected a new leader), every
+  // node's heartbeat may have expired with the leases: the first view shows a cluster of one.
+  // Until the second view in a row, when the others have heartbeat again, a node takes back
+  // only what it lost to the silence, so it does not grab every partition and give most back.
+  int views_in_a_row = 0;
+  std::set<int> lost_to_silence;
 
   std::mutex stop_mutex;
   std::condition_variable stop_cv;
@@ -152,7 +166,13 @@ struct lease_keeper::impl {
     return v.dump();
   }
 
-  void lose(int p) {
+  /// Operators read a partition's moves in the node's log: each one, and why.
+  void say(int p, const std::string& what) const {
+    std::cerr << "flashsale: cluster: partition " << p << " " << what << std::endl;
+  }
+
+  void lose(int p, const std::string& why) {
+    say(p, "lost: " + why);
     {
       std::lock_guard lock(mutex);
       held.erase(p);
@@ -167,29 +187,59 @@ struct lease_keeper::impl {
       std::lock_guard lock(mutex);
       held[p] = {epoch, taken_ms, revision, sent};
     }
+    say(p, "taken (epoch " + std::to_string(epoch) + ")");
     if (o.on_acquired && !o.on_acquired(p, epoch))
-      release(p);
+      release(p, "given back: it cannot be served now");
   }
 
-  void heartbeat() {
+  bool heartbeat() {
     uint64_t rev = 0;
-    kvStore_PutString(&rev, kv, ("node." + o.node_id).c_str(), node_value.c_str());
+    return kvStore_PutString(&rev, kv, ("node." + o.node_id).c_str(), node_value.c_str())
+           == NATS_OK;
+  }
+
+  /// The lease's revision now if it is still ours at `epoch`: a renewal of ours that landed
+  /// although its answer came too late (only this node writes values naming it, and a lease
+  /// taken again would carry another epoch).
+  std::optional<std::uint64_t> still_ours(int p, std::uint64_t epoch) {
+    kvEntry* e = nullptr;
+    if (kvStore_Get(&e, kv, lease_key(p).c_str()) != NATS_OK)
+      return std::nullopt;
+    auto value = nlohmann::json::parse(kvEntry_ValueString(e), nullptr, false);
+    std::uint64_t revision = kvEntry_Revision(e);
+    kvEntry_Destroy(e);
+    if (value.is_discarded() || value.value("node", "") != o.node_id
+        || value.value("epoch", revision) != epoch)
+      return std::nullopt;
+    return revision;
   }
 
   void renew() {
     auto deadline = std::chrono::milliseconds(o.lease_ms) - 2 * tick;
     for (auto [p, lease] : std::map<int, held_lease>(held)) {
-      auto sent = steady::now();
       auto value = lease_value(lease.taken_ms, lease.epoch);
+      steady::time_point sent;
       uint64_t rev = 0;
-      natsStatus s = kvStore_UpdateString(&rev, kv, lease_key(p).c_str(), value.c_str(),
-                                          lease.revision);
+      auto update = [&](std::uint64_t revision) {
+        sent = steady::now();
+        return kvStore_UpdateString(&rev, kv, lease_key(p).c_str(), value.c_str(), revision);
+      };
+      natsStatus s = update(lease.revision);
+      if (s != NATS_OK && !no_answer(s)) {
+        // Refused: someone else's revision, or one of ours whose answer we never got (its
+        // clock started at some moment we cannot know: renew again at once from it).
+        if (auto ours = still_ours(p, lease.epoch))
+          s = update(*ours);
+      }
       if (s == NATS_OK) {
         std::lock_guard lock(mutex);
         held[p].revision = rev;
         held[p].renewed_at = sent;
       } else if (!no_answer(s) || steady::now() - lease.renewed_at >= deadline) {
-        lose(p); // refused (another revision: someone else's) or too late to be sure
+        // refused (another revision: someone else's) or too late to be sure
+        if (no_answer(s))
+          lost_to_silence.insert(p);
+        lose(p, no_answer(s) ? "renewals unanswered for too long" : "renewal refused");
       }
     }
   }
@@ -197,11 +247,11 @@ struct lease_keeper::impl {
   /// Gives a lease back: stops serving it first (so no two nodes ever believe they own it),
   /// then deletes it only if it is still at the revision we wrote (a plain delete could
   /// remove the lease of a node that took it after ours expired).
-  void release(int p) {
+  void release(int p, const std::string& why) {
     if (o.drain)
       o.drain(p);
     auto revision = held[p].revision;
-    lose(p);
+    lose(p, why);
     natsMsg* m = nullptr;
     auto subject = "$KV." + o.bucket + "." + lease_key(p);
     if (natsMsg_Create(&m, subject.c_str(), nullptr, nullptr, 0) != NATS_OK)
@@ -222,13 +272,17 @@ struct lease_keeper::impl {
     }
     for (auto [p, epoch] : asked)
       if (auto it = held.find(p); it != held.end() && it->second.epoch == epoch)
-        release(p);
+        release(p, "given back: fenced by its log");
   }
 
   void rebalance() {
-    auto all = read_all(kv, tick.count());
-    if (std::holds_alternative<std::string>(all))
+    auto all = read_all(js, kv, o.bucket, tick.count());
+    if (std::holds_alternative<std::string>(all)) {
+      views_in_a_row = 0;
       return; // no view this tick: keep what we hold (renewals decide), try again
+    }
+    if (++views_in_a_row >= 2)
+      lost_to_silence.clear();
     std::vector<std::string> live{o.node_id};
     std::map<int, std::string> owners;
     std::map<int, raw_entry> ours_untracked;
@@ -265,8 +319,11 @@ struct lease_keeper::impl {
     auto plan = plan_leases(o.node_id, live, owners, o.partitions);
     for (int p : plan.release)
       if (held.count(p))
-        release(p);
+        release(p, "given back: rebalanced (" + std::to_string(live.size()) + " live nodes, "
+                     + std::to_string(held.size()) + " held)");
     for (int p : plan.take) {
+      if (views_in_a_row < 2 && !lost_to_silence.count(p))
+        continue;
       auto sent = steady::now();
       auto taken_ms = unix_ms();
       uint64_t rev = 0;
@@ -281,7 +338,8 @@ struct lease_keeper::impl {
     std::unique_lock lock(stop_mutex);
     while (!stopping) {
       lock.unlock();
-      heartbeat();
+      if (!heartbeat())
+        views_in_a_row = 0;
       release_given_back();
       renew();
       rebalance();
@@ -334,7 +392,12 @@ lease_keeper::start(std::shared_ptr<nats_link> link, lease_keeper_options o) {
   auto leases = ensure_bucket(setup, o.bucket, o.lease_ms, o.replicas);
   if (auto e = std::get_if<std::string>(&leases))
     return *e;
-  self->kv = std::get<kvStore*>(leases);
+  kvStore_Destroy(std::get<kvStore*>(leases));
+  // The handle the keeper uses is bound to its own context (a kvStore keeps the one it was
+  // opened with): no renewal ever waits longer than a tick.
+  s = js_KeyValue(&self->kv, self->js, o.bucket.c_str());
+  if (s != NATS_OK)
+    return nats_failure(("bucket " + o.bucket).c_str(), s);
   self->node_value = nlohmann::json{{"node", o.node_id}, {"started_ms", unix_ms()}}.dump();
   self->link = std::move(link);
   self->o = std::move(o);
@@ -353,7 +416,7 @@ lease_keeper::~lease_keeper() {
   self_->stop_cv.notify_all();
   self_->thread.join();
   for (auto& [p, lease] : std::map<int, impl::held_lease>(self_->held))
-    self_->release(p);
+    self_->release(p, "given back: the node leaves");
   kvStore_Delete(self_->kv, ("node." + self_->o.node_id).c_str());
 }
 
@@ -380,7 +443,7 @@ std::variant<cluster_view, std::string> read_cluster_view(nats_link& link,
     return view; // no cluster created in this NATS yet
   if (s != NATS_OK)
     return nats_failure("cluster bucket", s);
-  auto constants = read_all(meta, link.api_timeout_ms());
+  auto constants = read_all(js, meta, bucket + "_meta", link.api_timeout_ms());
   kvStore_Destroy(meta);
   if (auto e = std::get_if<std::string>(&constants))
     return *e;
@@ -394,7 +457,7 @@ std::variant<cluster_view, std::string> read_cluster_view(nats_link& link,
   s = js_KeyValue(&kv, js, bucket.c_str());
   if (s != NATS_OK)
     return nats_failure("lease bucket", s);
-  auto all = read_all(kv, link.api_timeout_ms());
+  auto all = read_all(js, kv, bucket, link.api_timeout_ms());
   kvStore_Destroy(kv);
   if (auto e = std::get_if<std::string>(&all))
     return *e;

@@ -14,6 +14,11 @@
 // partitions up to its quota. A renewal refused by revision, or none acknowledged for
 // lease_ms - 2 ticks, means the lease is lost: `on_lost` runs before any other node can hold
 // it (our deadline runs from when we sent the renewal; the bucket's clock starts later).
+// A renewal refused because one of ours landed unheard is recognised and renewed again. The
+// bucket is read from its stream's replicas (stream info, then direct gets), never through a
+// consumer, so the view survives JetStream's meta leader dying. Free partitions are taken
+// from the second view in a row on (after start-up or the bucket's silence, the first one may
+// not show the other nodes yet), except the ones this node lost to the silence itself.
 // invariant: callbacks run on the keeper's thread, one at a time, in the order the lease
 // changes happened; `on_acquired` and `on_lost` alternate per partition.
 #pragma once

@@ -70,6 +70,15 @@ bool nats_link::jetstream_ready() {
   return true;
 }
 
+std::string nats_link::stream_leader(const std::string& stream) {
+  jsStreamInfo* si = nullptr;
+  if (js_GetStreamInfo(&si, self_->js, stream.c_str(), nullptr, nullptr) != NATS_OK)
+    return {};
+  std::string leader = si->Cluster && si->Cluster->Leader ? si->Cluster->Leader : "";
+  jsStreamInfo_Destroy(si);
+  return leader;
+}
+
 std::int64_t nats_link::api_timeout_ms() const {
   return self_->api_timeout_ms;
 }

@@ -31,6 +31,9 @@ public:
   /// JetStream answers (a fresh cluster elects its meta leader seconds after it starts).
   bool jetstream_ready();
   std::int64_t api_timeout_ms() const;
+  /// The name of the server leading `stream`'s replicas now; empty when it has none or
+  /// JetStream does not answer (during an election).
+  std::string stream_leader(const std::string& stream);
 
   struct impl;
   impl& native() { return *self_; } ///< for the cluster's own .cpp files (nats.h types)

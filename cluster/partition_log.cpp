@@ -40,6 +40,32 @@ struct partition_log::impl {
     return o.subject_prefix + "." + std::to_string(partition);
   }
 
+  /// The records of `partition` after `after` up to `last`, one direct get each: slower than
+  /// a consumer for a long log, but answered by any replica, with no consumer to create (which
+  /// needs JetStream's meta leader, gone for seconds when its server died).
+  std::variant<std::vector<partition_record>, std::string>
+  read_directly(int partition, std::uint64_t after, std::uint64_t last) {
+    std::vector<partition_record> records;
+    auto subj = subject(partition);
+    for (std::uint64_t next = after + 1; next <= last;) {
+      jsDirectGetMsgOptions dg;
+      jsDirectGetMsgOptions_Init(&dg);
+      dg.Sequence = next;
+      dg.NextBySubject = subj.c_str();
+      natsMsg* m = nullptr;
+      natsStatus s = js_DirectGetMsg(&m, js(), o.stream.c_str(), nullptr, &dg);
+      if (s != NATS_OK)
+        return nats_failure("read partition (direct)", s);
+      auto seq = std::strtoull(header_of(m, "Nats-Sequence").c_str(), nullptr, 10);
+      records.push_back(record_of(m, seq, true));
+      natsMsg_Destroy(m);
+      if (seq < next)
+        return std::string("read partition (direct): sequence went back");
+      next = seq + 1;
+    }
+    return records;
+  }
+
   std::variant<std::uint64_t, append_refused> put(int partition, std::uint64_t expected_last,
                                                    std::string_view body,
                                                    const std::string& owner, std::uint64_t epoch,
@@ -90,13 +116,16 @@ partition_log::open(std::shared_ptr<nats_link> link, partition_log_options o) {
   sc.Replicas = self->o.replicas;
   sc.DenyDelete = true; // a partition's history is its state: nobody removes a record
   sc.DenyPurge = true;
+  sc.AllowDirect = true; // reads that need no consumer (see read_directly)
   std::string failure;
   auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   do {
     jsStreamInfo* si = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
     natsStatus s = js_AddStream(&si, self->js(), &sc, nullptr, &jerr);
-    if (s == NATS_OK || jerr == JSStreamNameExistErr) {
+    if (jerr == JSStreamNameExistErr) // one made before reads were direct: allow them
+      s = js_UpdateStream(&si, self->js(), &sc, nullptr, &jerr);
+    if (s == NATS_OK) {
       jsStreamInfo_Destroy(si);
       return std::unique_ptr<partition_log>(new partition_log(std::move(self)));
     }
@@ -171,28 +200,21 @@ std::variant<std::vector<partition_record>, std::string> partition_log::read(int
   so.Ordered = true;
   so.Config.DeliverPolicy = js_DeliverAll;
   so.Stream = self_->o.stream.c_str();
-  // Patient: just after a server died, creating the consumer can time out or be refused
-  // until the cluster has a new stream leader, and the ordered consumer re-creates itself
-  // when its heartbeats stop.
-  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  // A consumer streams a long log fast, but creating one needs JetStream's meta leader. Just
+  // after a server died there may be none for seconds: then read record by record instead.
   natsSubscription* sub = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   auto subject = self_->subject(partition);
-  natsStatus s;
-  while ((s = js_SubscribeSync(&sub, self_->js(), subject.c_str(), nullptr, &so, &jerr))
-           != NATS_OK
-         && std::chrono::steady_clock::now() < give_up)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100)); // e.g. no stream leader yet
-  if (s != NATS_OK)
-    return nats_failure("read partition (consumer)", s);
-  std::string failure;
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = 500;
+  if (js_SubscribeSync(&sub, self_->js(), subject.c_str(), &jo, &so, &jerr) != NATS_OK)
+    return self_->read_directly(partition, 0, std::get<std::uint64_t>(last));
+  bool stalled = false;
   while (records.empty() || records.back().seq < std::get<std::uint64_t>(last)) {
     natsMsg* m = nullptr;
-    s = natsSubscription_NextMsg(&m, sub, self_->link->api_timeout_ms());
-    if (s == NATS_TIMEOUT && std::chrono::steady_clock::now() < give_up)
-      continue;
-    if (s != NATS_OK) {
-      failure = nats_failure("read partition", s);
+    if (natsSubscription_NextMsg(&m, sub, 1000) != NATS_OK) {
+      stalled = true; // its server died under it, say: the rest record by record
       break;
     }
     jsMsgMetaData* meta = nullptr;
@@ -205,8 +227,14 @@ std::variant<std::vector<partition_record>, std::string> partition_log::read(int
   }
   natsSubscription_Unsubscribe(sub);
   natsSubscription_Destroy(sub);
-  if (!failure.empty())
-    return failure;
+  if (stalled) {
+    auto rest = self_->read_directly(partition, records.empty() ? 0 : records.back().seq,
+                                     std::get<std::uint64_t>(last));
+    if (auto e = std::get_if<std::string>(&rest))
+      return *e;
+    for (auto& r : std::get<std::vector<partition_record>>(rest))
+      records.push_back(std::move(r));
+  }
   return records;
 }
 

@@ -1,6 +1,8 @@
 #include "cluster/partition_owner.hpp"
 
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 
 namespace flashsale::cluster {
 
@@ -14,20 +16,68 @@ struct partition_owner::impl {
     std::uint64_t last_seq = 0; ///< what the next append expects
     std::shared_ptr<std::mutex> appending = std::make_shared<std::mutex>();
   };
-  mutable std::mutex mutex; // guards `partitions` (not the appends: see `appending`)
+  mutable std::mutex mutex; // guards `partitions`, `claiming`, `stopping` (not the appends)
   std::map<int, served> partitions;
+  // Leases taken but not yet claimed in their logs: partition -> epoch. The claimer works
+  // them off its own thread, so a log that answers slowly (a stream electing its leader)
+  // never holds up the keeper's renewals of the other leases.
+  std::map<int, std::uint64_t> claiming;
+  bool stopping = false;
+  std::condition_variable claim_wanted;
+  std::thread claimer;
+  // on_serving and on_stopped run one at a time, in the order the state changed.
+  std::mutex callbacks;
 
-  /// Claims and rebuilds `p`; false (the lease is given back, to be tried again) when the
-  /// log cannot be written or read now.
-  bool start_serving(int p, std::uint64_t epoch) {
-    auto claimed = log->claim(p, o.lease.node_id, epoch);
-    if (!std::holds_alternative<std::uint64_t>(claimed))
-      return false;
-    auto history = log->read(p);
-    if (!std::holds_alternative<std::vector<partition_record>>(history))
-      return false;
+  void want_claim(int p, std::uint64_t epoch) {
     {
       std::lock_guard lock(mutex);
+      claiming[p] = epoch;
+    }
+    claim_wanted.notify_all();
+  }
+
+  void claim_loop() {
+    std::unique_lock lock(mutex);
+    while (!stopping) {
+      claim_wanted.wait(lock, [&] { return stopping || !claiming.empty(); });
+      auto pending = claiming;
+      lock.unlock();
+      bool unfinished = false;
+      for (auto [p, epoch] : pending)
+        unfinished |= !claim(p, epoch);
+      lock.lock();
+      if (unfinished) // the log does not answer now: try again soon, while the lease lasts
+        claim_wanted.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping; });
+    }
+  }
+
+  /// Claims and rebuilds `p` if its lease is still ours at `epoch`; false when the log
+  /// cannot be written or read now (to be tried again).
+  bool claim(int p, std::uint64_t epoch) {
+    auto claimed = log->claim(p, o.lease.node_id, epoch);
+    if (auto refused = std::get_if<std::string>(&claimed);
+        refused && refused->find("was claimed at epoch") != std::string::npos) {
+      // A later owner exists: this lease is stale, whatever the bucket said.
+      std::lock_guard lock(mutex);
+      if (auto it = claiming.find(p); it != claiming.end() && it->second == epoch)
+        claiming.erase(it);
+      keeper_give_back(p, epoch);
+      return true;
+    }
+    if (!std::holds_alternative<std::uint64_t>(claimed))
+      return false;
+    std::variant<std::vector<partition_record>, std::string> history;
+    if (o.read_history)
+      history = log->read(p);
+    if (!std::holds_alternative<std::vector<partition_record>>(history))
+      return false;
+    std::lock_guard order(callbacks);
+    {
+      std::lock_guard lock(mutex);
+      auto it = claiming.find(p);
+      if (it == claiming.end() || it->second != epoch)
+        return true; // lost meanwhile: our claim only fences a stale epoch, which is fine
+      claiming.erase(it);
       partitions[p] = {epoch, std::get<std::uint64_t>(claimed)};
     }
     if (o.on_serving)
@@ -35,10 +85,27 @@ struct partition_owner::impl {
     return true;
   }
 
-  /// Ends serving `p` if we still serve it at `epoch` (0 = whatever the epoch).
-  void stop_serving(int p, std::uint64_t epoch = 0) {
+  void stop_claimer() {
     {
       std::lock_guard lock(mutex);
+      stopping = true;
+    }
+    claim_wanted.notify_all();
+    claimer.join();
+  }
+
+  void keeper_give_back(int p, std::uint64_t epoch) {
+    if (keeper) // set before the first lease can be stale (start returns within ticks)
+      keeper->give_back(p, epoch);
+  }
+
+  /// Ends serving (or claiming) `p` if we still hold it at `epoch` (0 = whatever the epoch).
+  void stop_serving(int p, std::uint64_t epoch = 0) {
+    std::lock_guard order(callbacks);
+    {
+      std::lock_guard lock(mutex);
+      if (auto c = claiming.find(p); c != claiming.end() && (!epoch || c->second == epoch))
+        claiming.erase(c);
       auto it = partitions.find(p);
       if (it == partitions.end() || (epoch && it->second.epoch != epoch))
         return;
@@ -59,18 +126,28 @@ partition_owner::start(std::shared_ptr<nats_link> link, partition_owner_options 
   self->log = std::move(std::get<0>(log));
   auto* raw = self.get();
   auto lease = raw->o.lease;
-  lease.on_acquired = [raw](int p, std::uint64_t epoch) { return raw->start_serving(p, epoch); };
+  lease.on_acquired = [raw](int p, std::uint64_t epoch) {
+    raw->want_claim(p, epoch);
+    return true;
+  };
   lease.on_lost = [raw](int p) { raw->stop_serving(p); };
+  raw->claimer = std::thread([raw] { raw->claim_loop(); });
   auto keeper = lease_keeper::start(std::move(link), std::move(lease));
-  if (auto e = std::get_if<std::string>(&keeper))
+  if (auto e = std::get_if<std::string>(&keeper)) {
+    raw->stop_claimer();
     return *e;
-  self->keeper = std::move(std::get<0>(keeper));
+  }
+  {
+    std::lock_guard lock(raw->mutex);
+    self->keeper = std::move(std::get<0>(keeper));
+  }
   return std::unique_ptr<partition_owner>(new partition_owner(std::move(self)));
 }
 
 partition_owner::partition_owner(std::unique_ptr<impl> self) : self_(std::move(self)) {}
 
 partition_owner::~partition_owner() {
+  self_->stop_claimer(); // first: it reads `keeper`
   self_->keeper.reset(); // its releases call stop_serving while `self_` is whole
 }
 
@@ -118,6 +195,11 @@ std::variant<std::uint64_t, append_refused> partition_owner::append(int partitio
     }
   }
   return r;
+}
+
+bool partition_owner::claims_pending() const {
+  std::lock_guard lock(self_->mutex);
+  return !self_->claiming.empty();
 }
 
 std::map<int, std::uint64_t> partition_owner::serving() const {

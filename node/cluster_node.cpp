@@ -1,6 +1,7 @@
 #include "node/cluster_node.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <filesystem>
@@ -43,6 +44,8 @@ struct cluster_node::impl {
   std::shared_ptr<cluster::nats_link> link;
   std::unique_ptr<cluster::partition_log> log; // for reading logs back at a rebuild
   std::unique_ptr<cluster::partition_owner> owner;
+  // Set once `owner` is: its first callbacks can come before start() has stored it.
+  std::atomic<bool> owner_ready{false};
   std::unique_ptr<cluster::command_bus> bus;
   // A forwarded command unanswered this long gets 503 + Retry-After (the owner may have died
   // with it; a keyed retry is safe). Twice http.shed_after_ms: a live owner sheds before.
@@ -155,11 +158,22 @@ struct cluster_node::impl {
       rebuild_wanted.wait(lock, [&] { return stopping || dirty; });
       if (stopping)
         return;
-      dirty = false;
       lock.unlock();
-      // Lease changes come in bursts (a dead node's partitions, a rebalance): let a burst
-      // settle into one rebuild.
+      // Lease changes come in bursts (a dead node's partitions, a rebalance): let a burst,
+      // claims included, settle into one rebuild.
       std::this_thread::sleep_for(std::chrono::milliseconds(150));
+      while (!owner_ready) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        std::lock_guard l(rebuild_mutex);
+        if (stopping)
+          return;
+      }
+      for (int i = 0; i < 40 && owner->claims_pending(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      lock.lock();
+      dirty = false; // what changed until now, this rebuild sees
+      lock.unlock();
+      auto began = std::chrono::steady_clock::now();
       if (auto problem = rebuild()) {
         std::cerr << "flashsale: cluster: rebuild failed (" << *problem << "); retrying\n";
         std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -167,17 +181,40 @@ struct cluster_node::impl {
         dirty = true;
         continue;
       }
+      std::cout << "flashsale: cluster: serving " << served_count() << " partition(s), generation "
+                << generation << ", rebuilt in "
+                << std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - began).count()
+                << " ms" << std::endl;
       lock.lock();
     }
   }
 
+  std::size_t served_count() {
+    std::shared_lock lock(inner_mutex);
+    return inner_partitions.size();
+  }
+
+  /// Retires the inner node. The lock is held only to take it out of service (calls on it
+  /// finish first; later ones find no node and get 503 at once), not while it flushes.
+  void retire_inner() {
+    std::unique_ptr<node> retired;
+    {
+      std::unique_lock lock(inner_mutex);
+      for (int p : inner_partitions)
+        bus->stop_serving(p);
+      retired = std::move(inner);
+      inner_partitions.clear();
+    }
+    retired.reset(); // its store flushes: what it committed is replicated or failed
+  }
+
+  /// Builds the inner node anew for what we serve now. Slow (it reads whole logs, which can
+  /// take seconds while a stream elects a leader), so it runs without the lock: requests
+  /// meanwhile get 503 at once instead of waiting for it.
   std::optional<std::string> rebuild() {
     auto want = owner->serving();
-    std::unique_lock lock(inner_mutex);
-    for (int p : inner_partitions)
-      bus->stop_serving(p);
-    inner.reset(); // its store flushes: what it committed is replicated or failed
-    inner_partitions.clear();
+    retire_inner();
     namespace fs = std::filesystem;
     std::error_code ignored;
     fs::remove_all(dir->file("generation-" + std::to_string(generation)), ignored);
@@ -218,6 +255,7 @@ struct cluster_node::impl {
     auto started = node::start(inner_config, std::move(options));
     if (auto problem = std::get_if<std::string>(&started))
       return *problem;
+    std::unique_lock lock(inner_mutex);
     inner = std::move(std::get<0>(started));
     {
       std::lock_guard l(listener_mutex);
@@ -228,8 +266,6 @@ struct cluster_node::impl {
       inner_partitions.insert(p);
       bus->serve(p, [this, p](const std::string& request) { return answer(p, request); });
     }
-    std::cout << "flashsale: cluster: serving " << inner_partitions.size() << " partition(s), "
-              << "generation " << generation << std::endl;
     return std::nullopt;
   }
 };
@@ -264,6 +300,7 @@ cluster_node::start(const node_config& config) {
   o.lease.lease_ms = config.cluster.lease_ms;
   o.lease.replicas = config.cluster.replicas;
   o.log = lo;
+  o.read_history = false; // a rebuild reads every served log itself
   o.on_serving = [raw](int, const std::vector<cluster::partition_record>&) { raw->want_rebuild(); };
   o.on_stopped = [raw](int) { raw->want_rebuild(); };
   auto owner = cluster::partition_owner::start(self->link, o);
@@ -277,6 +314,7 @@ cluster_node::start(const node_config& config) {
     return *problem;
   }
   self->owner = std::move(std::get<0>(owner));
+  self->owner_ready = true;
   return std::unique_ptr<cluster_node>(new cluster_node(std::move(self)));
 }
 
@@ -289,13 +327,7 @@ cluster_node::~cluster_node() {
   }
   self_->rebuild_wanted.notify_all();
   self_->rebuilder.join();
-  {
-    std::unique_lock lock(self_->inner_mutex);
-    for (int p : self_->inner_partitions)
-      self_->bus->stop_serving(p);
-    self_->inner.reset(); // flushed: everything it acknowledged is in the logs
-    self_->inner_partitions.clear();
-  }
+  self_->retire_inner(); // flushed: everything it acknowledged is in the logs
   self_->owner.reset(); // releases the leases by revision: the others take over at once
   self_->bus.reset();
 }

@@ -190,6 +190,7 @@ std::optional<std::string> node::start_nats(runtime& rt, const node_config& conf
   relay.nats_url = rt.nats_url;
   relay.stream_max_age_hours = config.nats.stream_max_age_hours;
   relay.duplicate_window_seconds = config.nats.duplicate_window_seconds;
+  relay.stream_replicas = config.cluster.enabled ? config.cluster.replicas : 1;
   relay.publish_window = config.nats.publish_window;
   auto started = outbox_relay::start(*rt.store, relay);
   if (auto problem = std::get_if<std::string>(&started))

@@ -213,6 +213,7 @@ std::optional<jetstream_error> jetstream_client::ensure_stream(const stream_spec
   sc.Retention = js_LimitsPolicy;
   sc.MaxAge = spec.max_age_hours * 3600 * ns_per_second;             // nanoseconds
   sc.Duplicates = spec.duplicate_window_seconds * ns_per_second;     // nanoseconds
+  sc.Replicas = spec.replicas;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_AddStream(nullptr, self_->js, &sc, nullptr, &jerr);
   if (s != NATS_OK && jerr == JSStreamNameExistErr)

@@ -35,6 +35,7 @@ struct stream_spec {
   std::vector<std::string> subjects{jetstream_subjects};
   std::int64_t max_age_hours = 168;
   std::int64_t duplicate_window_seconds = 120;
+  int replicas = 1; ///< on a nats-server cluster, how many servers keep a copy
 };
 
 struct jetstream_options {

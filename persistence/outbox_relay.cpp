@@ -219,6 +219,7 @@ struct outbox_relay::impl {
     stream_spec spec;
     spec.max_age_hours = options.stream_max_age_hours;
     spec.duplicate_window_seconds = options.duplicate_window_seconds;
+    spec.replicas = options.stream_replicas;
     auto problem = client->ensure_stream(spec);
     std::lock_guard<std::mutex> lock(mutex);
     if (problem) {

@@ -21,6 +21,9 @@ struct outbox_relay_options {
   std::string nats_url;                        ///< nats://host:port
   std::int64_t stream_max_age_hours = 168;
   std::int64_t duplicate_window_seconds = 120;
+  /// Of stream FLASHSALE: 1 on a single server; in cluster mode cluster.replicas, so losing
+  /// one server loses no published event and does not stop the relay.
+  int stream_replicas = 1;
   int publish_window = 1024;                   ///< max unacknowledged async publishes
   std::int64_t publish_timeout_ms = 5000;      ///< a publish without PubAck by then is re-sent
 };

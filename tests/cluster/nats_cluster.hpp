@@ -66,6 +66,14 @@ public:
     servers_[i].reset();
   }
 
+  /// The index of the server named `name` ("n<i>", as started here); -1 for another name.
+  int index_of(const std::string& name) const {
+    for (std::size_t i = 0; i < servers_.size(); ++i)
+      if (name == "n" + std::to_string(i))
+        return static_cast<int>(i);
+    return -1;
+  }
+
   std::string url(int i) const { return "nats://127.0.0.1:" + std::to_string(client_ports_[i]); }
   /// Every server, comma-separated (what a node's nats.url names in cluster mode).
   std::string urls() const {
