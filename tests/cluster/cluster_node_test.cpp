@@ -382,3 +382,95 @@ TEST_F(ClusterNodesTest, ANatsServerKilledMidSaleLosesNothingAndTheSaleGoesOn) {
         ASSERT_EQ(call(m.port, "GET", "/orders/" + id).status, 200) << id << " from " << m.name;
   }
 }
+
+// A node paused (SIGSTOP) past its lease while a request waits in its socket: another node
+// takes its partitions over; resumed (SIGCONT), it must not acknowledge nor append anything
+// for them. The proof is in the partition's log: after each claim, only the claimant writes.
+TEST_F(ClusterNodesTest, ANodePausedPastItsLeaseAppendsNothingForThePartitionsItLost) {
+  for (auto name : {"a", "b", "c"})
+    ASSERT_NO_FATAL_FAILURE(start_member(name));
+  ASSERT_TRUE(eventually([&] { return settled(); }, seconds(40)));
+  const std::size_t paused = 1;
+  auto hot = product_served_by(paused, "paused-");
+  const int hot_partition = cluster::partition_of(hot, partitions);
+  const int stock = 40;
+  ASSERT_NO_FATAL_FAILURE(define(hot, stock, 600));
+
+  std::vector<std::string> acknowledged;
+  int unanswered = 0; // answers that were not 201 but may still hold a unit (503, none)
+  auto buy = [&](std::size_t member, const std::string& user) {
+    auto r = call(members[member].port, "POST", "/orders", order_body(user, hot));
+    if (r.status == 201)
+      acknowledged.push_back(r.body["order_id"].get<std::string>());
+    else if (r.status != 409)
+      ++unanswered;
+    return r;
+  };
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(buy(paused, "before-" + std::to_string(i)).status, 201);
+
+  members[paused].process->signal(SIGSTOP);
+  // Sent to the paused node: its kernel accepts the connection, the node reads it on SIGCONT.
+  answer held;
+  std::thread held_request([&] {
+    held = call(members[paused].port, "POST", "/orders", order_body("held-buyer", hot));
+  });
+  std::size_t new_owner = members.size();
+  ASSERT_TRUE(eventually([&] {
+    auto by = serving(paused);
+    auto it = by.find(hot_partition);
+    if (it == by.end())
+      return false;
+    new_owner = it->second;
+    return true;
+  }, seconds(20))) << "nobody took the paused node's partition over";
+  // The sale goes on through the others.
+  for (int i = 0; i < 10; ++i) {
+    auto member = i % 2 ? (paused + 1) % 3 : (paused + 2) % 3;
+    auto r = buy(member, "during-" + std::to_string(i));
+    EXPECT_TRUE(r.status == 201 || r.status == 503) << r.status << " " << r.body.dump();
+  }
+  members[paused].process->signal(SIGCONT);
+  held_request.join();
+  // Either refused (the stream fenced it) or forwarded to the new owner, which took it.
+  EXPECT_TRUE(held.status == 201 || held.status == 503) << held.status << " " << held.body.dump();
+  std::cout << "the request held by the paused node was answered " << held.status << "\n";
+  if (held.status == 201)
+    acknowledged.push_back(held.body["order_id"].get<std::string>());
+  else
+    ++unanswered;
+  ASSERT_TRUE(eventually([&] { return settled(); }, seconds(40)));
+
+  // The log: epochs never go back, and after a claim only its claimant appends.
+  auto opened = cluster::partition_log::open(link, {cluster::partition_stream, "flashsale.part", 3,
+                                                    false});
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<cluster::partition_log>>(opened));
+  auto read = std::get<0>(opened)->read(hot_partition);
+  ASSERT_TRUE(std::holds_alternative<std::vector<cluster::partition_record>>(read));
+  auto& records = std::get<std::vector<cluster::partition_record>>(read);
+  std::string writer;
+  std::uint64_t epoch = 0;
+  int claims = 0;
+  for (auto& r : records) {
+    ASSERT_GE(r.epoch, epoch) << "seq " << r.seq << " goes back to an older epoch";
+    if (r.type == cluster::partition_record::kind::claim) {
+      writer = r.owner;
+      epoch = r.epoch;
+      ++claims;
+    } else {
+      EXPECT_EQ(r.owner, writer) << "seq " << r.seq << " written by a node that lost the claim";
+      EXPECT_EQ(r.epoch, epoch) << "seq " << r.seq;
+    }
+  }
+  EXPECT_GE(claims, 2) << "the partition never changed hands";
+
+  // 0 acknowledged lost, 0 oversold.
+  auto reader = members[new_owner].port;
+  for (auto& id : acknowledged)
+    EXPECT_EQ(call(reader, "GET", "/orders/" + id).status, 200) << id;
+  auto view = call(reader, "GET", "/products/" + hot).body;
+  auto held_units = view["reserved"].get<int>() + view["sold"].get<int>();
+  EXPECT_GE(held_units, static_cast<int>(acknowledged.size())) << view.dump();
+  EXPECT_LE(held_units, static_cast<int>(acknowledged.size()) + unanswered) << view.dump();
+  EXPECT_LE(held_units, stock) << view.dump();
+}
