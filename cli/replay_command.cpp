@@ -11,8 +11,11 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cluster/partition_log.hpp"
+#include "cluster/replicated_store.hpp"
 #include "events/time.hpp"
 #include "persistence/snapshot_file.hpp"
+#include "persistence/sqlite_event_store.hpp"
 #include "persistence/sqlite_reader_pool.hpp"
 #include "persistence/world_recovery.hpp"
 
@@ -21,9 +24,11 @@ namespace flashsale::cli {
 const char* const replay_usage =
   "usage: flashsale replay [--config FILE] [--set KEY=VALUE ...] [--json] [--verify]\n"
   "                        [--at SEQ] [--stream ID] [--from-scratch]\n"
+  "                        [--partition P [--nats URL[,URL...]]]\n"
   "\n"
   "Rebuilds every product and order from the event store in data_dir without serving,\n"
-  "with the same fold the node uses, and prints the state.\n"
+  "with the same fold the node uses, and prints the state. In cluster mode a node's store\n"
+  "is its newest data_dir/generation-<n>/events.db.\n"
   "\n"
   "  --json          print one JSON object: events, products, orders by status, violations\n"
   "  --verify        exit 1 when any invariant is violated (oversell, negative counts, an\n"
@@ -31,6 +36,10 @@ const char* const replay_usage =
   "  --at SEQ        the state as of global sequence SEQ\n"
   "  --stream ID     one product's or order's history, event by event (ID or stream name)\n"
   "  --from-scratch  ignore snapshots and fold the whole log\n"
+  "  --partition P   cluster mode: replay partition P's log from the NATS cluster (stream\n"
+  "                  FLASHSALE_PARTITIONS) instead of a store, and verify its ownership\n"
+  "                  too: epochs never go back, after a claim only the claimant writes\n"
+  "  --nats URLS     the NATS cluster for --partition (default: nats.url)\n"
   "\n"
   "Safe on the store of a running node (read-only, no lock).\n";
 
@@ -42,7 +51,91 @@ struct replay_flags {
   bool from_scratch = false;
   std::optional<std::int64_t> at;
   std::string stream;
+  std::optional<int> partition;
+  std::string nats;
 };
+
+/// The event store of data_dir: events.db, or in cluster mode the newest generation's.
+std::string store_path(const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  std::string path = data_dir + "/events.db";
+  int newest = -1;
+  std::error_code ec;
+  for (auto& entry : fs::directory_iterator(data_dir, ec)) {
+    auto name = entry.path().filename().string();
+    if (name.rfind("generation-", 0) == 0 && fs::exists(entry.path() / "events.db"))
+      if (int n = std::atoi(name.c_str() + 11); n > newest) {
+        newest = n;
+        path = (entry.path() / "events.db").string();
+      }
+  }
+  return path;
+}
+
+/// Breaks of the ownership rule in a partition's log: epochs never decrease, and between
+/// two claims only the first claimant, at its epoch, appends.
+std::vector<std::string> ownership_violations(const std::vector<cluster::partition_record>& log) {
+  std::vector<std::string> out;
+  std::string writer;
+  std::uint64_t epoch = 0;
+  for (auto& r : log) {
+    auto at = "log seq " + std::to_string(r.seq) + ": ";
+    if (r.epoch < epoch)
+      out.push_back(at + "epoch " + std::to_string(r.epoch) + " after epoch "
+                    + std::to_string(epoch));
+    if (r.type == cluster::partition_record::kind::claim) {
+      writer = r.owner;
+      epoch = r.epoch;
+    } else if (r.owner != writer || r.epoch != epoch) {
+      out.push_back(at + "written by " + r.owner + " at epoch " + std::to_string(r.epoch)
+                    + " while " + (writer.empty() ? "nobody" : writer) + " held the claim");
+    }
+  }
+  return out;
+}
+
+/// A temporary directory, removed with everything in it when this goes out of scope.
+struct scratch_dir {
+  std::string path;
+  scratch_dir() {
+    char name[] = "/tmp/flashsale-replay-XXXXXX";
+    if (mkdtemp(name))
+      path = name;
+  }
+  ~scratch_dir() {
+    std::error_code ignored;
+    if (!path.empty())
+      std::filesystem::remove_all(path, ignored);
+  }
+};
+
+/// Partition `p`'s log, read from NATS and imported into a scratch store at `into`/events.db
+/// (the same import a new owner does); its ownership violations are added to `violations`.
+std::optional<std::string> import_partition(const std::string& urls, int p,
+                                            const std::string& into,
+                                            std::vector<std::string>& violations) {
+  auto link = cluster::nats_link::connect({split_nats_urls(urls), "flashsale-replay", 5000});
+  if (auto e = std::get_if<std::string>(&link))
+    return *e;
+  cluster::partition_log_options lo;
+  lo.create = false;
+  auto log = cluster::partition_log::open(std::get<0>(link), lo);
+  if (auto e = std::get_if<std::string>(&log))
+    return *e;
+  auto records = std::get<0>(log)->read(p);
+  if (auto e = std::get_if<std::string>(&records))
+    return *e;
+  auto& history = std::get<std::vector<cluster::partition_record>>(records);
+  for (auto& v : ownership_violations(history))
+    violations.push_back(v);
+  store_options so;
+  so.path = into + "/events.db";
+  so.sync = sync_mode::normal; // scratch: nothing to lose
+  auto opened = open_sqlite_event_store(so);
+  if (auto e = std::get_if<store_error>(&opened))
+    return "cannot open " + so.path + ": " + e->message;
+  return cluster::import_partition_log(history, *std::get<0>(opened));
+}
 
 /// Cheap per-event checks of the product an event touched (the full, cross-entity check runs
 /// once at the end): enough to name the first seq where a count went wrong.
@@ -132,12 +225,22 @@ int replay(const args& a) {
       flags.verify = true;
     } else if (a[i] == "--from-scratch") {
       flags.from_scratch = true;
-    } else if (a[i] == "--at" || a[i] == "--stream") {
+    } else if (a[i] == "--at" || a[i] == "--stream" || a[i] == "--partition"
+               || a[i] == "--nats") {
       if (i + 1 >= a.size())
         return usage_error(a[i] + " needs a value", replay_usage);
       auto value = a[++i];
       if (a[i - 1] == "--stream") {
         flags.stream = value;
+      } else if (a[i - 1] == "--nats") {
+        flags.nats = value;
+      } else if (a[i - 1] == "--partition") {
+        char* end = nullptr;
+        auto p = std::strtol(value.c_str(), &end, 10);
+        if (value.empty() || *end != '\0' || p < 0)
+          return usage_error("--partition needs a partition number, got '" + value + "'",
+                             replay_usage);
+        flags.partition = static_cast<int>(p);
       } else {
         char* end = nullptr;
         auto seq = std::strtoll(value.c_str(), &end, 10);
@@ -154,7 +257,28 @@ int replay(const args& a) {
     std::cerr << "flashsale: " << *problem << "\n";
     return 1;
   }
-  auto path = std::get<node_config>(loaded).data_dir + "/events.db";
+  auto& config = std::get<node_config>(loaded);
+  std::vector<std::string> violations;
+  scratch_dir scratch;
+  std::string path;
+  if (flags.partition) {
+    if (flags.nats.empty())
+      flags.nats = config.nats.url;
+    if (flags.nats.rfind("nats://", 0) != 0)
+      return usage_error("--partition needs the NATS cluster: --nats nats://HOST:PORT[,...]",
+                         replay_usage);
+    if (scratch.path.empty()) {
+      std::cerr << "flashsale replay: cannot create a scratch directory in /tmp\n";
+      return 1;
+    }
+    if (auto problem = import_partition(flags.nats, *flags.partition, scratch.path, violations)) {
+      std::cerr << "flashsale replay: partition " << *flags.partition << ": " << *problem << "\n";
+      return 1;
+    }
+    path = scratch.path + "/events.db";
+  } else {
+    path = store_path(config.data_dir);
+  }
   if (!std::filesystem::exists(path)) {
     std::cerr << "flashsale replay: no event store at " << path << "\n";
     return 1;
@@ -163,7 +287,6 @@ int replay(const args& a) {
   if (!flags.stream.empty())
     return print_stream(log, flags);
 
-  std::vector<std::string> violations;
   recovery_options options;
   options.use_snapshot = !flags.from_scratch;
   options.up_to_seq = flags.at;

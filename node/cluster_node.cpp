@@ -279,6 +279,14 @@ cluster_node::start(const node_config& config) {
   if (auto problem = std::get_if<std::string>(&dir))
     return *problem;
   self->dir = std::move(std::get<0>(dir));
+  { // A former run's generations are stale copies of the logs: start from none, so the newest
+    // generation in data_dir is always the running node's (what `flashsale replay` reads).
+    namespace fs = std::filesystem;
+    std::error_code ignored;
+    for (auto& entry : fs::directory_iterator(config.data_dir, ignored))
+      if (entry.path().filename().string().rfind("generation-", 0) == 0)
+        fs::remove_all(entry.path(), ignored);
+  }
   auto link = cluster::nats_link::connect(
     {split_nats_urls(config.nats.url), "flashsale-" + config.cluster.node_id, 2000});
   if (auto problem = std::get_if<std::string>(&link))
