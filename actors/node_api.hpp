@@ -91,6 +91,18 @@ struct node_stats {
   std::int64_t last_seq = 0; ///< events committed so far
   std::int64_t outbox_lag = 0;
   std::int64_t snapshots_written = 0; ///< by this node since it started
+  /// Cluster mode only: counts since the node started.
+  struct cluster_part {
+    int partitions = 0;                 ///< P, the cluster's
+    std::vector<int> served;            ///< the partitions served here now
+    std::int64_t partitions_started = 0; ///< partitions this node began serving (take-overs)
+    std::int64_t partitions_stopped = 0; ///< ...and stopped serving (lost, given back, fenced)
+    std::int64_t rebuilds = 0;          ///< inner node rebuilds from the logs
+    double last_rebuild_seconds = 0;
+    std::int64_t forwarded = 0;         ///< requests sent to another partition's owner
+    std::int64_t forwards_unanswered = 0; ///< ...that got no answer in time (503 to the client)
+  };
+  std::optional<cluster_part> cluster;
 };
 
 /// Reported after each group commit of the event store (on the writer thread: keep it short).

@@ -1,6 +1,8 @@
 #include "http/metrics.hpp"
 
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <shared_mutex>
 #include <tuple>
@@ -98,6 +100,18 @@ struct http_metrics::impl {
                       .Help("Write requests refused with 503 because the node was behind.")
                       .Register(registry)
                       .Add({});
+  // Cluster mode only (registered at the first scrape that has them): single-node /metrics
+  // stays as it was.
+  struct cluster_series {
+    Family<Gauge>& served;
+    Counter& started;
+    Counter& stopped;
+    Counter& rebuilds;
+    Gauge& last_rebuild;
+    Family<Counter>& forwards;
+  };
+  std::optional<cluster_series> cluster;
+  std::map<std::string, double> seen; ///< counters the node reports as totals: what was added
 
   /// The request series by (method, route, status); entries are never erased, so the
   /// pointers outlive the lock.
@@ -109,7 +123,59 @@ struct http_metrics::impl {
   std::map<std::tuple<std::string, std::string, int>, request_series> request_cache;
   std::map<std::string, Counter*> order_cache;
   std::mutex scrape; ///< one render at a time (the shed counter moves by deltas)
-  double shed_seen = 0;
+
+  /// Moves `counter` up to the node's total `now` (counters only go up; a total lower than
+  /// seen, after a restart of what counts, is ignored).
+  void advance(Counter& counter, const std::string& key, double now) {
+    auto& was = seen[key];
+    if (now > was) {
+      counter.Increment(now - was);
+      was = now;
+    }
+  }
+
+  void render_cluster(const node_stats::cluster_part& c) {
+    if (!cluster) {
+      auto counter = [&](const char* name, const char* help) -> Counter& {
+        return prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add({});
+      };
+      cluster.emplace(cluster_series{
+        prometheus::BuildGauge()
+          .Name("flashsale_cluster_partition_served")
+          .Help("1 for each partition this node serves now, 0 for the others.")
+          .Register(registry),
+        counter("flashsale_cluster_partitions_started_total",
+                "Partitions this node began serving (take-overs, its share at start)."),
+        counter("flashsale_cluster_partitions_stopped_total",
+                "Partitions this node stopped serving (lease lost or given back, fenced)."),
+        counter("flashsale_cluster_rebuilds_total",
+                "Rebuilds of the node's state from the partition logs."),
+        prometheus::BuildGauge()
+          .Name("flashsale_cluster_last_rebuild_seconds")
+          .Help("How long the last rebuild from the partition logs took.")
+          .Register(registry)
+          .Add({}),
+        prometheus::BuildCounter()
+          .Name("flashsale_cluster_forwards_total")
+          .Help("Requests sent to another partition's owner, by outcome (answered, unanswered).")
+          .Register(registry)});
+    }
+    auto& k = *cluster;
+    std::vector<bool> served(static_cast<std::size_t>(std::max(c.partitions, 0)));
+    for (int p : c.served)
+      if (p >= 0 && p < c.partitions)
+        served[static_cast<std::size_t>(p)] = true;
+    for (std::size_t p = 0; p < served.size(); ++p)
+      k.served.Add({{"partition", std::to_string(p)}}).Set(served[p] ? 1 : 0);
+    advance(k.started, "started", static_cast<double>(c.partitions_started));
+    advance(k.stopped, "stopped", static_cast<double>(c.partitions_stopped));
+    advance(k.rebuilds, "rebuilds", static_cast<double>(c.rebuilds));
+    k.last_rebuild.Set(c.last_rebuild_seconds);
+    advance(k.forwards.Add({{"outcome", "answered"}}), "answered",
+            static_cast<double>(c.forwarded - c.forwards_unanswered));
+    advance(k.forwards.Add({{"outcome", "unanswered"}}), "unanswered",
+            static_cast<double>(c.forwards_unanswered));
+  }
 
   request_series& series(const std::string& method, const std::string& route, int status) {
     auto key = std::make_tuple(method, route, status);
@@ -192,10 +258,9 @@ std::string http_metrics::render(const gauges& g) {
   for (const char* state : {"connected", "disconnected", "off"})
     s.nats_state.Add({{"state", state}}).Set(g.health.nats == state ? 1 : 0);
   s.store_up.Set(g.health.event_store_ok ? 1 : 0);
-  if (static_cast<double>(g.shed) > s.shed_seen) {
-    s.shed.Increment(static_cast<double>(g.shed) - s.shed_seen);
-    s.shed_seen = static_cast<double>(g.shed);
-  }
+  s.advance(s.shed, "shed", static_cast<double>(g.shed));
+  if (g.stats.cluster)
+    s.render_cluster(*g.stats.cluster);
   return prometheus::TextSerializer().Serialize(s.registry.Collect());
 }
 

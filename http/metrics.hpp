@@ -10,6 +10,10 @@
 //   flashsale_http_in_flight_writes, flashsale_http_shed_total
 //   flashsale_nats_state{state}  (a state set: 1 for the one of connected, disconnected, off)
 //   flashsale_event_store_up     (1 while the store takes writes, as GET /health says)
+//   cluster mode only: flashsale_cluster_partition_served{partition} (1 = served here),
+//   flashsale_cluster_partitions_started_total, ..._partitions_stopped_total,
+//   flashsale_cluster_rebuilds_total, flashsale_cluster_last_rebuild_seconds,
+//   flashsale_cluster_forwards_total{outcome}  (answered, unanswered)
 // Series names are API.md's and docs/ops/ builds on them. Thread-safe: prometheus-cpp's
 // metrics are; the label sets of the request series are cached behind a shared lock, so the
 // request path does not hash its labels twice.

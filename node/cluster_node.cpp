@@ -57,6 +57,11 @@ struct cluster_node::impl {
   std::unique_ptr<node> inner;
   std::set<int> inner_partitions;
   int generation = 0;
+  struct { // for /metrics (node_stats::cluster_part)
+    std::atomic<std::int64_t> partitions_started{0}, partitions_stopped{0}, rebuilds{0},
+      forwarded{0}, forwards_unanswered{0};
+    std::atomic<double> last_rebuild_seconds{0};
+  } counts;
   std::mutex listener_mutex;
   commit_listener listener;
 
@@ -87,9 +92,12 @@ struct cluster_node::impl {
 
   /// The owner's answer to `request`, parsed; nullopt when nobody answered.
   std::optional<json> forward(int p, const json& request) {
+    ++counts.forwarded;
     auto answer = bus->request(p, request.dump(), forward_timeout);
-    if (!answer)
+    if (!answer) {
+      ++counts.forwards_unanswered;
       return std::nullopt;
+    }
     auto j = json::parse(*answer, nullptr, false);
     if (j.is_discarded())
       return std::nullopt;
@@ -181,11 +189,13 @@ struct cluster_node::impl {
         dirty = true;
         continue;
       }
+      auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - began);
+      ++counts.rebuilds;
+      counts.last_rebuild_seconds = took.count();
       std::cout << "flashsale: cluster: serving " << served_count() << " partition(s), generation "
                 << generation << ", rebuilt in "
-                << std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::steady_clock::now() - began).count()
-                << " ms" << std::endl;
+                << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms"
+                << std::endl;
       lock.lock();
     }
   }
@@ -309,8 +319,14 @@ cluster_node::start(const node_config& config) {
   o.lease.replicas = config.cluster.replicas;
   o.log = lo;
   o.read_history = false; // a rebuild reads every served log itself
-  o.on_serving = [raw](int, const std::vector<cluster::partition_record>&) { raw->want_rebuild(); };
-  o.on_stopped = [raw](int) { raw->want_rebuild(); };
+  o.on_serving = [raw](int, const std::vector<cluster::partition_record>&) {
+    ++raw->counts.partitions_started;
+    raw->want_rebuild();
+  };
+  o.on_stopped = [raw](int) {
+    ++raw->counts.partitions_stopped;
+    raw->want_rebuild();
+  };
   auto owner = cluster::partition_owner::start(self->link, o);
   if (auto problem = std::get_if<std::string>(&owner)) {
     {
@@ -355,7 +371,18 @@ health_report cluster_node::health() {
 
 node_stats cluster_node::stats() {
   std::shared_lock lock(self_->inner_mutex);
-  return self_->inner ? self_->inner->stats() : node_stats{};
+  auto s = self_->inner ? self_->inner->stats() : node_stats{};
+  auto& c = self_->counts;
+  s.cluster = node_stats::cluster_part{self_->partitions,
+                                       {self_->inner_partitions.begin(),
+                                        self_->inner_partitions.end()},
+                                       c.partitions_started,
+                                       c.partitions_stopped,
+                                       c.rebuilds,
+                                       c.last_rebuild_seconds,
+                                       c.forwarded,
+                                       c.forwards_unanswered};
+  return s;
 }
 
 void cluster_node::on_commit(commit_listener listener) {

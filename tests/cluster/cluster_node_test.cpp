@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <fstream>
 #include <mutex>
 #include <regex>
 #include <set>
@@ -41,6 +42,7 @@ struct answer {
   int status = 0; ///< 0 = no answer (connection refused or cut)
   json body;
   std::string retry_after; ///< the Retry-After header, when there is one
+  std::string text;        ///< the body as it came
 };
 
 answer call(int port, const std::string& method, const std::string& path,
@@ -54,7 +56,8 @@ answer call(int port, const std::string& method, const std::string& path,
                              : c.Post(path.c_str(), h, body, "application/json");
   if (!r)
     return {};
-  return {r->status, json::parse(r->body, nullptr, false), r->get_header_value("Retry-After")};
+  return {r->status, json::parse(r->body, nullptr, false), r->get_header_value("Retry-After"),
+          r->body};
 }
 
 class ClusterNodesTest : public ClusterTest {
@@ -192,6 +195,22 @@ TEST_F(ClusterNodesTest, AFlashCrowdOverThreeNodesSellsExactlyEachProductsStock)
       EXPECT_EQ(v.body["reserved"], 30) << m.name << " " << v.body.dump();
       EXPECT_EQ(v.body["available"], 0) << m.name;
     }
+    // Each node's /metrics says which partitions it serves, and that it forwarded requests.
+    auto metrics = call(members[i].port, "GET", "/metrics").text;
+    for (auto [p, m] : serving())
+      EXPECT_NE(metrics.find("flashsale_cluster_partition_served{partition=\"" + std::to_string(p)
+                             + "\"} " + (m == i ? "1" : "0")),
+                std::string::npos) << members[i].name << " partition " << p << "\n" << metrics;
+    std::smatch answered;
+    ASSERT_TRUE(std::regex_search(
+      metrics, answered, std::regex("flashsale_cluster_forwards_total\\{outcome=\"answered\"\\} (\\d+)")))
+      << metrics;
+    EXPECT_GT(std::stoi(answered[1]), 0) << "a third of the crowd came through each node";
+    auto file = dir.file("metrics-" + members[i].name + ".txt");
+    { std::ofstream(file) << metrics; }
+    child_process check({"/bin/sh", "-c", "/usr/bin/promtool check metrics < " + file});
+    EXPECT_EQ(check.wait_exit(seconds(30)).value_or(-1), 0) << check.output();
+    EXPECT_EQ(check.output(), "") << "promtool lints nothing";
     // Every acknowledged order is readable from a node that does not own it.
     auto& elsewhere = members[(i + 1) % 3];
     for (auto& id : accepted[products[i]]) {
