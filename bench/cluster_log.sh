@@ -19,37 +19,19 @@ TOKEN=unused # servers.sh: WORK, PIDS and the cleanup that stops them by PID on 
 # shellcheck source=bench/servers.sh
 source bench/servers.sh
 NATS=$(command -v nats-server || echo /usr/sbin/nats-server)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-C=(); R=()
-for i in 0 1 2; do C+=("$(free_port)"); R+=("$(free_port)"); done
-CLUSTER_PIDS=()
-for i in 0 1 2; do
-  routes=""
-  for j in 0 1 2; do [ "$j" = "$i" ] || routes+="${routes:+,}nats://127.0.0.1:${R[$j]}"; done
-  "$NATS" -js -a 127.0.0.1 -p "${C[$i]}" -sd "$WORK/n$i" -n "n$i" --cluster_name bench \
-    --cluster "nats://127.0.0.1:${R[$i]}" --routes "$routes" > "$WORK/n$i.log" 2>&1 &
-  PIDS+=($!); CLUSTER_PIDS+=($!)
-done
+start_nats_cluster bench
 SINGLE_PORT=$(free_port)
 "$NATS" -js -a 127.0.0.1 -p "$SINGLE_PORT" -sd "$WORK/single" > "$WORK/single.log" 2>&1 &
 PIDS+=($!); SINGLE_PIDS=($!)
-CLUSTER_URLS="nats://127.0.0.1:${C[0]},nats://127.0.0.1:${C[1]},nats://127.0.0.1:${C[2]}"
-
-ticks() { # pids... -> their utime+stime in clock ticks
-  local t=0
-  for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
-  echo "$t"
-}
 HZ=$(getconf CLK_TCK)
 
 run() { # replicas urls writers pids... -> prints the bench line plus servers' CPU per append
   local replicas=$1 urls=$2 writers=$3; shift 3
   local before after line appends client
-  before=$(ticks "$@")
+  before=$(cpu_ticks "$@")
   line=$("$BUILD_DIR/bench/cluster_log_bench" --nats "$urls" --replicas "$replicas" \
     --writers "$writers" --seconds "$SECONDS_PER_RUN")
-  after=$(ticks "$@")
+  after=$(cpu_ticks "$@")
   appends=$(grep -oE 'appends=[0-9]+' <<<"$line" | cut -d= -f2)
   client=$(grep -oE 'client_cpu_us_per_append=[0-9.]+' <<<"$line" | cut -d= -f2)
   awk -v l="$line" -v d=$((after - before)) -v hz="$HZ" -v n="$appends" -v c="$client" \

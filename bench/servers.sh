@@ -61,3 +61,37 @@ start_servers() {
   NPORT=$PORT_main
   PIDS_NODE=$PID_main
 }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_nats_cluster NAME -> sets CLUSTER_URLS (comma-separated) and CLUSTER_PIDS: three
+# nats-servers with JetStream in one cluster on free loopback ports, stores under $WORK/NAME.
+start_nats_cluster() {
+  local name=$1 nats i j routes
+  nats=$(command -v nats-server || echo /usr/sbin/nats-server)
+  local c=() r=()
+  for i in 0 1 2; do c+=("$(free_port)"); r+=("$(free_port)"); done
+  CLUSTER_PIDS=()
+  CLUSTER_URLS=""
+  for i in 0 1 2; do
+    routes=""
+    for j in 0 1 2; do [ "$j" = "$i" ] || routes+="${routes:+,}nats://127.0.0.1:${r[$j]}"; done
+    "$nats" -js -a 127.0.0.1 -p "${c[$i]}" -sd "$WORK/$name/n$i" -n "n$i" --cluster_name "$name" \
+      --cluster "nats://127.0.0.1:${r[$i]}" --routes "$routes" > "$WORK/$name-n$i.log" 2>&1 &
+    PIDS+=($!); CLUSTER_PIDS+=($!)
+    CLUSTER_URLS+="${CLUSTER_URLS:+,}nats://127.0.0.1:${c[$i]}"
+  done
+}
+
+# stop_pids PID... : SIGTERM, then wait for each (they stay in PIDS: killing a dead one is a no-op).
+stop_pids() {
+  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
+}
+
+# cpu_ticks PID... -> their utime+stime in clock ticks, summed
+cpu_ticks() {
+  local t=0 pid
+  for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+  echo "$t"
+}
