@@ -6,14 +6,14 @@
 // `flashsale.cmd.<p>`; one for a partition with no owner right now is answered 503
 // `unavailable` (the client retries after Retry-After).
 //
-// Take-over, first version: whenever the set of partitions it serves changes, the node
+// Take-over: whenever the set of partitions it serves changes, the node
 // rebuilds its inner node from the logs of every partition it serves (a fresh store in
 // <data_dir>/generation-<n>, each log imported, then the ordinary recovery: holds are armed,
-// so a dead node's holds expire here). Requests for its partitions get 503 meanwhile, and
-// nothing acknowledged can be missed: it is in the logs.
+// so a dead node's holds expire here). Requests for its partitions get 503 meanwhile (at
+// once: the node lock is held only to swap inner nodes), and nothing acknowledged can be
+// missed: it is in the logs.
 //
-// Limits of this version: an order's items must all be in one partition (others: 422
-// invalid_request); the payment simulator runs as `flashsale pay-sim`, not in the node.
+// Limits: an order's items must all be in one partition (others: 400 invalid_request); the payment simulator runs as `flashsale pay-sim`, not in the node.
 #pragma once
 
 #include <chrono>
