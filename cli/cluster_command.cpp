@@ -20,7 +20,8 @@ const char* const cluster_usage =
     "Reads the cluster's lease bucket: the partition count, the live nodes and their last\n"
     "heartbeat, and per partition its owner, lease epoch, the age of its last renewal, how\n"
     "long the owner has held it, and the last sequence of its log (stream\n"
-    "FLASHSALE_PARTITIONS). Exits 1 when NATS cannot be read, 0 otherwise; a NATS with no\n"
+    "FLASHSALE_PARTITIONS); then, per stream of the cluster (the lease bucket's, the partition\n"
+    "logs, the outbox FLASHSALE), its leader and how far each other replica lags. Exits 1 when NATS cannot be read, 0 otherwise; a NATS with no\n"
     "cluster prints \"no cluster\".\n"
     "\n"
     "  --nats URLS     servers of the NATS cluster, comma-separated\n"
@@ -96,8 +97,25 @@ int cluster(const args& a) {
       if (auto seq = (*log)->last_seq(p); std::holds_alternative<std::uint64_t>(seq))
         last_seq[p] = std::get<std::uint64_t>(seq);
 
+  // How the cluster's streams are replicated: a lagging or offline replica is the first sign
+  // of a server in trouble, before any lease moves.
+  std::vector<std::pair<std::string, std::optional<cluster::nats_link::replication>>> streams;
+  for (const std::string& name : {"KV_" + bucket, std::string(cluster::partition_stream),
+                                  std::string("FLASHSALE")})
+    streams.emplace_back(name, link->stream_replication(name));
+
   if (as_json) {
     nlohmann::json out{{"partitions", view.partitions}, {"lease_ms", view.lease_ms}};
+    out["streams"] = nlohmann::json::object();
+    for (auto& [name, r] : streams) {
+      if (!r)
+        continue; // absent (FLASHSALE before a node relayed) or unreadable now
+      nlohmann::json followers = nlohmann::json::array();
+      for (auto& f : r->followers)
+        followers.push_back({{"server", f.server}, {"current", f.current},
+                             {"offline", f.offline}, {"lag", f.lag}, {"seen_ms", f.seen_ms}});
+      out["streams"][name] = {{"leader", r->leader}, {"followers", followers}};
+    }
     out["nodes"] = nlohmann::json::object();
     for (auto& [id, n] : view.nodes)
       out["nodes"][id] = {{"started_ms", n.started_ms}, {"heartbeat_ms", n.heartbeat_ms}};
@@ -132,6 +150,19 @@ int cluster(const args& a) {
     std::printf("%-9d %-16s %8llu %12s %10s %12llu\n", p, l.node.c_str(),
                 static_cast<unsigned long long>(l.epoch), (seconds_ago(l.renewed_ms) + " ago").c_str(),
                 seconds_ago(l.taken_ms).c_str(), static_cast<unsigned long long>(last_seq[p]));
+  }
+  std::printf("\n%-24s %-8s %s\n", "stream", "leader", "other replicas");
+  for (auto& [name, r] : streams) {
+    if (!r)
+      continue;
+    std::string others;
+    for (auto& f : r->followers)
+      others += (others.empty() ? "" : ", ") + f.server
+                + (f.offline ? " (offline)"
+                   : " (" + std::string(f.current ? "current" : "behind") + ", lag "
+                       + std::to_string(f.lag) + ", seen " + std::to_string(f.seen_ms) + " ms ago)");
+    std::printf("%-24s %-8s %s\n", name.c_str(), r->leader.empty() ? "(none)" : r->leader.c_str(),
+                others.c_str());
   }
   return 0;
 }

@@ -70,13 +70,26 @@ bool nats_link::jetstream_ready() {
   return true;
 }
 
-std::string nats_link::stream_leader(const std::string& stream) {
+std::optional<nats_link::replication> nats_link::stream_replication(const std::string& stream) {
   jsStreamInfo* si = nullptr;
   if (js_GetStreamInfo(&si, self_->js, stream.c_str(), nullptr, nullptr) != NATS_OK)
-    return {};
-  std::string leader = si->Cluster && si->Cluster->Leader ? si->Cluster->Leader : "";
+    return std::nullopt;
+  replication r;
+  if (auto* c = si->Cluster) {
+    r.leader = c->Leader ? c->Leader : "";
+    for (int i = 0; i < c->ReplicasLen; ++i) {
+      auto* peer = c->Replicas[i];
+      r.followers.push_back({peer->Name ? peer->Name : "", peer->Current, peer->Offline,
+                             peer->Lag, peer->Active / 1'000'000});
+    }
+  }
   jsStreamInfo_Destroy(si);
-  return leader;
+  return r;
+}
+
+std::string nats_link::stream_leader(const std::string& stream) {
+  auto r = stream_replication(stream);
+  return r ? r->leader : "";
 }
 
 std::int64_t nats_link::api_timeout_ms() const {

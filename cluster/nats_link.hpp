@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -31,8 +32,22 @@ public:
   /// JetStream answers (a fresh cluster elects its meta leader seconds after it starts).
   bool jetstream_ready();
   std::int64_t api_timeout_ms() const;
-  /// The name of the server leading `stream`'s replicas now; empty when it has none or
-  /// JetStream does not answer (during an election).
+  /// How `stream` is replicated now: its leader and the other replicas, how far behind each
+  /// is. nullopt when JetStream does not answer or the stream does not exist.
+  struct replication {
+    std::string leader; ///< empty during an election
+    struct replica {
+      std::string server;
+      bool current = false;      ///< caught up with the leader
+      bool offline = false;
+      std::uint64_t lag = 0;     ///< operations behind the leader
+      std::int64_t seen_ms = 0;  ///< since the leader last heard from it
+    };
+    std::vector<replica> followers;
+  };
+  std::optional<replication> stream_replication(const std::string& stream);
+  /// The leader of `stream`'s replicas now; empty when it has none or JetStream does not
+  /// answer.
   std::string stream_leader(const std::string& stream);
 
   struct impl;

@@ -303,6 +303,17 @@ TEST_F(ClusterTest, ClusterStatusShowsEveryPartitionWithItsOwnerAndItsLog) {
     ++owners[lease["owner"].get<std::string>()];
   EXPECT_EQ(owners, (std::map<std::string, int>{{"a", 2}, {"b", 2}}));
   EXPECT_EQ(json["leases"][1]["log_last_seq"], std::get<std::uint64_t>(claimed));
+  // The streams' replication: a leader among the three servers, the two others following.
+  for (auto stream : {"KV_flashsale_cluster", "FLASHSALE_PARTITIONS"}) {
+    auto& s = json["streams"][stream];
+    EXPECT_GE(cluster->index_of(s.value("leader", "")), 0) << stream << " " << s.dump();
+    ASSERT_EQ(s["followers"].size(), 2u) << stream << " " << s.dump();
+    for (auto& f : s["followers"]) {
+      EXPECT_GE(cluster->index_of(f["server"].get<std::string>()), 0) << f.dump();
+      EXPECT_NE(f["server"], s["leader"]) << f.dump();
+      EXPECT_FALSE(f["offline"].get<bool>()) << f.dump();
+    }
+  }
 
   child_process table({FLASHSALE_BINARY, "cluster", "status", "--nats", cluster->urls()});
   ASSERT_EQ(table.wait_exit(seconds(20)), 0) << table.output();
