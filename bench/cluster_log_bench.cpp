@@ -60,8 +60,8 @@ int main(int argc, char** argv) {
   std::vector<std::uint64_t> expected(writers);
   for (int w = 0; w < writers; ++w) {
     auto claimed = log.claim(w, "bench", 1);
-    if (auto e = std::get_if<std::string>(&claimed)) {
-      std::fprintf(stderr, "%s\n", e->c_str());
+    if (auto e = std::get_if<flashsale::cluster::partition_log::claim_refused>(&claimed)) {
+      std::fprintf(stderr, "%s\n", e->message.c_str());
       return 1;
     }
     expected[w] = std::get<std::uint64_t>(claimed);

@@ -144,9 +144,8 @@ partition_log::append(int partition, std::uint64_t expected_last, std::string_vi
   return self_->put(partition, expected_last, body, owner, epoch, "events");
 }
 
-std::variant<std::uint64_t, std::string> partition_log::claim(int partition,
-                                                              const std::string& owner,
-                                                              std::uint64_t epoch) {
+std::variant<std::uint64_t, partition_log::claim_refused>
+partition_log::claim(int partition, const std::string& owner, std::uint64_t epoch) {
   auto body = "{\"claim\":{\"owner\":\"" + owner + "\",\"epoch\":" + std::to_string(epoch) + "}}";
   std::string failure;
   for (int attempt = 0; attempt < 20; ++attempt) {
@@ -157,14 +156,15 @@ std::variant<std::uint64_t, std::string> partition_log::claim(int partition,
     }
     auto& head = std::get<partition_record>(last);
     if (head.epoch > epoch)
-      return "partition " + std::to_string(partition) + " was claimed at epoch "
-             + std::to_string(head.epoch) + ", after ours (" + std::to_string(epoch) + ")";
+      return claim_refused{true, "partition " + std::to_string(partition)
+                                   + " was claimed at epoch " + std::to_string(head.epoch)
+                                   + ", after ours (" + std::to_string(epoch) + ")"};
     auto r = self_->put(partition, head.seq, body, owner, epoch, "claim");
     if (auto seq = std::get_if<std::uint64_t>(&r))
       return *seq;
     failure = std::get<append_refused>(r).message; // a former owner appended: read again
   }
-  return "claim of partition " + std::to_string(partition) + ": " + failure;
+  return claim_refused{false, "claim of partition " + std::to_string(partition) + ": " + failure};
 }
 
 std::variant<partition_record, std::string> partition_log::last_record(int partition) {

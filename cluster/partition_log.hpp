@@ -59,11 +59,16 @@ public:
   append(int partition, std::uint64_t expected_last, std::string_view body,
          const std::string& owner, std::uint64_t epoch);
 
+  struct claim_refused {
+    /// true: the log holds a later epoch, so a lease this old was lost whatever its holder
+    /// believes (never worth retrying); false: the log did not answer now.
+    bool superseded = false;
+    std::string message;
+  };
   /// Appends the claim of `owner` at `epoch` after whatever is last (retrying while a
-  /// former owner still appends). Returns the claim's sequence. Refused when the log already
-  /// holds a later epoch: a lease that old was lost, whatever its holder believes.
-  std::variant<std::uint64_t, std::string> claim(int partition, const std::string& owner,
-                                                 std::uint64_t epoch);
+  /// former owner still appends). Returns the claim's sequence.
+  std::variant<std::uint64_t, claim_refused> claim(int partition, const std::string& owner,
+                                                   std::uint64_t epoch);
 
   /// The sequence of the partition's last record, 0 when it has none.
   std::variant<std::uint64_t, std::string> last_seq(int partition);

@@ -55,8 +55,8 @@ struct partition_owner::impl {
   /// cannot be written or read now (to be tried again).
   bool claim(int p, std::uint64_t epoch) {
     auto claimed = log->claim(p, o.lease.node_id, epoch);
-    if (auto refused = std::get_if<std::string>(&claimed);
-        refused && refused->find("was claimed at epoch") != std::string::npos) {
+    if (auto refused = std::get_if<partition_log::claim_refused>(&claimed);
+        refused && refused->superseded) {
       // A later owner exists: this lease is stale, whatever the bucket said.
       std::lock_guard lock(mutex);
       if (auto it = claiming.find(p); it != claiming.end() && it->second == epoch)

@@ -38,7 +38,8 @@ TEST_F(ClusterTest, AWriterThatMissedAClaimIsRefusedByTheStream) {
   auto new_owner = open_log(connect_link("new-owner"));
   ASSERT_TRUE(old_owner && new_owner);
   auto claimed = old_owner->claim(3, "old", 10);
-  ASSERT_TRUE(std::holds_alternative<std::uint64_t>(claimed)) << std::get<std::string>(claimed);
+  ASSERT_TRUE(std::holds_alternative<std::uint64_t>(claimed))
+    << std::get<cluster::partition_log::claim_refused>(claimed).message;
   auto expected = seq_of(old_owner->append(3, std::get<std::uint64_t>(claimed), "{\"n\":1}",
                                            "old", 10));
   ASSERT_GT(expected, 0u);
@@ -199,5 +200,7 @@ TEST_F(ClusterTest, ANewOwnerRebuildsFromTheLogAndAnOwnerFencedByALaterClaimStop
   // Leases a takes again are older than b's claim in the log: a never serves the partition.
   EXPECT_EQ(owner->serving().count(0), 0u);
   // And a claim at an epoch older than the log's head is refused.
-  EXPECT_TRUE(std::holds_alternative<std::string>(log->claim(0, "a", epoch)));
+  auto stale = log->claim(0, "a", epoch);
+  ASSERT_TRUE(std::holds_alternative<cluster::partition_log::claim_refused>(stale));
+  EXPECT_TRUE(std::get<cluster::partition_log::claim_refused>(stale).superseded);
 }
