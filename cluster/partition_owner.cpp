@@ -16,7 +16,8 @@ struct partition_owner::impl {
     std::uint64_t last_seq = 0; ///< what the next append expects
     std::shared_ptr<std::mutex> appending = std::make_shared<std::mutex>();
   };
-  mutable std::mutex mutex; // guards `partitions`, `claiming`, `stopping` (not the appends)
+  mutable std::mutex mutex; // guards `partitions`, `claiming`, `stopping`, the setting of
+                            // `keeper` (not the appends)
   std::map<int, served> partitions;
   // Leases taken but not yet claimed in their logs: partition -> epoch. The claimer works
   // them off its own thread, so a log that answers slowly (a stream electing its leader)
@@ -39,7 +40,8 @@ struct partition_owner::impl {
   void claim_loop() {
     std::unique_lock lock(mutex);
     while (!stopping) {
-      claim_wanted.wait(lock, [&] { return stopping || !claiming.empty(); });
+      // Not before `keeper` is set: a stale claim gives its lease back through it.
+      claim_wanted.wait(lock, [&] { return stopping || (keeper && !claiming.empty()); });
       auto pending = claiming;
       lock.unlock();
       bool unfinished = false;
@@ -61,7 +63,7 @@ struct partition_owner::impl {
       std::lock_guard lock(mutex);
       if (auto it = claiming.find(p); it != claiming.end() && it->second == epoch)
         claiming.erase(it);
-      keeper_give_back(p, epoch);
+      keeper->give_back(p, epoch);
       return true;
     }
     if (!std::holds_alternative<std::uint64_t>(claimed))
@@ -92,11 +94,6 @@ struct partition_owner::impl {
     }
     claim_wanted.notify_all();
     claimer.join();
-  }
-
-  void keeper_give_back(int p, std::uint64_t epoch) {
-    if (keeper) // set before the first lease can be stale (start returns within ticks)
-      keeper->give_back(p, epoch);
   }
 
   /// Ends serving (or claiming) `p` if we still hold it at `epoch` (0 = whatever the epoch).
@@ -141,6 +138,7 @@ partition_owner::start(std::shared_ptr<nats_link> link, partition_owner_options 
     std::lock_guard lock(raw->mutex);
     self->keeper = std::move(std::get<0>(keeper));
   }
+  raw->claim_wanted.notify_all(); // the claims of leases taken meanwhile can start
   return std::unique_ptr<partition_owner>(new partition_owner(std::move(self)));
 }
 

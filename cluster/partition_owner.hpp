@@ -1,8 +1,9 @@
 // A node's side of partition ownership: the lease keeper and the partition log together.
 // When a lease is acquired the partition is claimed in its log, its history read back (the
 // rebuild) and handed to `on_serving`, on a claimer thread of its own (retrying while the log
-// does not answer and the lease lasts, so a slow log never delays the keeper's renewals); from then on `append` writes to it, each append naming
-// the sequence the previous one returned. A lost lease, or an append the stream refuses
+// does not answer and the lease lasts, so a slow log never delays the keeper's renewals);
+// from then on `append` writes to it, each append naming the sequence the previous one
+// returned. A lost lease, or an append the stream refuses
 // because someone else appended (fenced), ends serving the partition at once (`on_stopped`).
 // What the node will build on it: a partition's events are committed by `append` before any
 // answer is sent (R3 acknowledgement), and a new owner rebuilds its state from `history`.

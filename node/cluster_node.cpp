@@ -44,8 +44,6 @@ struct cluster_node::impl {
   std::shared_ptr<cluster::nats_link> link;
   std::unique_ptr<cluster::partition_log> log; // for reading logs back at a rebuild
   std::unique_ptr<cluster::partition_owner> owner;
-  // Set once `owner` is: its first callbacks can come before start() has stored it.
-  std::atomic<bool> owner_ready{false};
   std::unique_ptr<cluster::command_bus> bus;
   // A forwarded command unanswered this long gets 503 + Retry-After (the owner may have died
   // with it; a keyed retry is safe). Twice http.shed_after_ms: a live owner sheds before.
@@ -68,6 +66,9 @@ struct cluster_node::impl {
   std::mutex rebuild_mutex;
   std::condition_variable rebuild_wanted;
   bool dirty = false, stopping = false;
+  // Set (under rebuild_mutex) once `owner` is: its first callbacks can come before start()
+  // has stored it, and a rebuild reads it.
+  bool owner_ready = false;
   std::thread rebuilder;
 
   int partition_of(const std::string& id) const { return cluster::partition_of(id, partitions); }
@@ -163,19 +164,13 @@ struct cluster_node::impl {
   void rebuild_loop() {
     std::unique_lock lock(rebuild_mutex);
     while (!stopping) {
-      rebuild_wanted.wait(lock, [&] { return stopping || dirty; });
+      rebuild_wanted.wait(lock, [&] { return stopping || (dirty && owner_ready); });
       if (stopping)
         return;
       lock.unlock();
       // Lease changes come in bursts (a dead node's partitions, a rebalance): let a burst,
       // claims included, settle into one rebuild.
       std::this_thread::sleep_for(std::chrono::milliseconds(150));
-      while (!owner_ready) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        std::lock_guard l(rebuild_mutex);
-        if (stopping)
-          return;
-      }
       for (int i = 0; i < 40 && owner->claims_pending(); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       lock.lock();
@@ -338,7 +333,11 @@ cluster_node::start(const node_config& config) {
     return *problem;
   }
   self->owner = std::move(std::get<0>(owner));
-  self->owner_ready = true;
+  {
+    std::lock_guard lock(self->rebuild_mutex);
+    self->owner_ready = true;
+  }
+  self->rebuild_wanted.notify_all();
   return std::unique_ptr<cluster_node>(new cluster_node(std::move(self)));
 }
 
