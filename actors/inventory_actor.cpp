@@ -76,6 +76,8 @@ void place_whole(inventory_self self, const inventory_context& ctx, const place_
   const auto& item = c.items.front();
   auto now = ctx.services->now->now();
   auto reserved = decide(p, reserve_stock{p.product_id, c.order_id, c.user_id, item.quantity}, now);
+  if (auto late = past_deadline(c, now)) // nobody would hear of this hold: do not make it
+    reserved = decision::reject(late->code, late->message);
   if (!reserved.ok() || reserved.duplicate) {
     // Nothing written; the answer still waits for what this actor decided before (a sold
     // out rests on reservations that must be durable first).

@@ -75,6 +75,9 @@ struct order_request {
   std::string user_id;
   std::vector<order_line> items;
   std::string idempotency_key; ///< empty = none
+  /// Unix ms after which nobody waits for the answer (a forwarding node's timeout); 0 = the
+  /// node's own request timeout from now. Past it the order is refused, never reserved.
+  timestamp_ms deadline = 0;
 };
 
 /// Thrown by a node_api call whose answer cannot be expressed in its return type when the
@@ -97,8 +100,8 @@ struct node_stats {
     std::vector<int> served;            ///< the partitions served here now
     std::int64_t partitions_started = 0; ///< partitions this node began serving (take-overs)
     std::int64_t partitions_stopped = 0; ///< ...and stopped serving (lost, given back, fenced)
-    std::int64_t rebuilds = 0;          ///< inner node rebuilds from the logs
-    double last_rebuild_seconds = 0;
+    std::int64_t opens = 0;             ///< partition stores opened (claim, snapshot, tail)
+    double last_open_seconds = 0;       ///< how long the last one took to serve
     std::int64_t forwarded = 0;         ///< requests sent to another partition's owner
     std::int64_t forwards_unanswered = 0; ///< ...that got no answer in time (503 to the client)
   };

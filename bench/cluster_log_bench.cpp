@@ -1,9 +1,11 @@
-// The replicated path's unit of cost (issue 15): fenced appends to partition logs
-// (cluster::partition_log), W writers each on a partition of its own, each append naming the
-// sequence the previous one returned, as a partition owner commits. Prints appends/s, latency
+// The replicated path's unit of cost: fenced appends to partition logs
+// (cluster::partition_stream), W writers each on a partition (stream) of its own, each append
+// naming the sequence the previous one returned, as a partition owner commits; M messages per
+// append travel as one atomic batch, as a group commit does. Prints appends/s, latency
 // percentiles and this process's CPU per append; bench/cluster_log.sh runs it against a
 // three-server R3 cluster and a single R1 server in one run and adds the servers' CPU.
 //   cluster_log_bench --nats URLS --replicas R --writers W --seconds S [--body-bytes B]
+//                     [--messages M]
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -15,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "cluster/partition_log.hpp"
+#include "cluster/partition_stream.hpp"
 
 using namespace flashsale::cluster;
 using clock_type = std::chrono::steady_clock;
@@ -33,12 +35,14 @@ double cpu_seconds() {
 
 int main(int argc, char** argv) {
   std::map<std::string, std::string> arg{{"--replicas", "3"}, {"--writers", "4"},
-                                         {"--seconds", "5"}, {"--body-bytes", "600"}};
+                                         {"--seconds", "5"}, {"--body-bytes", "600"},
+                                         {"--messages", "1"}};
   for (int i = 1; i + 1 < argc; i += 2)
     arg[argv[i]] = argv[i + 1];
   const int replicas = std::stoi(arg["--replicas"]), writers = std::stoi(arg["--writers"]);
   const auto seconds = std::chrono::seconds(std::stoi(arg["--seconds"]));
   const std::string body(static_cast<std::size_t>(std::stoi(arg["--body-bytes"])), 'x');
+  const auto per_append = static_cast<std::size_t>(std::stoi(arg["--messages"]));
 
   auto link_or = nats_link::connect({flashsale::split_nats_urls(arg["--nats"]), "cluster-log-bench", 5000});
   if (auto e = std::get_if<std::string>(&link_or)) {
@@ -46,25 +50,28 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto link = std::get<0>(link_or);
-  partition_log_options o;
+  partition_stream_options o;
   o.replicas = replicas;
-  o.stream = "BENCH_R" + std::to_string(replicas);
-  o.subject_prefix = "bench.r" + std::to_string(replicas);
-  auto log_or = partition_log::open(link, o);
-  if (auto e = std::get_if<std::string>(&log_or)) {
-    std::fprintf(stderr, "%s\n", e->c_str());
-    return 1;
-  }
-  auto& log = *std::get<0>(log_or);
+  o.names.stream_prefix = "BENCH_R" + std::to_string(replicas) + "_P";
+  o.names.subject_prefix = "bench.r" + std::to_string(replicas);
+  partition_stream log(link, o);
+  const writer_id bench{"bench", 1};
 
   std::vector<std::uint64_t> expected(writers);
+  std::vector<std::vector<outgoing_message>> batches(writers);
   for (int w = 0; w < writers; ++w) {
-    auto claimed = log.claim(w, "bench", 1);
-    if (auto e = std::get_if<flashsale::cluster::partition_log::claim_refused>(&claimed)) {
-      std::fprintf(stderr, "%s\n", e->message.c_str());
+    if (auto e = log.ensure(w)) {
+      std::fprintf(stderr, "%s\n", e->c_str());
       return 1;
     }
-    expected[w] = std::get<std::uint64_t>(claimed);
+    auto last = log.last_seq(w);
+    if (auto e = std::get_if<std::string>(&last)) {
+      std::fprintf(stderr, "%s\n", e->c_str());
+      return 1;
+    }
+    expected[w] = std::get<std::uint64_t>(last);
+    for (std::size_t m = 0; m < per_append; ++m)
+      batches[w].push_back({o.names.idempotency_subject(w), body});
   }
   std::vector<std::vector<double>> latencies(writers);
   std::atomic<int> failures{0};
@@ -75,7 +82,7 @@ int main(int argc, char** argv) {
     threads.emplace_back([&, w] {
       while (clock_type::now() < stop) {
         auto t0 = clock_type::now();
-        auto r = log.append(w, expected[w], body, "bench", 1);
+        auto r = log.append(w, expected[w], batches[w], bench, 5000);
         if (auto seq = std::get_if<std::uint64_t>(&r)) {
           expected[w] = *seq;
           latencies[w].push_back(
@@ -97,9 +104,9 @@ int main(int argc, char** argv) {
   auto pct = [&](double q) {
     return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<std::size_t>(q * all.size()))];
   };
-  std::printf("R%d writers=%d appends=%zu appends_per_s=%.0f p50_ms=%.2f p99_ms=%.2f "
+  std::printf("R%d writers=%d messages=%zu appends=%zu appends_per_s=%.0f p50_ms=%.2f p99_ms=%.2f "
               "client_cpu_us_per_append=%.1f failures=%d\n",
-              replicas, writers, all.size(), static_cast<double>(all.size()) / elapsed, pct(0.5),
+              replicas, writers, per_append, all.size(), static_cast<double>(all.size()) / elapsed, pct(0.5),
               pct(0.99), all.empty() ? 0.0 : cpu * 1e6 / static_cast<double>(all.size()),
               failures.load());
   return failures.load() ? 1 : 0;

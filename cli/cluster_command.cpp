@@ -1,5 +1,5 @@
-// `flashsale cluster status`: who owns which partition of a cluster, read from the lease
-// bucket in NATS (cluster/lease_keeper), with lease ages and each partition log's length.
+// `flashsale cluster status`: who owns which partition of a cluster, read from the placement
+// bucket in NATS (cluster/placement), with each partition log's leader and length.
 // It joins nothing and changes nothing: any operator can run it against a live cluster.
 #include <chrono>
 #include <cstdio>
@@ -9,23 +9,23 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "cluster/lease_keeper.hpp"
-#include "cluster/partition_log.hpp"
+#include "cluster/partition_stream.hpp"
+#include "cluster/placement.hpp"
 
 namespace flashsale::cli {
 
 const char* const cluster_usage =
     "usage: flashsale cluster status --nats URL[,URL...] [--bucket NAME] [--json]\n"
     "\n"
-    "Reads the cluster's lease bucket: the partition count, the live nodes and their last\n"
-    "heartbeat, and per partition its owner, lease epoch, the age of its last renewal, how\n"
-    "long the owner has held it, and the last sequence of its log (stream\n"
-    "FLASHSALE_PARTITIONS); then, per stream of the cluster (the lease bucket's, the partition\n"
-    "logs, the outbox FLASHSALE), its leader and how far each other replica lags. Exits 1 when NATS cannot be read, 0 otherwise; a NATS with no\n"
-    "cluster prints \"no cluster\".\n"
+    "Reads the cluster's placement bucket: the partition count, the nodes with their address\n"
+    "and last heartbeat, and per partition its owner, epoch, how long the owner has held it,\n"
+    "its log's leader (stream FLASHSALE_P<p>) and last sequence; then, per stream of the\n"
+    "cluster (the placement bucket's, the partition logs, the snapshots), its leader and how\n"
+    "far each other replica lags. Exits 1 when NATS cannot be read, 0 otherwise; a NATS with\n"
+    "no cluster prints \"no cluster\".\n"
     "\n"
     "  --nats URLS     servers of the NATS cluster, comma-separated\n"
-    "  --bucket NAME   the lease bucket (default flashsale_cluster)\n"
+    "  --bucket NAME   the placement bucket (default flashsale_cluster)\n"
     "  --json          one JSON object instead of the table\n";
 
 namespace {
@@ -87,29 +87,30 @@ int cluster(const args& a) {
     std::cout << (as_json ? "{\"partitions\":0}" : "no cluster") << "\n";
     return 0;
   }
-  // The logs' lengths, when the stream exists (the first claim creates it).
-  std::map<int, std::uint64_t> last_seq;
-  cluster::partition_log_options lo;
-  lo.create = false;
-  auto log_or = cluster::partition_log::open(link, lo);
-  if (auto log = std::get_if<std::unique_ptr<cluster::partition_log>>(&log_or))
-    for (int p = 0; p < view.partitions; ++p)
-      if (auto seq = (*log)->last_seq(p); std::holds_alternative<std::uint64_t>(seq))
-        last_seq[p] = std::get<std::uint64_t>(seq);
-
   // How the cluster's streams are replicated: a lagging or offline replica is the first sign
-  // of a server in trouble, before any lease moves.
+  // of a server in trouble, before any partition moves. Each partition's log is its own.
+  cluster::partition_stream logs(link, {});
+  std::map<int, std::uint64_t> last_seq;
   std::vector<std::pair<std::string, std::optional<cluster::nats_link::replication>>> streams;
-  for (const std::string& name : {"KV_" + bucket, std::string(cluster::partition_stream),
-                                  std::string("FLASHSALE")})
+  streams.emplace_back("KV_" + bucket, link->stream_replication("KV_" + bucket));
+  for (int p = 0; p < view.partitions; ++p) {
+    auto name = logs.names().stream(p);
     streams.emplace_back(name, link->stream_replication(name));
+    if (auto seq = logs.last_seq(p); std::holds_alternative<std::uint64_t>(seq))
+      last_seq[p] = std::get<std::uint64_t>(seq);
+  }
+  streams.emplace_back("FLASHSALE_SNAPSHOTS", link->stream_replication("FLASHSALE_SNAPSHOTS"));
+  auto leader_of = [&](int p) -> std::string {
+    auto& r = streams[static_cast<std::size_t>(p) + 1].second;
+    return r && !r->leader.empty() ? r->leader : "(none)";
+  };
 
   if (as_json) {
     nlohmann::json out{{"partitions", view.partitions}, {"lease_ms", view.lease_ms}};
     out["streams"] = nlohmann::json::object();
     for (auto& [name, r] : streams) {
       if (!r)
-        continue; // absent (FLASHSALE before a node relayed) or unreadable now
+        continue; // absent (a log nobody claimed yet) or unreadable now
       nlohmann::json followers = nlohmann::json::array();
       for (auto& f : r->followers)
         followers.push_back({{"server", f.server}, {"current", f.current},
@@ -118,13 +119,15 @@ int cluster(const args& a) {
     }
     out["nodes"] = nlohmann::json::object();
     for (auto& [id, n] : view.nodes)
-      out["nodes"][id] = {{"started_ms", n.started_ms}, {"heartbeat_ms", n.heartbeat_ms}};
+      out["nodes"][id] = {{"started_ms", n.started_ms}, {"heartbeat_ms", n.heartbeat_ms},
+                          {"address", n.address}};
     out["leases"] = nlohmann::json::array();
     for (int p = 0; p < view.partitions; ++p) {
-      nlohmann::json entry{{"partition", p}, {"log_last_seq", last_seq[p]}};
-      if (auto it = view.leases.find(p); it != view.leases.end())
+      nlohmann::json entry{{"partition", p}, {"log_last_seq", last_seq[p]},
+                           {"log_leader", leader_of(p)}};
+      if (auto it = view.leases.find(p); it != view.leases.end() && !it->second.node.empty())
         entry.update({{"owner", it->second.node}, {"epoch", it->second.epoch},
-                      {"taken_ms", it->second.taken_ms}, {"renewed_ms", it->second.renewed_ms}});
+                      {"taken_ms", it->second.taken_ms}});
       else
         entry["owner"] = nullptr;
       out["leases"].push_back(entry);
@@ -132,24 +135,25 @@ int cluster(const args& a) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::printf("partitions %d, lease %lld ms, %zu live node(s)\n\n", view.partitions,
+  std::printf("partitions %d, lease %lld ms, %zu node(s)\n\n", view.partitions,
               static_cast<long long>(view.lease_ms), view.nodes.size());
-  std::printf("%-16s %s\n", "node", "last heartbeat");
+  std::printf("%-16s %-16s %s\n", "node", "last heartbeat", "address");
   for (auto& [id, n] : view.nodes)
-    std::printf("%-16s %s ago\n", id.c_str(), seconds_ago(n.heartbeat_ms).c_str());
-  std::printf("\n%-9s %-16s %8s %12s %10s %12s\n", "partition", "owner", "epoch", "renewed",
-              "held for", "log last seq");
+    std::printf("%-16s %-16s %s\n", id.c_str(), (seconds_ago(n.heartbeat_ms) + " ago").c_str(),
+                n.address.c_str());
+  std::printf("\n%-9s %-16s %8s %10s %-10s %12s\n", "partition", "owner", "epoch", "held for",
+              "log leader", "log last seq");
   for (int p = 0; p < view.partitions; ++p) {
     auto it = view.leases.find(p);
-    if (it == view.leases.end()) {
-      std::printf("%-9d %-16s %8s %12s %10s %12llu\n", p, "(free)", "-", "-", "-",
-                  static_cast<unsigned long long>(last_seq[p]));
+    if (it == view.leases.end() || it->second.node.empty()) {
+      std::printf("%-9d %-16s %8s %10s %-10s %12llu\n", p, "(free)", "-", "-",
+                  leader_of(p).c_str(), static_cast<unsigned long long>(last_seq[p]));
       continue;
     }
     auto& l = it->second;
-    std::printf("%-9d %-16s %8llu %12s %10s %12llu\n", p, l.node.c_str(),
-                static_cast<unsigned long long>(l.epoch), (seconds_ago(l.renewed_ms) + " ago").c_str(),
-                seconds_ago(l.taken_ms).c_str(), static_cast<unsigned long long>(last_seq[p]));
+    std::printf("%-9d %-16s %8llu %10s %-10s %12llu\n", p, l.node.c_str(),
+                static_cast<unsigned long long>(l.epoch), seconds_ago(l.taken_ms).c_str(),
+                leader_of(p).c_str(), static_cast<unsigned long long>(last_seq[p]));
   }
   std::printf("\n%-24s %-8s %s\n", "stream", "leader", "other replicas");
   for (auto& [name, r] : streams) {

@@ -4,6 +4,7 @@
 // lock, so it can inspect the store of a running node (it sees the last commit) or a copy
 // taken from a crashed one.
 #include <filesystem>
+#include <map>
 #include <iomanip>
 #include <iostream>
 
@@ -11,8 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "cluster/partition_log.hpp"
-#include "cluster/replicated_store.hpp"
+#include "cluster/partition_stream.hpp"
 #include "events/time.hpp"
 #include "persistence/snapshot_file.hpp"
 #include "persistence/sqlite_event_store.hpp"
@@ -74,22 +74,26 @@ std::string store_path(const std::string& data_dir) {
 
 /// Breaks of the ownership rule in a partition's log: epochs never decrease, and between
 /// two claims only the first claimant, at its epoch, appends.
-std::vector<std::string> ownership_violations(const std::vector<cluster::partition_record>& log) {
+std::vector<std::string> ownership_violations(const std::vector<cluster::stored_record>& log) {
   std::vector<std::string> out;
-  std::string writer;
+  std::optional<cluster::writer_id> claimant;
   std::uint64_t epoch = 0;
   for (auto& r : log) {
     auto at = "log seq " + std::to_string(r.seq) + ": ";
-    if (r.epoch < epoch)
-      out.push_back(at + "epoch " + std::to_string(r.epoch) + " after epoch "
-                    + std::to_string(epoch));
-    if (r.type == cluster::partition_record::kind::claim) {
-      writer = r.owner;
-      epoch = r.epoch;
-    } else if (r.owner != writer || r.epoch != epoch) {
-      out.push_back(at + "written by " + r.owner + " at epoch " + std::to_string(r.epoch)
-                    + " while " + (writer.empty() ? "nobody" : writer) + " held the claim");
+    if (!r.writer) {
+      out.push_back(at + "a record without a writer");
+      continue;
     }
+    if (r.writer->epoch < epoch)
+      out.push_back(at + "epoch " + std::to_string(r.writer->epoch) + " after epoch "
+                    + std::to_string(epoch));
+    epoch = std::max(epoch, r.writer->epoch);
+    if (r.kind == cluster::record_kind::claim)
+      claimant = r.writer;
+    else if (!claimant || *r.writer != *claimant)
+      out.push_back(at + "written by " + r.writer->node + " at epoch "
+                    + std::to_string(r.writer->epoch) + " while "
+                    + (claimant ? claimant->node : std::string("nobody")) + " held the claim");
   }
   return out;
 }
@@ -109,23 +113,23 @@ struct scratch_dir {
   }
 };
 
-/// Partition `p`'s log, read from NATS and imported into a scratch store at `into`/events.db
-/// (the same import a new owner does); its ownership violations are added to `violations`.
+/// Partition `p`'s log, read from NATS and imported into a scratch store at `into`/events.db,
+/// every event at the version the log holds (a gap or conflict is an error: the log is the
+/// truth); its ownership violations are added to `violations`.
 std::optional<std::string> import_partition(const std::string& urls, int p,
                                             const std::string& into,
                                             std::vector<std::string>& violations) {
   auto link = cluster::nats_link::connect({split_nats_urls(urls), "flashsale-replay", 5000});
   if (auto e = std::get_if<std::string>(&link))
     return *e;
-  cluster::partition_log_options lo;
-  lo.create = false;
-  auto log = cluster::partition_log::open(std::get<0>(link), lo);
-  if (auto e = std::get_if<std::string>(&log))
+  cluster::partition_stream logs(std::get<0>(link), {});
+  auto last = logs.last_seq(p);
+  if (auto e = std::get_if<std::string>(&last))
     return *e;
-  auto records = std::get<0>(log)->read(p);
-  if (auto e = std::get_if<std::string>(&records))
+  std::vector<cluster::stored_record> history;
+  if (auto e = logs.read(p, 0, std::get<std::uint64_t>(last),
+                         [&](cluster::stored_record&& r) { history.push_back(std::move(r)); }))
     return *e;
-  auto& history = std::get<std::vector<cluster::partition_record>>(records);
   for (auto& v : ownership_violations(history))
     violations.push_back(v);
   store_options so;
@@ -134,7 +138,43 @@ std::optional<std::string> import_partition(const std::string& urls, int p,
   auto opened = open_sqlite_event_store(so);
   if (auto e = std::get_if<store_error>(&opened))
     return "cannot open " + so.path + ": " + e->message;
-  return cluster::import_partition_log(history, *std::get<0>(opened));
+  auto& store = *std::get<0>(opened);
+  append_batch batch;
+  std::map<std::string, std::size_t> index; // stream -> its stream_append in the batch
+  auto flush = [&]() -> std::optional<std::string> {
+    if (batch.streams.empty() && batch.idempotency.empty())
+      return std::nullopt;
+    auto r = store.append_sync(std::move(batch));
+    batch = {};
+    index.clear();
+    if (r.error)
+      return "the log does not import: " + r.error->message;
+    return std::nullopt;
+  };
+  for (auto& r : history) {
+    if (r.kind == cluster::record_kind::idempotency) {
+      if (auto k = cluster::idempotency_of_body(r.body))
+        batch.idempotency.push_back(*k);
+      continue;
+    }
+    if (r.kind != cluster::record_kind::event)
+      continue;
+    auto e = cluster::envelope_of_body(r.body);
+    if (!e)
+      return "log seq " + std::to_string(r.seq) + " is not an event";
+    auto [it, fresh] = index.try_emplace(e->stream, batch.streams.size());
+    if (fresh) {
+      stream_append sa;
+      sa.stream = e->stream;
+      sa.expected_version = e->version - 1;
+      batch.streams.push_back(std::move(sa));
+    }
+    batch.streams[it->second].events.push_back({e->type, e->data, e->recorded_at});
+    if (batch.streams.size() >= 500)
+      if (auto problem = flush())
+        return problem;
+  }
+  return flush();
 }
 
 /// Cheap per-event checks of the product an event touched (the full, cross-entity check runs

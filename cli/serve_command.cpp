@@ -61,12 +61,14 @@ int serve(const args& a) {
   // One node, or (cluster.enabled) a member of a cluster of them: the adapter sees a node_api.
   std::unique_ptr<node_api> started;
   node* single = nullptr; // the in-node payment simulator is single-node only
+  cluster_node* member_node = nullptr;
   if (config.cluster.enabled) {
     auto member = cluster_node::start(config);
     if (auto problem = std::get_if<std::string>(&member)) {
       std::cerr << "flashsale: " << *problem << "\n";
       return 1;
     }
+    member_node = std::get<0>(member).get();
     started = std::move(std::get<0>(member));
     std::cout << "cluster: node " << config.cluster.node_id << " joined ("
               << config.cluster.partitions << " partitions)" << std::endl;
@@ -151,6 +153,9 @@ int serve(const args& a) {
   }
   std::cout << "flashsale listening on " << scheme << "://" << config.http.host << ":" << port
             << std::endl;
+  if (member_node)
+    member_node->announce(std::string(scheme) + "://" + config.http.host + ":"
+                          + std::to_string(port));
 
   int received = 0;
   sigwait(&stop_signals, &received);

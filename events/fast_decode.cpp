@@ -1,6 +1,7 @@
 #include "events/fast_decode.hpp"
 
 #include <array>
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -325,6 +326,89 @@ std::optional<event> fast_decode(std::string_view type, std::string_view data) {
   if (!sc.parse(root))
     return std::nullopt;
   return read_as(type, sc, root);
+}
+
+namespace {
+
+/// Skips one compact JSON object starting at `pos` (strings may hold escaped quotes); the
+/// position after its closing brace, or npos.
+std::size_t end_of_object(std::string_view s, std::size_t pos) {
+  if (pos >= s.size() || s[pos] != '{')
+    return std::string_view::npos;
+  int depth = 0;
+  for (; pos < s.size(); ++pos) {
+    char c = s[pos];
+    if (c == '"') {
+      for (++pos; pos < s.size() && s[pos] != '"'; ++pos)
+        if (s[pos] == '\\')
+          ++pos;
+      if (pos >= s.size())
+        return std::string_view::npos;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (--depth == 0)
+        return pos + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+/// Consumes `literal` at `pos`.
+bool expect(std::string_view s, std::size_t& pos, std::string_view literal) {
+  if (s.substr(pos, literal.size()) != literal)
+    return false;
+  pos += literal.size();
+  return true;
+}
+
+/// A string without escapes up to its closing quote (the opening one already consumed).
+bool plain_string(std::string_view s, std::size_t& pos, std::string_view& out) {
+  auto end = s.find('"', pos);
+  if (end == std::string_view::npos)
+    return false;
+  out = s.substr(pos, end - pos);
+  if (out.find('\\') != std::string_view::npos)
+    return false;
+  pos = end + 1;
+  return true;
+}
+
+bool integer(std::string_view s, std::size_t& pos, std::int64_t& out) {
+  auto [end, ec] = std::from_chars(s.data() + pos, s.data() + s.size(), out);
+  if (ec != std::errc())
+    return false;
+  pos = static_cast<std::size_t>(end - s.data());
+  return true;
+}
+
+} // namespace
+
+std::optional<envelope> fast_decode_envelope(std::string_view s) {
+  std::size_t pos = 0;
+  if (!expect(s, pos, R"({"data":)"))
+    return std::nullopt;
+  auto data_end = end_of_object(s, pos);
+  if (data_end == std::string_view::npos)
+    return std::nullopt;
+  envelope e;
+  e.data.assign(s.substr(pos, data_end - pos));
+  pos = data_end;
+  std::string_view at, stream, type;
+  if (!expect(s, pos, R"(,"recorded_at":")") || !plain_string(s, pos, at)
+      || !expect(s, pos, R"(,"seq":)") || !integer(s, pos, e.seq)
+      || !expect(s, pos, R"(,"stream":")") || !plain_string(s, pos, stream)
+      || !expect(s, pos, R"(,"type":")") || !plain_string(s, pos, type)
+      || !expect(s, pos, R"(,"version":)") || !integer(s, pos, e.version) || !expect(s, pos, "}")
+      || pos != s.size())
+    return std::nullopt;
+  auto recorded = parse_rfc3339(at);
+  if (!recorded)
+    return std::nullopt;
+  e.recorded_at = *recorded;
+  e.stream.assign(stream);
+  e.type.assign(type);
+  return e;
 }
 
 } // namespace flashsale

@@ -94,9 +94,17 @@ decision open_order(const order_state& s, const place_order& c, const confirm_re
   return out;
 }
 
+std::optional<rejection> past_deadline(const place_order& c, timestamp_ms now) {
+  if (c.deadline == 0 || now <= c.deadline)
+    return std::nullopt;
+  return rejection{errc::unavailable, "the order could not be placed before its deadline; retry"};
+}
+
 decision decide(const order_state& s, const place_order& c, timestamp_ms now) {
   if (s.status != order_status::none)
     return judge_retry(s.request_hash, c);
+  if (auto late = past_deadline(c, now))
+    return decision::reject(late->code, late->message);
   if (c.order_id.empty() || c.user_id.empty())
     return decision::reject(errc::invalid_request, "order_id and user_id must not be empty");
   if (c.items.empty() || c.items.size() > max_order_items)

@@ -62,7 +62,14 @@ struct place_order {
   std::vector<order_line> items;
   std::string idempotency_key;
   std::string request_hash;
+  /// Nobody waits for the answer after this (the client's or its forwarder's timeout): a
+  /// request still unplaced then is refused `unavailable` rather than reserve for no one.
+  /// 0 = none.
+  timestamp_ms deadline = 0;
 };
+
+/// The refusal of a placement whose deadline has passed; nullopt while it may go on.
+std::optional<rejection> past_deadline(const place_order& c, timestamp_ms now);
 
 /// Every item is held; `lines` carry the unit prices the products recorded.
 struct confirm_reservation {

@@ -106,8 +106,8 @@ struct http_metrics::impl {
     Family<Gauge>& served;
     Counter& started;
     Counter& stopped;
-    Counter& rebuilds;
-    Gauge& last_rebuild;
+    Counter& opens;
+    Gauge& last_open;
     Family<Counter>& forwards;
   };
   std::optional<cluster_series> cluster;
@@ -148,11 +148,11 @@ struct http_metrics::impl {
                 "Partitions this node began serving (take-overs, its share at start)."),
         counter("flashsale_cluster_partitions_stopped_total",
                 "Partitions this node stopped serving (lease lost or given back, fenced)."),
-        counter("flashsale_cluster_rebuilds_total",
-                "Rebuilds of the node's state from the partition logs."),
+        counter("flashsale_cluster_partition_opens_total",
+                "Partitions opened from their logs (claim, snapshot and tail read)."),
         prometheus::BuildGauge()
-          .Name("flashsale_cluster_last_rebuild_seconds")
-          .Help("How long the last rebuild from the partition logs took.")
+          .Name("flashsale_cluster_last_open_seconds")
+          .Help("How long the last partition took from its assignment to serving.")
           .Register(registry)
           .Add({}),
         prometheus::BuildCounter()
@@ -169,8 +169,8 @@ struct http_metrics::impl {
       k.served.Add({{"partition", std::to_string(p)}}).Set(served[p] ? 1 : 0);
     advance(k.started, "started", static_cast<double>(c.partitions_started));
     advance(k.stopped, "stopped", static_cast<double>(c.partitions_stopped));
-    advance(k.rebuilds, "rebuilds", static_cast<double>(c.rebuilds));
-    k.last_rebuild.Set(c.last_rebuild_seconds);
+    advance(k.opens, "opens", static_cast<double>(c.opens));
+    k.last_open.Set(c.last_open_seconds);
     advance(k.forwards.Add({{"outcome", "answered"}}), "answered",
             static_cast<double>(c.forwarded - c.forwards_unanswered));
     advance(k.forwards.Add({{"outcome", "unanswered"}}), "unanswered",

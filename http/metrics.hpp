@@ -12,7 +12,7 @@
 //   flashsale_event_store_up     (1 while the store takes writes, as GET /health says)
 //   cluster mode only: flashsale_cluster_partition_served{partition} (1 = served here),
 //   flashsale_cluster_partitions_started_total, ..._partitions_stopped_total,
-//   flashsale_cluster_rebuilds_total, flashsale_cluster_last_rebuild_seconds,
+//   flashsale_cluster_partition_opens_total, flashsale_cluster_last_open_seconds,
 //   flashsale_cluster_forwards_total{outcome}  (answered, unanswered)
 // Series names are API.md's and docs/ops/ builds on them. Thread-safe: prometheus-cpp's
 // metrics are; the label sets of the request series are cached behind a shared lock, so the

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <future>
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <mutex>
 #include <set>
@@ -14,25 +14,44 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/command_bus.hpp"
-#include "node/cluster_wire.hpp"
-#include "cluster/partition_owner.hpp"
+#include "cluster/partition_store.hpp"
+#include "cluster/partition_stream.hpp"
 #include "cluster/partitioning.hpp"
-#include "cluster/replicated_store.hpp"
+#include "cluster/placement.hpp"
+#include "cluster/snapshot_store.hpp"
 #include "events/event.hpp"
+#include "node/cluster_wire.hpp"
 #include "node/node.hpp"
 #include "persistence/data_dir.hpp"
-#include "persistence/sqlite_event_store.hpp"
+#include "persistence/read_queue.hpp"
 
 namespace flashsale {
 
 using nlohmann::json;
 using namespace cluster_wire;
+using steady = std::chrono::steady_clock;
 
 namespace {
 
 rejection no_owner(int p) {
   return {errc::unavailable, "partition " + std::to_string(p)
                                + " has no owner right now (a node is taking it over); retry"};
+}
+
+rejection not_serving(int p) {
+  return {errc::unavailable, "partition " + std::to_string(p)
+                               + " cannot be answered here right now (its log does not "
+                                 "acknowledge this node); retry"};
+}
+
+timestamp_ms unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+void say(const std::string& what) {
+  std::cerr << "flashsale: cluster: " << what << std::endl;
 }
 
 } // namespace
@@ -42,53 +61,67 @@ struct cluster_node::impl {
   int partitions = 0;
   std::unique_ptr<data_dir> dir;
   std::shared_ptr<cluster::nats_link> link;
-  std::unique_ptr<cluster::partition_log> log; // for reading logs back at a rebuild
-  std::unique_ptr<cluster::partition_owner> owner;
+  std::unique_ptr<cluster::partition_stream> logs;
+  std::unique_ptr<cluster::snapshot_store> snapshots;
   std::unique_ptr<cluster::command_bus> bus;
-  // A forwarded command unanswered this long gets 503 + Retry-After (the owner may have died
-  // with it; a keyed retry is safe). Twice http.shed_after_ms: a live owner sheds before.
+  // Set once start() has it; the keeper's first callbacks may come before (they wait).
+  std::unique_ptr<cluster::placement> placement;
+  std::mutex placement_mutex;
+  std::condition_variable placement_ready;
+  bool placement_set = false;
+  // A forwarded command unanswered this long gets 503 + Retry-After, and the owner refuses to
+  // place it after this long: twice http.shed_after_ms (a live owner sheds before).
   std::chrono::milliseconds forward_timeout{2000};
 
-  // The inner node and the partitions it was rebuilt with. Calls hold the lock shared for
-  // their duration; a rebuild holds it exclusive, so no call runs on a half-built node.
-  std::shared_mutex inner_mutex;
-  std::unique_ptr<node> inner;
-  std::set<int> inner_partitions;
-  int generation = 0;
+  /// One partition's store and inner node, while this node is assigned it.
+  struct runtime {
+    std::shared_ptr<cluster::partition_store> store;
+    std::unique_ptr<node> inner;
+    std::uint64_t epoch = 0;
+  };
+  /// Everything about one partition on this node. Requests hold `mutex` shared for their
+  /// duration; the lifecycle takes it exclusive only to put a runtime in or take it out.
+  struct slot {
+    int p = 0;
+    std::shared_mutex mutex;
+    std::unique_ptr<runtime> running;
+    std::atomic<std::uint64_t> wanted{0}; ///< the epoch the keeper assigned us; 0 = not ours
+    read_queue lifecycle;                 ///< start, stop, reopen: in order, one at a time
+  };
+  std::vector<std::unique_ptr<slot>> slots;
+
   struct { // for /metrics (node_stats::cluster_part)
-    std::atomic<std::int64_t> partitions_started{0}, partitions_stopped{0}, rebuilds{0},
+    std::atomic<std::int64_t> partitions_started{0}, partitions_stopped{0}, opens{0},
       forwarded{0}, forwards_unanswered{0};
-    std::atomic<double> last_rebuild_seconds{0};
+    std::atomic<double> last_open_seconds{0};
   } counts;
   std::mutex listener_mutex;
   commit_listener listener;
-
-  std::mutex rebuild_mutex;
-  std::condition_variable rebuild_wanted;
-  bool dirty = false, stopping = false;
-  // Set (under rebuild_mutex) once `owner` is: its first callbacks can come before start()
-  // has stored it, and a rebuild reads it.
-  bool owner_ready = false;
-  std::thread rebuilder;
+  std::atomic<bool> leaving{false};
 
   int partition_of(const std::string& id) const { return cluster::partition_of(id, partitions); }
 
-  void want_rebuild() {
-    {
-      std::lock_guard lock(rebuild_mutex);
-      dirty = true;
-    }
-    rebuild_wanted.notify_all();
+  cluster::placement& keeper() {
+    std::unique_lock lock(placement_mutex);
+    placement_ready.wait(lock, [&] { return placement_set; });
+    return *placement;
   }
 
-  /// Runs `f` on the inner node if this node serves `p` now; false otherwise.
+  // ---- requests ----
+
+  enum class here { served, unavailable, elsewhere };
+
+  /// Runs `f` on p's inner node if this node may answer for p now.
   template <class F>
-  bool locally(int p, F&& f) {
-    std::shared_lock lock(inner_mutex);
-    if (!inner || !inner_partitions.count(p))
-      return false;
-    f(*inner);
-    return true;
+  here locally(int p, F&& f) {
+    auto& s = *slots[static_cast<std::size_t>(p)];
+    std::shared_lock lock(s.mutex);
+    if (!s.running)
+      return here::elsewhere;
+    if (!s.running->store->serving())
+      return here::unavailable;
+    f(*s.running->inner);
+    return here::served;
   }
 
   /// The owner's answer to `request`, parsed; nullopt when nobody answered.
@@ -111,16 +144,17 @@ struct cluster_node::impl {
     auto req = json::parse(text, nullptr, false);
     json out;
     try {
-      bool served = locally(p, [&](node& n) { out = run(n, req); });
-      if (!served)
-        out = {{"rejected", rejection_json(no_owner(p))}};
+      auto where = locally(p, [&](node& n) { out = run(p, n, req); });
+      if (where != here::served)
+        out = {{"rejected", rejection_json(where == here::unavailable ? not_serving(p)
+                                                                      : no_owner(p))}};
     } catch (const json::exception& e) {
       out = {{"rejected", rejection_json({errc::invalid_request, e.what()})}};
     }
     return out.dump();
   }
 
-  json run(node& n, const json& req) {
+  json run(int p, node& n, const json& req) {
     const auto op = req.at("op").get<std::string>();
     if (op == "place")
       return place_json(n.place(request_of(req)));
@@ -137,7 +171,7 @@ struct cluster_node::impl {
     if (op == "products") {
       json views = json::array();
       for (auto& v : n.products())
-        if (partition_of(v.product_id) == req.at("partition").get<int>())
+        if (partition_of(v.product_id) == p)
           views.push_back(view_json(v));
       return {{"views", views}};
     }
@@ -152,131 +186,180 @@ struct cluster_node::impl {
       auto outcome = n.command(id, command_of(req.at("command")));
       if (auto r = std::get_if<rejection>(&outcome))
         return {{"rejected", rejection_json(*r)}};
-      if (auto p = std::get_if<payment_result>(&outcome))
-        return {{"payment", *p == payment_result::applied ? "applied" : "duplicate"}};
+      if (auto pay = std::get_if<payment_result>(&outcome))
+        return {{"payment", *pay == payment_result::applied ? "applied" : "duplicate"}};
       return {{"events", events_json(n.order_events(id).events)}};
     }
     return {{"rejected", rejection_json({errc::invalid_request, "unknown op " + op})}};
   }
 
-  // ---- take-over: rebuild the inner node from the logs of what we serve ----
+  // ---- a partition's lifecycle (each runs on its slot's queue) ----
 
-  void rebuild_loop() {
-    std::unique_lock lock(rebuild_mutex);
-    while (!stopping) {
-      rebuild_wanted.wait(lock, [&] { return stopping || (dirty && owner_ready); });
-      if (stopping)
+  /// Opens p at `epoch`: claim, snapshot and tail, the inner node's recovery, the previous
+  /// owner's window; then serves. Retries while the keeper still wants it (a log electing
+  /// its leader does not answer for seconds).
+  void start(slot& s, std::uint64_t epoch) {
+    if (s.running && s.running->epoch == epoch)
+      return;
+    stop(s, false);
+    auto began = steady::now();
+    for (int attempt = 0; s.wanted == epoch && !leaving; ++attempt) {
+      if (attempt > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1000, 100 * attempt)));
+      if (s.wanted != epoch || leaving)
         return;
-      lock.unlock();
-      // Lease changes come in bursts (a dead node's partitions, a rebalance): let a burst,
-      // claims included, settle into one rebuild.
-      std::this_thread::sleep_for(std::chrono::milliseconds(150));
-      for (int i = 0; i < 40 && owner->claims_pending(); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      lock.lock();
-      dirty = false; // what changed until now, this rebuild sees
-      lock.unlock();
-      auto began = std::chrono::steady_clock::now();
-      if (auto problem = rebuild()) {
-        std::cerr << "flashsale: cluster: rebuild failed (" << *problem << "); retrying\n";
-        std::this_thread::sleep_for(std::chrono::seconds(1));
-        lock.lock();
-        dirty = true;
+      auto opened = open(s, epoch);
+      if (auto refused = std::get_if<cluster::open_refused>(&opened)) {
+        say("partition " + std::to_string(s.p) + " not opened: " + refused->message);
+        if (refused->superseded) {
+          s.wanted = 0;
+          keeper().give_back(s.p, epoch);
+          return;
+        }
         continue;
       }
-      auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - began);
-      ++counts.rebuilds;
-      counts.last_rebuild_seconds = took.count();
-      std::cout << "flashsale: cluster: serving " << served_count() << " partition(s), generation "
-                << generation << ", rebuilt in "
-                << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms"
-                << std::endl;
-      lock.lock();
+      auto r = std::move(std::get<std::unique_ptr<runtime>>(opened));
+      auto report = r->store->report();
+      auto serve_after = r->store->serve_after();
+      {
+        std::unique_lock lock(s.mutex);
+        s.running = std::move(r);
+      }
+      // Until the previous owner's window is over, requests here get 503 (serving() says no).
+      while (steady::now() < serve_after && s.wanted == epoch && !leaving)
+        std::this_thread::sleep_for(std::min<steady::duration>(serve_after - steady::now(),
+                                                               std::chrono::milliseconds(50)));
+      bus->serve(s.p, [this, p = s.p](const std::string& request) { return answer(p, request); });
+      auto took = std::chrono::duration<double>(steady::now() - began);
+      ++counts.partitions_started;
+      ++counts.opens;
+      counts.last_open_seconds = took.count();
+      say("serving partition " + std::to_string(s.p) + " (epoch " + std::to_string(epoch)
+          + "): claim at " + std::to_string(report.claim_seq) + ", snapshot at "
+          + std::to_string(report.snapshot_covers) + ", " + std::to_string(report.tail_records)
+          + " records after it, read in " + std::to_string(report.took.count()) + " ms, serving "
+          + std::to_string(static_cast<long>(took.count() * 1000)) + " ms after assignment"
+          + (report.previous && !report.previous_released
+               && report.previous->node != config.cluster.node_id
+               ? " (waited out " + report.previous->node + "'s window)"
+               : ""));
+      return;
     }
   }
 
-  std::size_t served_count() {
-    std::shared_lock lock(inner_mutex);
-    return inner_partitions.size();
-  }
-
-  /// Retires the inner node. The lock is held only to take it out of service (calls on it
-  /// finish first; later ones find no node and get 503 at once), not while it flushes.
-  void retire_inner() {
-    std::unique_ptr<node> retired;
-    {
-      std::unique_lock lock(inner_mutex);
-      for (int p : inner_partitions)
-        bus->stop_serving(p);
-      retired = std::move(inner);
-      inner_partitions.clear();
-    }
-    retired.reset(); // its store flushes: what it committed is replicated or failed
-  }
-
-  /// Builds the inner node anew for what we serve now. Slow (it reads whole logs, which can
-  /// take seconds while a stream elects a leader), so it runs without the lock: requests
-  /// meanwhile get 503 at once instead of waiting for it.
-  std::optional<std::string> rebuild() {
-    auto want = owner->serving();
-    retire_inner();
-    namespace fs = std::filesystem;
-    std::error_code ignored;
-    fs::remove_all(dir->file("generation-" + std::to_string(generation)), ignored);
-    if (want.empty())
-      return std::nullopt;
-    ++generation;
-    auto gen_dir = dir->file("generation-" + std::to_string(generation));
-    fs::remove_all(gen_dir, ignored);
-    fs::create_directories(gen_dir);
-    store_options so;
-    so.path = gen_dir + "/events.db";
-    so.sync = config.store.sync == "normal" ? sync_mode::normal : sync_mode::full;
-    auto opened = open_sqlite_event_store(so);
-    if (auto e = std::get_if<store_error>(&opened))
-      return "cannot open " + so.path + ": " + e->message;
-    auto local = std::move(std::get<0>(opened));
-    for (auto& [p, epoch] : want) {
-      auto records = log->read(p);
-      if (auto e = std::get_if<std::string>(&records))
-        return *e;
-      if (auto problem = cluster::import_partition_log(
-            std::get<std::vector<cluster::partition_record>>(records), *local))
-        return "partition " + std::to_string(p) + ": " + *problem;
-    }
-    // What the logs held was published by its first owner's outbox already.
-    std::promise<void> positioned;
-    local->set_outbox_position(local->last_seq(), [&](auto) { positioned.set_value(); });
-    positioned.get_future().wait();
-
+  std::variant<std::unique_ptr<runtime>, cluster::open_refused> open(slot& s, std::uint64_t epoch) {
+    cluster::partition_store_options o;
+    o.partition = s.p;
+    o.writer = {config.cluster.node_id, epoch};
+    o.lease_ms = config.cluster.lease_ms;
+    o.seen_since = [this, p = s.p](std::uint64_t seq) { return keeper().seen_since(p, seq); };
+    o.on_failure = [this, p = s.p, epoch](const std::string& why, bool another) {
+      auto& sl = *slots[static_cast<std::size_t>(p)];
+      sl.lifecycle.post([this, &sl, epoch, why, another] { failed(sl, epoch, why, another); });
+    };
+    auto opened = cluster::partition_store::open(*logs, *snapshots, std::move(o));
+    if (auto refused = std::get_if<cluster::open_refused>(&opened))
+      return *refused;
+    auto r = std::make_unique<runtime>();
+    r->epoch = epoch;
+    r->store = std::move(std::get<std::unique_ptr<cluster::partition_store>>(opened));
     node_config inner_config = config;
-    inner_config.data_dir = gen_dir;
+    inner_config.data_dir = dir->file("partitions/" + std::to_string(s.p));
+    inner_config.nats.url = "off"; // the partition's stream is its feed: nothing to relay
+    inner_config.actors.threads = 1;
     node_options options;
-    options.store = std::make_unique<cluster::replicated_event_store>(
-      std::move(local), *owner, partitions, [this] { want_rebuild(); });
-    options.order_id_accepted = [this](const std::string& id, const order_request& r) {
-      return r.items.empty() || partition_of(id) == partition_of(r.items.front().product_id);
+    options.store = r->store;
+    options.order_id_accepted = [this](const std::string& id, const order_request& req) {
+      return req.items.empty() || partition_of(id) == partition_of(req.items.front().product_id);
     };
     auto started = node::start(inner_config, std::move(options));
     if (auto problem = std::get_if<std::string>(&started))
-      return *problem;
-    std::unique_lock lock(inner_mutex);
-    inner = std::move(std::get<0>(started));
+      return cluster::open_refused{false, *problem};
+    r->inner = std::move(std::get<0>(started));
     {
-      std::lock_guard l(listener_mutex);
+      std::lock_guard lock(listener_mutex);
       if (listener)
-        inner->on_commit(listener);
+        r->inner->on_commit(listener);
     }
-    for (auto& [p, epoch] : want) {
-      inner_partitions.insert(p);
-      bus->serve(p, [this, p](const std::string& request) { return answer(p, request); });
+    return r;
+  }
+
+  /// Stops answering for p: its inner node stops (what it acknowledged is in the log), then,
+  /// when handing over, a release record lets the next owner serve at once.
+  void stop(slot& s, bool hand_over) {
+    {
+      std::shared_lock lock(s.mutex);
+      if (!s.running)
+        return;
     }
-    return std::nullopt;
+    bus->stop_serving(s.p); // no new forwarded request; then the ones in flight finish
+    std::unique_ptr<runtime> r;
+    {
+      std::unique_lock lock(s.mutex); // requests on it finish first
+      r = std::move(s.running);
+    }
+    if (!r)
+      return;
+    r->inner.reset();
+    if (hand_over)
+      r->store->release();
+    r->store.reset();
+    ++counts.partitions_stopped;
+  }
+
+  /// The store latched: another owner's record in the log (stop, give the lease back), or an
+  /// append whose fate is unknown (reopen from the log, which knows).
+  void failed(slot& s, std::uint64_t epoch, const std::string& why, bool another) {
+    if (!s.running || s.running->epoch != epoch)
+      return;
+    say("partition " + std::to_string(s.p) + (another ? " fenced: " : " reopening: ") + why);
+    stop(s, false);
+    if (another) {
+      s.wanted = 0;
+      keeper().give_back(s.p, epoch);
+      return;
+    }
+    start(s, epoch);
+  }
+
+  // ---- the keeper's callbacks (its thread: post, do not block, except drain) ----
+
+  void assigned(int p, std::uint64_t epoch) {
+    auto& s = *slots[static_cast<std::size_t>(p)];
+    s.wanted = epoch;
+    s.lifecycle.post([this, &s, epoch] { start(s, epoch); });
+  }
+
+  void unassigned(int p) {
+    auto& s = *slots[static_cast<std::size_t>(p)];
+    s.wanted = 0;
+    s.lifecycle.post([this, &s] { stop(s, false); });
+  }
+
+  void drain(int p) {
+    auto& s = *slots[static_cast<std::size_t>(p)];
+    s.wanted = 0;
+    std::promise<void> done;
+    s.lifecycle.post([this, &s, &done] {
+      stop(s, true);
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+
+  std::vector<int> served() {
+    std::vector<int> out;
+    for (auto& s : slots) {
+      std::shared_lock lock(s->mutex);
+      if (s->running && s->running->store->serving())
+        out.push_back(s->p);
+    }
+    return out;
   }
 };
 
 std::variant<std::unique_ptr<cluster_node>, std::string>
-cluster_node::start(const node_config& config) {
+cluster_node::start(const node_config& config, const std::string& address) {
   auto self = std::make_unique<impl>();
   self->config = config;
   self->partitions = config.cluster.partitions;
@@ -284,101 +367,138 @@ cluster_node::start(const node_config& config) {
   if (auto problem = std::get_if<std::string>(&dir))
     return *problem;
   self->dir = std::move(std::get<0>(dir));
-  { // A former run's generations are stale copies of the logs: start from none, so the newest
-    // generation in data_dir is always the running node's (what `flashsale replay` reads).
+  { // Files of an earlier run (partition dirs, the former design's generations) are not state:
+    // the logs are. Start from none.
     namespace fs = std::filesystem;
     std::error_code ignored;
-    for (auto& entry : fs::directory_iterator(config.data_dir, ignored))
-      if (entry.path().filename().string().rfind("generation-", 0) == 0)
+    for (auto& entry : fs::directory_iterator(config.data_dir, ignored)) {
+      auto name = entry.path().filename().string();
+      if (name == "partitions" || name.rfind("generation-", 0) == 0)
         fs::remove_all(entry.path(), ignored);
+    }
   }
   auto link = cluster::nats_link::connect(
     {split_nats_urls(config.nats.url), "flashsale-" + config.cluster.node_id, 2000});
   if (auto problem = std::get_if<std::string>(&link))
     return "nats.url: " + *problem;
   self->link = std::get<0>(link);
-  cluster::partition_log_options lo;
-  lo.replicas = config.cluster.replicas;
-  auto log = cluster::partition_log::open(self->link, lo);
-  if (auto problem = std::get_if<std::string>(&log))
-    return "nats.url: " + *problem;
-  self->log = std::move(std::get<0>(log));
-  self->bus = cluster::command_bus::start(self->link, 8);
-  auto* raw = self.get();
-  self->rebuilder = std::thread([raw] { raw->rebuild_loop(); });
-
-  cluster::partition_owner_options o;
-  o.lease.node_id = config.cluster.node_id;
-  o.lease.partitions = config.cluster.partitions;
-  o.lease.lease_ms = config.cluster.lease_ms;
-  o.lease.replicas = config.cluster.replicas;
-  o.log = lo;
-  o.read_history = false; // a rebuild reads every served log itself
-  o.on_serving = [raw](int, const std::vector<cluster::partition_record>&) {
-    ++raw->counts.partitions_started;
-    raw->want_rebuild();
-  };
-  o.on_stopped = [raw](int) {
-    ++raw->counts.partitions_stopped;
-    raw->want_rebuild();
-  };
-  auto owner = cluster::partition_owner::start(self->link, o);
-  if (auto problem = std::get_if<std::string>(&owner)) {
-    {
-      std::lock_guard lock(self->rebuild_mutex);
-      self->stopping = true;
-    }
-    self->rebuild_wanted.notify_all();
-    self->rebuilder.join();
-    return *problem;
-  }
-  self->owner = std::move(std::get<0>(owner));
+  cluster::partition_stream_options so;
+  so.replicas = config.cluster.replicas;
+  self->logs = std::make_unique<cluster::partition_stream>(self->link, so);
+  cluster::snapshot_store_options snap;
+  snap.replicas = config.cluster.replicas;
   {
-    std::lock_guard lock(self->rebuild_mutex);
-    self->owner_ready = true;
+    std::string failure;
+    auto give_up = steady::now() + std::chrono::seconds(30);
+    while (!self->snapshots && steady::now() < give_up) {
+      auto opened = cluster::snapshot_store::open(self->link, snap);
+      if (auto problem = std::get_if<std::string>(&opened)) {
+        failure = *problem; // the cluster's JetStream is still electing its meta leader
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        continue;
+      }
+      self->snapshots = std::move(std::get<0>(opened));
+    }
+    if (!self->snapshots)
+      return "nats.url: " + failure;
   }
-  self->rebuild_wanted.notify_all();
+  self->bus = cluster::command_bus::start(self->link, 8);
+  for (int p = 0; p < self->partitions; ++p) {
+    self->slots.push_back(std::make_unique<impl::slot>());
+    self->slots.back()->p = p;
+  }
+
+  auto* raw = self.get();
+  cluster::placement_options o;
+  o.node_id = config.cluster.node_id;
+  o.partitions = config.cluster.partitions;
+  o.lease_ms = config.cluster.lease_ms;
+  o.replicas = config.cluster.replicas;
+  o.on_assigned = [raw](int p, std::uint64_t epoch) { raw->assigned(p, epoch); };
+  o.on_unassigned = [raw](int p) { raw->unassigned(p); };
+  o.drain = [raw](int p) { raw->drain(p); };
+  o.log_head = [raw](int p) -> std::optional<std::uint64_t> {
+    auto last = raw->logs->last_seq(p);
+    if (auto seq = std::get_if<std::uint64_t>(&last))
+      return *seq;
+    return std::nullopt;
+  };
+  auto keeper = cluster::placement::start(self->link, o);
+  if (auto problem = std::get_if<std::string>(&keeper))
+    return *problem;
+  {
+    std::lock_guard lock(self->placement_mutex);
+    self->placement = std::move(std::get<0>(keeper));
+    self->placement_set = true;
+  }
+  self->placement_ready.notify_all();
+  if (!address.empty())
+    self->placement->set_address(address);
   return std::unique_ptr<cluster_node>(new cluster_node(std::move(self)));
 }
 
 cluster_node::cluster_node(std::unique_ptr<impl> self) : self_(std::move(self)) {}
 
 cluster_node::~cluster_node() {
-  {
-    std::lock_guard lock(self_->rebuild_mutex);
-    self_->stopping = true;
+  // Hand every partition over first (stop, then a release record so the next owner serves at
+  // once), with no new start racing it; then nothing can call back into the slots, the bus or
+  // the keeper, and the keeper frees the leases as it leaves.
+  self_->leaving = true;
+  std::vector<std::future<void>> stopped;
+  for (auto& s : self_->slots) {
+    s->wanted = 0;
+    auto done = std::make_shared<std::promise<void>>();
+    stopped.push_back(done->get_future());
+    s->lifecycle.post([raw = self_.get(), sp = s.get(), done] {
+      raw->stop(*sp, true);
+      done->set_value();
+    });
   }
-  self_->rebuild_wanted.notify_all();
-  self_->rebuilder.join();
-  self_->retire_inner(); // flushed: everything it acknowledged is in the logs
-  self_->owner.reset(); // releases the leases by revision: the others take over at once
-  self_->bus.reset();
+  for (auto& f : stopped)
+    f.wait();
+  self_->bus.reset();       // waits for the answers in progress
+  self_->placement.reset(); // frees the leases (its drains find nothing left to stop)
+  self_->slots.clear();
+}
+
+void cluster_node::announce(const std::string& address) {
+  self_->placement->set_address(address);
 }
 
 health_report cluster_node::health() {
   health_report h;
-  std::shared_lock lock(self_->inner_mutex);
-  if (self_->inner)
-    h = self_->inner->health();
-  else
-    h.nats = self_->link->connected() ? "connected" : "disconnected";
-  h.cluster = health_report::cluster_part{self_->config.cluster.node_id,
-                                          {self_->inner_partitions.begin(),
-                                           self_->inner_partitions.end()}};
+  h.nats = self_->link->connected() ? "connected" : "disconnected";
+  for (auto& s : self_->slots) {
+    std::shared_lock lock(s->mutex);
+    if (s->running)
+      if (auto failure = s->running->store->failure()) {
+        h.event_store_ok = false;
+        h.event_store_error = failure->message;
+      }
+  }
+  h.cluster = health_report::cluster_part{self_->config.cluster.node_id, self_->served()};
   return h;
 }
 
 node_stats cluster_node::stats() {
-  std::shared_lock lock(self_->inner_mutex);
-  auto s = self_->inner ? self_->inner->stats() : node_stats{};
+  node_stats s;
+  for (auto& sl : self_->slots) {
+    std::shared_lock lock(sl->mutex);
+    if (!sl->running)
+      continue;
+    auto inner = sl->running->inner->stats();
+    s.inventory_actors += inner.inventory_actors;
+    s.saga_actors += inner.saga_actors;
+    s.last_seq += inner.last_seq;
+    s.snapshots_written += inner.snapshots_written;
+  }
   auto& c = self_->counts;
   s.cluster = node_stats::cluster_part{self_->partitions,
-                                       {self_->inner_partitions.begin(),
-                                        self_->inner_partitions.end()},
+                                       self_->served(),
                                        c.partitions_started,
                                        c.partitions_stopped,
-                                       c.rebuilds,
-                                       c.last_rebuild_seconds,
+                                       c.opens,
+                                       c.last_open_seconds,
                                        c.forwarded,
                                        c.forwards_unanswered};
   return s;
@@ -387,16 +507,23 @@ node_stats cluster_node::stats() {
 void cluster_node::on_commit(commit_listener listener) {
   std::lock_guard l(self_->listener_mutex);
   self_->listener = listener;
-  std::shared_lock lock(self_->inner_mutex);
-  if (self_->inner)
-    self_->inner->on_commit(std::move(listener));
+  for (auto& s : self_->slots) {
+    std::shared_lock lock(s->mutex);
+    if (s->running)
+      s->running->inner->on_commit(listener);
+  }
 }
 
 define_result cluster_node::define(const define_product& command) {
   int p = self_->partition_of(command.product_id);
   define_result out;
-  if (self_->locally(p, [&](node& n) { out = n.define(command); }))
+  auto where = self_->locally(p, [&](node& n) { out = n.define(command); });
+  if (where == impl::here::served)
     return out;
+  if (where == impl::here::unavailable) {
+    out.error = not_serving(p);
+    return out;
+  }
   auto j = self_->forward(p, {{"op", "define"}, {"command", define_json(command)}});
   if (!j)
     out.error = no_owner(p);
@@ -410,8 +537,11 @@ define_result cluster_node::define(const define_product& command) {
 std::optional<product_view> cluster_node::product(const std::string& product_id) {
   int p = self_->partition_of(product_id);
   std::optional<product_view> out;
-  if (self_->locally(p, [&](node& n) { out = n.product(product_id); }))
+  auto where = self_->locally(p, [&](node& n) { out = n.product(product_id); });
+  if (where == impl::here::served)
     return out;
+  if (where == impl::here::unavailable)
+    throw node_unavailable(not_serving(p).message);
   auto j = self_->forward(p, {{"op", "product"}, {"id", product_id}});
   if (!j || j->contains("rejected"))
     throw node_unavailable(no_owner(p).message); // not a 404: the product may well exist
@@ -422,23 +552,19 @@ std::optional<product_view> cluster_node::product(const std::string& product_id)
 
 std::vector<product_view> cluster_node::products() {
   std::vector<product_view> all;
-  std::set<int> served;
-  { // what this node serves, read once (not once per partition), then released: the
-    // forwards below must not hold up a rebuild
-    std::shared_lock lock(self_->inner_mutex);
-    if (self_->inner) {
-      served = self_->inner_partitions;
-      for (auto& v : self_->inner->products())
-        if (served.count(self_->partition_of(v.product_id)))
-          all.push_back(v);
-    }
-  }
   for (int p = 0; p < self_->partitions; ++p) {
-    if (served.count(p))
+    auto where = self_->locally(p, [&](node& n) {
+      for (auto& v : n.products())
+        if (self_->partition_of(v.product_id) == p)
+          all.push_back(v);
+    });
+    if (where == impl::here::served)
       continue;
+    if (where == impl::here::unavailable)
+      throw node_unavailable(not_serving(p).message); // a list missing a partition would lie
     auto j = self_->forward(p, {{"op", "products"}, {"partition", p}});
     if (!j || !j->contains("views"))
-      throw node_unavailable(no_owner(p).message); // a list missing a partition would lie
+      throw node_unavailable(no_owner(p).message);
     for (auto& v : (*j)["views"])
       all.push_back(view_of(v));
   }
@@ -458,9 +584,16 @@ place_outcome cluster_node::place(const order_request& request) {
                                      "product " + item.product_id + " is in another than "
                                        + request.items.front().product_id + "'s"}};
   place_outcome out;
-  if (self_->locally(p, [&](node& n) { out = n.place(request); }))
+  auto where = self_->locally(p, [&](node& n) { out = n.place(request); });
+  if (where == impl::here::served)
     return out;
-  auto j = self_->forward(p, request_json(request));
+  if (where == impl::here::unavailable)
+    return place_outcome{not_serving(p)};
+  // The owner must not place it once we stopped waiting: our client hears 503 and may retry.
+  auto forwarded = request;
+  if (forwarded.deadline == 0)
+    forwarded.deadline = unix_now_ms() + self_->forward_timeout.count();
+  auto j = self_->forward(p, request_json(forwarded));
   if (!j)
     return place_outcome{no_owner(p)};
   try {
@@ -473,8 +606,11 @@ place_outcome cluster_node::place(const order_request& request) {
 order_lookup cluster_node::order(const std::string& order_id) {
   int p = self_->partition_of(order_id);
   order_lookup out;
-  if (self_->locally(p, [&](node& n) { out = n.order(order_id); }))
+  auto where = self_->locally(p, [&](node& n) { out = n.order(order_id); });
+  if (where == impl::here::served)
     return out;
+  if (where == impl::here::unavailable)
+    return {std::nullopt, not_serving(p)};
   auto j = self_->forward(p, {{"op", "order"}, {"id", order_id}});
   if (!j)
     return {std::nullopt, no_owner(p)};
@@ -489,8 +625,11 @@ order_lookup cluster_node::order(const std::string& order_id) {
 command_outcome cluster_node::command(const std::string& order_id, const order_command& command) {
   int p = self_->partition_of(order_id);
   std::optional<command_outcome> out;
-  if (self_->locally(p, [&](node& n) { out = n.command(order_id, command); }))
+  auto where = self_->locally(p, [&](node& n) { out = n.command(order_id, command); });
+  if (where == impl::here::served)
     return *out;
+  if (where == impl::here::unavailable)
+    return not_serving(p);
   auto j = self_->forward(p, {{"op", "command"}, {"order_id", order_id},
                               {"command", command_json(command)}});
   if (!j)

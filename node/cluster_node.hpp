@@ -1,22 +1,18 @@
 // A node in cluster mode (cluster.enabled; docs/SCALING.md): the same node_api, served by a
-// cluster of nodes on a NATS JetStream cluster. It joins the lease bucket through
-// cluster::partition_owner and serves the partitions it holds with an inner single node
-// whose store is the replicated one (a commit is acknowledged only once the partitions' R3
-// logs hold it). Any request for a partition served elsewhere goes to its owner over
-// `flashsale.cmd.<p>`; one for a partition with no owner right now is answered 503
-// `unavailable` (the client retries after Retry-After).
+// cluster of nodes on a NATS JetStream cluster, partition by partition.
 //
-// Take-over: whenever the set of partitions it serves changes, the node
-// rebuilds its inner node from the logs of every partition it serves (a fresh store in
-// <data_dir>/generation-<n>, each log imported, then the ordinary recovery: holds are armed,
-// so a dead node's holds expire here). Requests for its partitions get 503 meanwhile (at
-// once: the node lock is held only to swap inner nodes), and nothing acknowledged can be
-// missed: it is in the logs.
+// Each partition this node is assigned (cluster/placement) runs alone: its own store on the
+// partition's stream (cluster/partition_store: claim, snapshot + tail, fenced group commits),
+// its own inner node (actors, timers, snapshotter) and its own lifecycle queue, so taking,
+// giving back or reopening one partition costs the others nothing. A partition answers only
+// while its store says it may (its fenced appends acknowledged within lease/2); otherwise
+// 503 + Retry-After. A request for a partition served elsewhere goes to its owner over
+// `flashsale.cmd.<p>` with a deadline past which the owner refuses to place it.
 //
-// Limits: an order's items must all be in one partition (others: 400 invalid_request); the payment simulator runs as `flashsale pay-sim`, not in the node.
+// Limits: an order's items must all be in one partition (others: 400 invalid_request); the
+// payment simulator runs as `flashsale pay-sim`, not in the node.
 #pragma once
 
-#include <chrono>
 #include <memory>
 #include <string>
 #include <variant>
@@ -29,9 +25,14 @@ namespace flashsale {
 class cluster_node final : public node_api {
 public:
   /// Connects to the NATS cluster (nats.url), joins it and starts serving what it is given.
-  /// Fails with a message naming the config key when the cluster disagrees with it.
-  static std::variant<std::unique_ptr<cluster_node>, std::string> start(const node_config& config);
-  ~cluster_node() override; ///< leaves: releases its leases, so others take over at once
+  /// `address` is where buyers reach this node (shown by `flashsale cluster status`). Fails
+  /// with a message naming the config key when the cluster disagrees with it.
+  static std::variant<std::unique_ptr<cluster_node>, std::string>
+  start(const node_config& config, const std::string& address = {});
+  ~cluster_node() override; ///< leaves: hands every partition over, so others take them at once
+
+  /// Where buyers reach this node, once HTTP is bound (shown by `flashsale cluster status`).
+  void announce(const std::string& address);
 
   health_report health() override;
   node_stats stats() override;

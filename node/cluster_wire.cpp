@@ -56,12 +56,17 @@ json request_json(const order_request& r) {
   json items = json::array();
   for (auto& i : r.items)
     items.push_back({i.product_id, i.quantity});
-  return {{"op", "place"}, {"user_id", r.user_id}, {"items", items}, {"key", r.idempotency_key}};
+  return {{"op", "place"},
+          {"user_id", r.user_id},
+          {"items", items},
+          {"key", r.idempotency_key},
+          {"deadline", r.deadline}};
 }
 order_request request_of(const json& j) {
   order_request r;
   r.user_id = j.at("user_id").get<std::string>();
   r.idempotency_key = j.at("key").get<std::string>();
+  r.deadline = j.value("deadline", timestamp_ms{0});
   for (auto& i : j.at("items"))
     r.items.push_back({i.at(0).get<std::string>(), i.at(1).get<std::int64_t>()});
   return r;

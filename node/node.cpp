@@ -68,7 +68,7 @@ struct release_thread_logger {
 
 struct node::runtime {
   std::unique_ptr<data_dir> dir;
-  std::unique_ptr<event_store> store;
+  std::shared_ptr<event_store> store;
   std::function<bool(const std::string&, const order_request&)> order_id_accepted;
   system_clock wall_clock;
   product_views views;
@@ -352,6 +352,9 @@ place_outcome node::place(const order_request& request) {
   cmd.user_id = request.user_id;
   cmd.items = request.items;
   cmd.idempotency_key = request.idempotency_key;
+  cmd.deadline = request.deadline != 0
+                   ? request.deadline
+                   : rt_->services.now->now() + rt_->request_timeout.count();
   bool keyed = !request.idempotency_key.empty();
   // Most retries come after the first answer is durable: answer them here, on the HTTP
   // worker (the index is read only when the key may have an answer). One racing its first

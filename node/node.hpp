@@ -23,8 +23,9 @@ struct node_options {
   /// The node's time source; nullptr = the system clock. Tests pass a manual clock.
   const clock* time = nullptr;
   /// A store to use instead of the SQLite one in the data dir; tests pass the in-memory store
-  /// (persistence/memory_event_store.hpp) to make commits fail on purpose.
-  std::unique_ptr<event_store> store;
+  /// (persistence/memory_event_store.hpp) to make commits fail on purpose, cluster mode a
+  /// partition's store (it outlives the node: it is handed over after the node stopped).
+  std::shared_ptr<event_store> store;
   /// Cluster mode: an order id must fall in the partition of the order's first item (its
   /// events are committed to that partition's log). Ids are drawn (random) or derived (keyed,
   /// with a counter) until this accepts one; empty = any id.

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,7 +36,9 @@ public:
   }
 
   void start(int i) {
-    auto binary = find_program("nats-server");
+    // Cluster mode needs nats-server >= 2.12 (docs/SCALING.md): the build tree's copy.
+    const char* pinned = std::getenv("CLUSTER_NATS_SERVER");
+    auto binary = pinned ? std::string(pinned) : find_program("nats-server");
     ASSERT_FALSE(binary.empty()) << "nats-server is not installed (apt-get install nats-server)";
     std::string routes;
     for (std::size_t j = 0; j < route_ports_.size(); ++j)
@@ -65,6 +68,10 @@ public:
     servers_[i]->wait_exit(std::chrono::seconds(10));
     servers_[i].reset();
   }
+
+  /// SIGSTOP: the server holds its sockets but answers nothing (a server cut off silently).
+  void pause(int i) { servers_[i]->signal(SIGSTOP); }
+  void resume(int i) { servers_[i]->signal(SIGCONT); }
 
   /// The index of the server named `name` ("n<i>", as started here); -1 for another name.
   int index_of(const std::string& name) const {
