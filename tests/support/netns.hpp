@@ -27,7 +27,9 @@
 // Faults and what a process sees:
 // - cut(h, N): the switch port of h on N goes down (a cable pulled at the switch). h keeps
 //   its address and sees NO-CARRIER; packets either way vanish silently: no RST, no ICMP,
-//   so connections time out as they would on a real partition. restore(h, N) undoes it.
+//   so connections time out as they would on a real partition. restore(h, N) undoes it,
+//   including the ARP entries left unresolved by the cut (else the first connect after a
+//   restore could wait up to the kernel's 1 s ARP retry).
 // - isolate(h, peers), split(groups): iptables in each host's namespace drops the packets
 //   *arriving* from the other side (every address of it, on every network), on both sides:
 //   both directions are cut, senders get no error, other pairs and links are untouched.
@@ -162,7 +164,9 @@ public:
 
   /// Pulls h's cable on `network` at the switch: its packets there vanish, both ways.
   void cut(const std::string& h, const std::string& network);
-  /// Plugs it back; returns once the port forwards and h's link has carrier again.
+  /// Plugs it back; returns once the port forwards, h's link has carrier again and the ARP
+  /// entries the cut left unresolved (on h and on its peers) are gone, so the next packet
+  /// goes through at once rather than after the kernel's 1 s ARP retry.
   void restore(const std::string& h, const std::string& network);
   /// `times` x (cut, wait `down`, restore, wait `up` except after the last). Ends restored;
   /// stops early (restored) when heal_all() is called meanwhile. Blocks: run it on a
@@ -199,6 +203,10 @@ private:
   host& host_locked(const std::string& name) const;
   /// The switch port of `h` on `network` up or down, then waits until the kernel agrees.
   void set_link_locked(const host& h, const std::string& network, bool up);
+  /// set_link_locked(up), then forget_unresolved_locked: what restore() does.
+  void restore_locked(const host& h, const std::string& network);
+  /// Drops the ARP entries a cut left unresolved on h's link and on its peers' (for h).
+  void forget_unresolved_locked(const host& h, const std::string& network);
   bool link_carries_locked(const host& h, const std::string& network) const;
   bool link_cut_locked(const host& h, const std::string& network) const;
   /// Rewrites the iptables table of every host whose blocked peers changed.

@@ -67,6 +67,26 @@ void topology::set_link_locked(const host& h, const std::string& net, bool up) {
     throw error("link " + h.name() + "/" + net + " did not go " + (up ? "up" : "down"));
 }
 
+void topology::restore_locked(const host& h, const std::string& net) {
+  set_link_locked(h, net, true);
+  forget_unresolved_locked(h, net);
+  cut_.erase({h.name(), net});
+}
+
+void topology::forget_unresolved_locked(const host& h, const std::string& net) {
+  // Packets sent while the link was cut left ARP entries unresolved, on h for its peers and
+  // on its peers for h; the kernel retries those only every second, so a connect right
+  // after the restore would wait up to 1 s. Without them the first packet resolves at once.
+  ip_in(h.netns(),
+        "neigh flush dev " + net + " nud incomplete\nneigh flush dev " + net + " nud failed\n");
+  auto address = h.address(net);
+  for (auto& peer : hosts_)
+    if (peer.get() != &h && peer->addresses_.count(net))
+      ip_in(peer->netns(), "neigh flush to " + address + " dev " + net
+                               + " nud incomplete\nneigh flush to " + address + " dev " + net
+                               + " nud failed\n");
+}
+
 bool topology::link_up(const std::string& h, const std::string& net) const {
   std::lock_guard<std::mutex> guard{mutex_};
   return link_carries_locked(host_locked(h), net);
@@ -80,8 +100,7 @@ void topology::cut(const std::string& h, const std::string& net) {
 
 void topology::restore(const std::string& h, const std::string& net) {
   std::lock_guard<std::mutex> guard{mutex_};
-  set_link_locked(host_locked(h), net, true);
-  cut_.erase({h, net});
+  restore_locked(host_locked(h), net);
 }
 
 void topology::flap(const std::string& h, const std::string& net, int times,
@@ -103,8 +122,7 @@ void topology::flap(const std::string& h, const std::string& net, int times,
     std::this_thread::sleep_for(down);
     {
       std::lock_guard<std::mutex> guard{mutex_};
-      set_link_locked(host_locked(h), net, true);
-      cut_.erase({h, net});
+      restore_locked(host_locked(h), net);
     }
     if (i + 1 < times)
       std::this_thread::sleep_for(up);
@@ -154,9 +172,9 @@ void topology::heal_all() {
   ++generation_;
   blocked_.clear();
   write_rules_locked();
-  for (auto& [h, net] : cut_)
-    set_link_locked(host_locked(h), net, true);
-  cut_.clear();
+  auto cut = cut_;
+  for (auto& [h, net] : cut)
+    restore_locked(host_locked(h), net);
 }
 
 void topology::write_rules_locked() {
