@@ -4,12 +4,13 @@
 // Needs root (CAP_NET_ADMIN + CAP_SYS_ADMIN), `ip` (iproute2) and `iptables-restore`.
 //
 // What always holds:
-// - Nothing of the machine's own network is touched: no interface, address, route or rule is
-//   created, changed or read-and-rewritten in the namespace the test started in. Bridges live
-//   in their network's namespace, veth ends are created inside namespaces, and every `ip` or
+// - Nothing of the machine's own network is touched: no interface, address, route or
+//   firewall rule is created or changed in the namespace the test started in. Bridges live in
+//   their network's namespace, veth ends are created inside namespaces, and every `ip` or
 //   `iptables-restore` runs inside one of this run's namespaces or not at all.
 // - Addresses are IPv4 from 198.18.0.0/15 only: each network is a /24 of it, host number i
-//   (in the order added) is .i+1 on every network it joins. IPv6 address generation is off.
+//   (from 1, in the order added) is .i on every network it joins. No IPv6 address but
+//   loopback's ::1 (address generation is off on every link).
 //   Runs cannot collide: every address lives in a namespace of its run, and the /24s are
 //   picked per run anyway (from the PID), so logs of two runs are not confused.
 // - Names: namespaces are `fsnet-<pid>-<starttime>-<n>-h-<host>` / `...-n-<network>` under
@@ -19,8 +20,8 @@
 // - Cleanup: ~topology deletes every namespace it made, which takes the bridges, the veths
 //   and the iptables rules with it. A run that died without its destructors (SIGKILL, a
 //   crash) is swept by the next topology made on the machine: namespaces whose owner
-//   (pid + start time) is gone are deleted, after SIGKILLing, by PID, any process still
-//   inside them.
+//   (pid + start time in /proc) is gone are deleted, after SIGKILLing, by PID, any process
+//   still inside them.
 // - Faults return once the kernel has them in effect, are idempotent, and may be called from
 //   a nemesis thread while other threads work inside hosts.
 //
@@ -46,16 +47,22 @@
 // (output captured, stopped by PID, killed when the spawning thread dies); destroy them
 // before the topology (declare the topology first).
 //
-// Example: three nats-servers and three nodes, each node with a buyers link and a NATS link.
-//   netns::topology net;
+// Example: three nats-servers and three nodes, each node with a buyers link and a NATS link
+// (tests/netns/example_test.cpp runs it):
+//   netns::topology net;                                    // declared first: goes last
 //   net.add_network("buyers");
 //   net.add_network("nats");
 //   for (auto s : {"s1", "s2", "s3"}) net.add_host(s, {"nats"});
 //   for (auto n : {"node1", "node2", "node3"}) net.add_host(n, {"buyers", "nats"});
 //   auto& client = net.add_host("client", {"buyers", "nats"});
-//   auto s1 = net.at("s1").spawn({nats_server, "-a", net.at("s1").address("nats"), ...});
-//   net.cut("node2", "nats");          // node2 loses NATS; buyers still reach it
-//   client.run([&] { /* httplib::Client to net.at("node2").address("buyers") */ });
+//   auto& s1 = net.at("s1");
+//   auto server = s1.spawn({"/usr/sbin/nats-server", "-a", s1.address("nats"), "-p", "4222",
+//                           "--cluster", "nats://" + s1.address("nats") + ":6222", ...});
+//   // ... s2, s3, and `flashsale serve` in node1..3 with nats.url on the servers' addresses
+//   net.cut("node2", "nats");       // node2 reaches no server; buyers still reach node2
+//   auto answer = client.run([&] {
+//     return httplib::Client(net.at("node2").address("buyers"), 8080).Get("/health");
+//   });
 //   net.heal_all();
 #pragma once
 
