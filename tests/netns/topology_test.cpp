@@ -6,8 +6,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <regex>
 #include <sstream>
 
@@ -151,31 +149,9 @@ TEST(NetnsCleanup, LeavesTheMachinesNetworkAsItWasAndNothingOfTheRunBehind) {
   EXPECT_EQ(machine_network(), before);
 }
 
-// The "killed run" of the next test: builds a topology, starts a process inside, says its
-// prefix and waits to be SIGKILLed. Runs only when that test starts it.
-TEST(NetnsCleanupHelper, DISABLED_BuildsATopologyAndWaitsToBeKilled) {
-  if (std::getenv("FLASHSALE_NETNS_HELPER") == nullptr)
-    GTEST_SKIP() << "started by NextRunSweepsTheLeftoversOfAKilledRun only";
-  netns::topology net;
-  net.add_network("nats");
-  net.add_host("a", {"nats"});
-  net.add_host("b", {"nats"});
-  // One process dies with this run (PDEATHSIG), one outlives it (setsid -f forks it free):
-  // the sweep must stop that one.
-  auto sleeper = net.at("a").spawn({netns::system_tool("sleep"), "600"});
-  net.at("b").exec(
-      {netns::system_tool("sh"), "-c", "setsid -f sleep 601 >/dev/null 2>&1 </dev/null"});
-  std::cout << "netns-prefix " << net.prefix() << std::endl;
-  for (;;)
-    ::pause();
-}
-
 TEST(NetnsCleanup, NextRunSweepsTheLeftoversOfAKilledRun) {
   ASSERT_EQ(::geteuid(), 0u) << "network namespaces need root";
-  auto self = std::filesystem::read_symlink("/proc/self/exe").string();
-  child_process run(
-      {self, "--gtest_filter=NetnsCleanupHelper.DISABLED_*", "--gtest_also_run_disabled_tests"},
-      {"FLASHSALE_NETNS_HELPER=1"});
+  child_process run({NETNS_LEFTOVER_BINARY}); // a run that will die without its destructors
   auto line =
       run.wait_for_line([](const std::string& l) { return l.rfind("netns-prefix ", 0) == 0; },
                         std::chrono::seconds(20));
