@@ -23,7 +23,8 @@
 //   (pid + start time in /proc) is gone are deleted, after SIGKILLing, by PID, any process
 //   still inside them.
 // - Faults return once the kernel has them in effect, are idempotent, and may be called from
-//   a nemesis thread while other threads work inside hosts.
+//   a nemesis thread while other threads work inside hosts (join that thread before the
+//   topology is destroyed).
 //
 // Faults and what a process sees:
 // - cut(h, N): the switch port of h on N goes down (a cable pulled at the switch). h keeps
