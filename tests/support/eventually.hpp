@@ -3,6 +3,7 @@
 // test waits only as long as the system needs, never a fixed time.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
