@@ -228,41 +228,46 @@ struct partition_store::impl {
       o.on_failure(why, fenced_by_another);
   }
 
-  /// After a fenced append: were the records since `expected_last` only our own heartbeats
-  /// or claim (a heartbeat whose answer was lost)? Then follow the log's head and go on.
-  bool resync_if_only_ours() {
-    auto last = log.last_seq(p());
-    if (!std::holds_alternative<std::uint64_t>(last))
-      return false;
-    auto head = std::get<std::uint64_t>(last);
-    bool only_ours = head > expected_last;
-    std::uint64_t seen = expected_last;
-    auto failed_read = log.read(p(), expected_last, head, [&](stored_record&& r) {
-      seen = r.seq;
-      only_ours = only_ours && r.writer == o.writer
-                  && (r.kind == record_kind::beat || r.kind == record_kind::claim);
-    });
-    // Every record up to the head must have been seen and be ours (rolled-up heartbeats are
-    // gone: the last one stands for them).
-    if (failed_read || !only_ours || seen != head)
-      return false;
-    expected_last = head;
-    return true;
+  /// What became of an append whose answer never came (its server died, a leader election,
+  /// the connection dropped): once the log answers again, it holds the whole batch (an atomic
+  /// batch lands whole or not at all), none of it, or another writer's records.
+  enum class fate { landed, absent, another, unknown };
+  fate resolve(std::size_t messages) {
+    auto give_up = steady::now() + o.resolve_patience;
+    while (steady::now() < give_up) {
+      auto last = log.last_seq(p());
+      if (auto head = std::get_if<std::uint64_t>(&last)) {
+        if (*head == expected_last)
+          return fate::absent;
+        std::size_t ours = 0;
+        bool another = false, complete = true;
+        std::uint64_t seen = expected_last;
+        auto failed_read = log.read(p(), expected_last, *head, [&](stored_record&& r) {
+          seen = r.seq;
+          if (r.writer != o.writer)
+            another = true;
+          else if (r.kind != record_kind::beat && r.kind != record_kind::claim)
+            ++ours;
+        });
+        complete = !failed_read && seen == *head;
+        if (complete) {
+          if (another)
+            return fate::another;
+          expected_last = *head; // past our own records, lost heartbeats included
+          return ours == messages ? fate::landed : fate::absent;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return fate::unknown;
   }
 
-  /// Whether the record after the one we expected last was written by another owner (false
-  /// when it is ours, or cannot be read now).
-  bool next_written_by_another() {
-    auto next = log.record_at(p(), expected_last + 1);
-    if (auto rec = std::get_if<std::optional<stored_record>>(&next); rec && *rec)
-      return !(*rec)->writer || *(*rec)->writer != o.writer;
-    return false;
-  }
-
-  /// One fenced append from the writer thread; true when acknowledged. A failure latches,
-  /// unless it was only our own lost heartbeat in the way (then it is tried once more).
+  /// One fenced append from the writer thread; true when acknowledged. A lost answer is
+  /// resolved from the log (landed: done; absent: sent again); our own lost heartbeat in the
+  /// way is stepped over. Anything else latches: another owner's record, or a log that would
+  /// not tell in time.
   bool append_fenced(const std::vector<outgoing_message>& messages, bool rollup) {
-    for (int attempt = 0; attempt < 2; ++attempt) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
       auto sent = steady::now();
       auto r = log.append(p(), expected_last, messages, o.writer, window.count(), rollup);
       if (auto seq = std::get_if<std::uint64_t>(&r)) {
@@ -271,19 +276,33 @@ struct partition_store::impl {
         return true;
       }
       auto& failure = std::get<append_failure>(r);
-      if (failure.what == append_failure::kind::fenced && attempt == 0 && resync_if_only_ours())
-        continue;
-      latch(failure.message,
-            failure.what == append_failure::kind::fenced && next_written_by_another());
-      return false;
+      if (failure.what == append_failure::kind::refused) {
+        latch(failure.message, false);
+        return false;
+      }
+      switch (resolve(messages.size())) {
+      case fate::landed:
+        last_ack_sent = sent.time_since_epoch().count(); // it was sent then, at the latest
+        return true;
+      case fate::absent:
+        continue; // not stored: send it again after what the log holds
+      case fate::another:
+        latch(failure.message + " (another owner appended)", true);
+        return false;
+      case fate::unknown:
+        latch(failure.message + " (the log did not answer in time)", false);
+        return false;
+      }
     }
+    latch("an append kept failing without an answer", false);
     return false;
   }
 
   void beat() {
     if (latched)
       return;
-    // A lost heartbeat answer is not a lost write: nothing depends on it but the window.
+    // A heartbeat carries no state: a lost answer only costs the window, so it is resolved
+    // (and latches) only when the log says another owner appended.
     auto sent = steady::now();
     auto r = log.append(p(), expected_last,
                         {{log.names().control_subject(p(), record_kind::beat), control_body(o.writer)}},
@@ -293,9 +312,9 @@ struct partition_store::impl {
       last_ack_sent = sent.time_since_epoch().count();
       return;
     }
-    auto& failure = std::get<append_failure>(r);
-    if (failure.what == append_failure::kind::fenced && !resync_if_only_ours())
-      latch(failure.message, next_written_by_another());
+    if (std::get<append_failure>(r).what == append_failure::kind::fenced
+        && resolve(1) == fate::another)
+      latch(std::get<append_failure>(r).message + " (another owner appended)", true);
   }
 
   /// What one group commits: its requests' envelopes and records, cut into atomic batches of

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <thread>
 
 #include "cluster/jetstream_api.hpp"
 #include "cluster/nats_native.hpp"
@@ -121,6 +122,35 @@ partition_stream::append(int /*partition: its subjects say*/, std::uint64_t expe
     return seq;
   }
   return expected_last; // not reached
+}
+
+std::optional<partition_stream::replicas> partition_stream::placement(int p) {
+  auto info = jetstream_request(*link_, "STREAM.INFO." + o_.names.stream(p), "", o_.timeout_ms);
+  if (std::holds_alternative<api_error>(info))
+    return std::nullopt;
+  auto& cluster = std::get<nlohmann::json>(info)["cluster"];
+  replicas r;
+  r.leader = cluster.value("leader", std::string{});
+  if (!r.leader.empty())
+    r.servers.push_back(r.leader);
+  for (auto& peer : cluster.value("replicas", nlohmann::json::array()))
+    r.servers.push_back(peer.value("name", std::string{}));
+  return r;
+}
+
+bool partition_stream::move_leader(int p, const std::string& server, std::int64_t timeout_ms) {
+  nlohmann::json request{{"placement", {{"preferred", server}}}};
+  auto asked = jetstream_request(*link_, "STREAM.LEADER.STEPDOWN." + o_.names.stream(p),
+                                 request.dump(), o_.timeout_ms);
+  if (std::holds_alternative<api_error>(asked))
+    return false;
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (auto now = placement(p); now && now->leader == server)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
 }
 
 std::variant<std::uint64_t, std::string> partition_stream::last_seq(int p) {

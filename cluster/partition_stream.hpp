@@ -83,6 +83,18 @@ public:
   std::optional<std::string> read(int partition, std::uint64_t after, std::uint64_t up_to,
                                   const std::function<void(stored_record&&)>& each);
 
+  /// Where the partition's stream is replicated now: its leader (empty during an election)
+  /// and the servers holding it. nullopt when the stream does not exist or does not answer.
+  struct replicas {
+    std::string leader;
+    std::vector<std::string> servers;
+  };
+  std::optional<replicas> placement(int partition);
+
+  /// Asks the partition's stream to hand its leadership to `server` (nats-server >= 2.11)
+  /// and waits until it has (at most `timeout_ms`); false when it did not.
+  bool move_leader(int partition, const std::string& server, std::int64_t timeout_ms);
+
   /// Every record whose subject matches `filter` (one event stream's messages), from the
   /// leader, oldest first.
   std::variant<std::vector<stored_record>, std::string> read_subject(int partition,

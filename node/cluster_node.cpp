@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <future>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
@@ -247,7 +248,43 @@ struct cluster_node::impl {
     }
   }
 
+  /// Partition logs lead from different servers, so one server's death stalls only its share:
+  /// before claiming p, if the server leading p's stream leads more than its share of the
+  /// partition streams, hand the leadership to the least loaded server holding a replica.
+  /// Done only here, while nobody serves p, so moving a leader never costs a sale.
+  void spread_leader(int p) {
+    std::map<std::string, int> load;
+    std::optional<cluster::partition_stream::replicas> mine;
+    int streams = 0;
+    for (int q = 0; q < partitions; ++q) {
+      auto r = logs->placement(q);
+      if (!r || r->leader.empty())
+        continue;
+      ++streams;
+      for (auto& server : r->servers)
+        load.try_emplace(server, 0);
+      ++load[r->leader];
+      if (q == p)
+        mine = r;
+    }
+    if (!mine || load.empty())
+      return;
+    auto share = (streams + static_cast<int>(load.size()) - 1) / static_cast<int>(load.size());
+    if (load[mine->leader] <= share)
+      return;
+    std::string target;
+    for (auto& server : mine->servers)
+      if (server != mine->leader && (target.empty() || load[server] < load[target]))
+        target = server;
+    if (!target.empty() && load[target] < share
+        && logs->move_leader(p, target, config.cluster.lease_ms))
+      say("partition " + std::to_string(p) + "'s log now led by " + target + " (was "
+          + mine->leader + ", leading " + std::to_string(load[mine->leader]) + " of "
+          + std::to_string(streams) + ")");
+  }
+
   std::variant<std::unique_ptr<runtime>, cluster::open_refused> open(slot& s, std::uint64_t epoch) {
+    spread_leader(s.p);
     cluster::partition_store_options o;
     o.partition = s.p;
     o.writer = {config.cluster.node_id, epoch};
