@@ -15,6 +15,7 @@
 
 #include "cluster/command_bus.hpp"
 #include "node/cluster_wire.hpp"
+#include "node/nats_access.hpp"
 #include "cluster/partition_owner.hpp"
 #include "cluster/partitioning.hpp"
 #include "cluster/replicated_store.hpp"
@@ -293,7 +294,7 @@ cluster_node::start(const node_config& config) {
         fs::remove_all(entry.path(), ignored);
   }
   auto link = cluster::nats_link::connect(
-    {split_nats_urls(config.nats.url), "flashsale-" + config.cluster.node_id, 2000});
+    nats_link_options_of(config, "flashsale-" + config.cluster.node_id, 2000));
   if (auto problem = std::get_if<std::string>(&link))
     return "nats.url: " + *problem;
   self->link = std::get<0>(link);

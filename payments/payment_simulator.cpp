@@ -87,7 +87,7 @@ struct payment_simulator::impl {
     while (sleep_for(std::chrono::milliseconds(0))) {
       std::string problem;
       if (!client->connected()) {
-        problem = "not connected to NATS at " + options.nats_url;
+        problem = "not connected to NATS at " + redact_nats_url(options.nats_url);
       } else {
         stream_spec dlq;
         dlq.name = dlq_stream;
@@ -268,10 +268,10 @@ payment_simulator::start(payment_simulator_options options) {
   jetstream_options jo;
   jo.url = self->options.nats_url;
   jo.name = "flashsale-pay-sim";
+  jo.security = self->options.nats;
   auto connected = jetstream_client::connect(std::move(jo));
   if (auto e = std::get_if<jetstream_error>(&connected))
-    return "payment simulator: cannot connect to NATS at " + self->options.nats_url + ": "
-           + e->message;
+    return "payment simulator: cannot connect to NATS: " + e->message;
   self->client = std::move(std::get<0>(connected));
   auto* raw = self.get();
   for (int i = 0; i < self->options.workers; ++i)

@@ -19,6 +19,8 @@
 #include <string_view>
 #include <variant>
 
+#include "persistence/nats_connection.hpp"
+
 namespace flashsale {
 
 inline constexpr const char* payments_consumer = "payments";
@@ -33,6 +35,7 @@ struct payment_simulator_options {
   /// False only for the in-node simulator calling its own node over loopback.
   bool verify_certificate = true;
   std::string nats_url;        ///< nats://host:port
+  nats_security nats;          ///< credentials and TLS for the NATS server (the nats.* keys)
   std::string webhook_secret;
   int workers = 2;
   std::int64_t latency_ms = 3000;
