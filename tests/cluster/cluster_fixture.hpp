@@ -1,5 +1,6 @@
-// A fixture for cluster tests: a fresh three-server JetStream cluster per test, a NATS link
-// to it, and helpers to read who owns what from the lease bucket.
+// A fixture for cluster tests: a fresh three-server JetStream cluster per test (TLS and the
+// shipped accounts, tests/cluster/nats_cluster.hpp), a NATS link to it, and helpers to read who
+// owns what from the lease bucket.
 #pragma once
 
 #include <map>
@@ -28,7 +29,7 @@ protected:
   }
 
   std::shared_ptr<cluster::nats_link> connect_link(const std::string& name) {
-    auto l = cluster::nats_link::connect({cluster->url_list(), name, 2000});
+    auto l = cluster::nats_link::connect(cluster->link_options(name));
     if (auto e = std::get_if<std::string>(&l)) {
       ADD_FAILURE() << *e;
       return nullptr;

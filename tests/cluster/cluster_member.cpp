@@ -7,6 +7,8 @@
 //   lost <p>
 //   fenced <p>            (the stream refused an append: someone else appended since)
 // It is a test harness, not a product: the node's cluster mode is built on the same parts.
+// Arguments: --nats URLS [--user U --password P --ca FILE] --node ID --partitions N
+// --lease-ms MS --append-every-ms MS (nats_cluster::member_args() gives the first ones).
 #include <signal.h>
 
 #include <atomic>
@@ -37,7 +39,14 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2)
     arg[argv[i]] = argv[i + 1];
   ::signal(SIGTERM, [](int) { stop = true; });
-  auto link_or = nats_link::connect({flashsale::split_nats_urls(arg["--nats"]), "member-" + arg["--node"], 1000});
+  nats_link_options lo;
+  lo.urls = flashsale::split_nats_urls(arg["--nats"]);
+  lo.name = "member-" + arg["--node"];
+  lo.api_timeout_ms = 1000;
+  lo.security.user = arg["--user"];
+  lo.security.password = arg["--password"];
+  lo.security.ca_file = arg["--ca"];
+  auto link_or = nats_link::connect(lo);
   if (auto e = std::get_if<std::string>(&link_or)) {
     std::cerr << *e << "\n";
     return 1;

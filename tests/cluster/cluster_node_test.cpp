@@ -71,14 +71,16 @@ protected:
   /// Starts member `name` (again, on its data dir, when it ran before) into `m`.
   void launch(const std::string& name, cluster_member& m) {
     m.name = name;
-    m.process = std::make_unique<child_process>(
-      std::vector<std::string>{FLASHSALE_BINARY, "serve", "--set", "http.port=0", "--set",
-                               "http.front=none", "--set", "data_dir=" + dir.file("node-" + name),
-                               "--set", "nats.url=" + cluster->urls(), "--set",
-                               "cluster.enabled=true", "--set", "cluster.node_id=" + name, "--set",
-                               "cluster.partitions=" + std::to_string(partitions), "--set",
-                               "cluster.lease_ms=1500", "--set", "store.sync=normal"},
-      std::vector<std::string>{"FLASHSALE_ADMIN_TOKEN=tok"});
+    std::vector<std::string> argv{FLASHSALE_BINARY, "serve", "--set", "http.port=0", "--set",
+                                  "http.front=none", "--set", "data_dir=" + dir.file("node-" + name),
+                                  "--set", "cluster.enabled=true", "--set",
+                                  "cluster.node_id=" + name, "--set",
+                                  "cluster.partitions=" + std::to_string(partitions), "--set",
+                                  "cluster.lease_ms=1500", "--set", "store.sync=normal"};
+    for (auto& a : cluster->nats_set_args())
+      argv.push_back(a);
+    m.process = std::make_unique<child_process>(argv,
+                                                std::vector<std::string>{"FLASHSALE_ADMIN_TOKEN=tok"});
     m.port = listening_port(*m.process, seconds(60));
     ASSERT_GT(m.port, 0) << m.process->output();
   }
@@ -502,8 +504,11 @@ TEST_F(ClusterNodesTest, ANodePausedPastItsLeaseAppendsNothingForThePartitionsIt
 
   // `flashsale replay --partition` rebuilds the same state from the log and verifies it...
   auto replay = [&] {
-    child_process run({FLASHSALE_BINARY, "replay", "--partition", std::to_string(hot_partition),
-                       "--nats", cluster->urls(), "--json", "--verify"});
+    std::vector<std::string> argv{FLASHSALE_BINARY, "replay", "--partition",
+                                  std::to_string(hot_partition), "--json", "--verify"};
+    for (auto& a : cluster->nats_set_args())
+      argv.push_back(a);
+    child_process run(argv);
     auto code = run.wait_exit(seconds(60));
     return std::make_pair(code.value_or(-1), run.output());
   };

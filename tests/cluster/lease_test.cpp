@@ -163,13 +163,24 @@ namespace {
 
 std::unique_ptr<child_process> member(const nats_cluster& c, const std::string& node,
                                       int partitions, int lease_ms) {
-  auto m = std::make_unique<child_process>(std::vector<std::string>{
-    CLUSTER_MEMBER_BINARY, "--nats", c.urls(), "--node", node, "--partitions",
-    std::to_string(partitions), "--lease-ms", std::to_string(lease_ms), "--append-every-ms",
-    "20"});
+  std::vector<std::string> argv{CLUSTER_MEMBER_BINARY};
+  for (auto& a : c.member_args())
+    argv.push_back(a);
+  argv.insert(argv.end(), {"--node", node, "--partitions", std::to_string(partitions),
+                           "--lease-ms", std::to_string(lease_ms), "--append-every-ms", "20"});
+  auto m = std::make_unique<child_process>(argv);
   EXPECT_TRUE(m->wait_for_line([](auto& l) { return l == "ready"; }, seconds(40)))
     << m->output();
   return m;
+}
+
+/// `flashsale cluster status` (plus `extra`) on `c`, with the credentials a node uses.
+std::vector<std::string> status_command(const nats_cluster& c, std::vector<std::string> extra) {
+  std::vector<std::string> argv{FLASHSALE_BINARY, "cluster", "status"};
+  for (auto& a : c.nats_set_args())
+    argv.push_back(a);
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
 }
 
 /// The partitions `node` holds now, from the bucket.
@@ -291,8 +302,7 @@ TEST_F(ClusterTest, ClusterStatusShowsEveryPartitionWithItsOwnerAndItsLog) {
   auto claimed = std::get<0>(log)->claim(1, "a", 1);
   ASSERT_TRUE(std::holds_alternative<std::uint64_t>(claimed));
 
-  child_process status({FLASHSALE_BINARY, "cluster", "status", "--nats", cluster->urls(),
-                        "--json"});
+  child_process status(status_command(*cluster, {"--json"}));
   ASSERT_EQ(status.wait_exit(seconds(20)), 0) << status.output();
   auto json = nlohmann::json::parse(status.output());
   EXPECT_EQ(json["partitions"], 4);
@@ -315,14 +325,14 @@ TEST_F(ClusterTest, ClusterStatusShowsEveryPartitionWithItsOwnerAndItsLog) {
     }
   }
 
-  child_process table({FLASHSALE_BINARY, "cluster", "status", "--nats", cluster->urls()});
+  child_process table(status_command(*cluster, {}));
   ASSERT_EQ(table.wait_exit(seconds(20)), 0) << table.output();
   EXPECT_NE(table.output().find("partitions 4, lease 2000 ms, 2 live node(s)"), std::string::npos)
     << table.output();
 }
 
 TEST_F(ClusterTest, ClusterStatusSaysSoWhenNatsHoldsNoCluster) {
-  child_process status({FLASHSALE_BINARY, "cluster", "status", "--nats", cluster->urls()});
+  child_process status(status_command(*cluster, {}));
   ASSERT_EQ(status.wait_exit(seconds(20)), 0) << status.output();
   EXPECT_EQ(status.output(), "no cluster\n");
 }
