@@ -20,7 +20,7 @@ namespace flashsale::testing {
 class ClusterTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    cluster = std::make_unique<nats_cluster>(dir.path());
+    cluster = std::make_unique<nats_cluster>(dir.path(), cluster_options);
     ASSERT_NO_FATAL_FAILURE(cluster->start_all());
     link = connect_link("test");
     ASSERT_TRUE(link);
@@ -49,6 +49,9 @@ protected:
     return s;
   }
 
+  /// How the cluster is started: a derived fixture may change it in its constructor (the
+  /// durability tests turn sync_always on).
+  nats_cluster_options cluster_options;
   temp_dir dir;
   std::unique_ptr<nats_cluster> cluster;
   std::shared_ptr<cluster::nats_link> link;

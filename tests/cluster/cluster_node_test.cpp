@@ -62,6 +62,9 @@ answer call(int port, const std::string& method, const std::string& path,
 
 class ClusterNodesTest : public ClusterTest {
 protected:
+  // Durability tests: what a server acknowledges is on a majority's disks, as in production.
+  ClusterNodesTest() { cluster_options.sync_always = true; }
+
   void start_member(const std::string& name) {
     cluster_member m;
     ASSERT_NO_FATAL_FAILURE(launch(name, m));
