@@ -11,11 +11,13 @@
 #include "cli/options.hpp"
 #include "cluster/partition_stream.hpp"
 #include "cluster/placement.hpp"
+#include "node/nats_access.hpp"
 
 namespace flashsale::cli {
 
 const char* const cluster_usage =
-    "usage: flashsale cluster status --nats URL[,URL...] [--bucket NAME] [--json]\n"
+    "usage: flashsale cluster status [--nats URL[,URL...]] [--bucket NAME] [--json]\n"
+    "                                [--config FILE] [--set nats.KEY=VALUE ...]\n"
     "\n"
     "Reads the cluster's placement bucket: the partition count, the nodes with their address\n"
     "and last heartbeat, and per partition its owner, epoch, how long the owner has held it,\n"
@@ -24,7 +26,11 @@ const char* const cluster_usage =
     "far each other replica lags. Exits 1 when NATS cannot be read, 0 otherwise; a NATS with\n"
     "no cluster prints \"no cluster\".\n"
     "\n"
-    "  --nats URLS     servers of the NATS cluster, comma-separated\n"
+    "  --nats URLS     servers of the NATS cluster, comma-separated (default: nats.url)\n"
+    "  --config FILE   a config file for the nats.* keys: credentials and TLS for the\n"
+    "                  servers (docs/NATS.md)\n"
+    "  --set KEY=VALUE one such key, e.g. --set nats.tls.ca_file=ca.pem (repeatable); the\n"
+    "                  environment's FLASHSALE_NATS_* count too (FLASHSALE_NATS_PASSWORD)\n"
     "  --bucket NAME   the placement bucket (default flashsale_cluster)\n"
     "  --json          one JSON object instead of the table\n";
 
@@ -55,8 +61,13 @@ int cluster(const args& a) {
     return usage_error("unknown cluster subcommand '" + a[0] + "'", cluster_usage);
   std::string urls, bucket = "flashsale_cluster";
   bool as_json = false;
+  config_sources sources;
   for (size_t i = 1; i < a.size(); ++i) {
-    if (a[i] == "--json") {
+    std::string problem;
+    if (take_config_option(a, i, sources, problem)) {
+      if (!problem.empty())
+        return usage_error(problem, cluster_usage);
+    } else if (a[i] == "--json") {
       as_json = true;
     } else if ((a[i] == "--nats" || a[i] == "--bucket") && i + 1 < a.size()) {
       (a[i] == "--nats" ? urls : bucket) = a[i + 1];
@@ -68,10 +79,16 @@ int cluster(const args& a) {
       return usage_error("unexpected argument '" + a[i] + "'", cluster_usage);
     }
   }
-  if (urls.empty())
-    return usage_error("--nats is required", cluster_usage);
+  auto loaded = load_nats_config(sources, urls);
+  if (auto problem = std::get_if<std::string>(&loaded)) {
+    std::cerr << "flashsale: " << *problem << "\n";
+    return 1;
+  }
+  const auto& config = std::get<node_config>(loaded);
+  if (config.nats.url.rfind("nats://", 0) != 0)
+    return usage_error("--nats (or nats.url) is required", cluster_usage);
 
-  auto link_or = cluster::nats_link::connect({split_nats_urls(urls), "flashsale-status", 2000});
+  auto link_or = cluster::nats_link::connect(nats_link_options_of(config, "flashsale-status"));
   if (auto e = std::get_if<std::string>(&link_or)) {
     std::cerr << "flashsale: " << *e << "\n";
     return 1;

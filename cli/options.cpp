@@ -40,4 +40,14 @@ std::variant<node_config, std::string> load_node_config(config_sources sources) 
   return load_config(sources);
 }
 
+std::variant<node_config, std::string> load_nats_config(config_sources sources,
+                                                        const std::string& nats_url) {
+  for (auto& [name, value] : flashsale_environment())
+    if (name.rfind("FLASHSALE_NATS_", 0) == 0)
+      sources.env.emplace_back(name, value);
+  if (!nats_url.empty())
+    sources.sets.push_back("nats.url=" + nats_url);
+  return load_config(sources);
+}
+
 } // namespace flashsale::cli

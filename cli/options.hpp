@@ -25,4 +25,11 @@ bool take_config_option(const std::vector<std::string>& argv, size_t& i,
 /// Loads the config from `sources` plus this process's FLASHSALE_* environment.
 std::variant<node_config, std::string> load_node_config(config_sources sources);
 
+/// The same for a tool that only talks to NATS (`pay-sim`, `cluster status`): of the
+/// environment only FLASHSALE_NATS_* counts (FLASHSALE_NATS_PASSWORD and the like), so variables
+/// meant for a node or for `flashsale load` do not stop it. `nats_url`, when not empty, is
+/// nats.url (the tool's own --nats flag), beating --set.
+std::variant<node_config, std::string> load_nats_config(config_sources sources,
+                                                        const std::string& nats_url);
+
 } // namespace flashsale::cli

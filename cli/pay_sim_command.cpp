@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "node/nats_access.hpp"
 #include "payments/payment_simulator.hpp"
 
 namespace flashsale::cli {
@@ -21,7 +22,11 @@ const char* const pay_sim_usage =
     "consumer `payments`) and calls the node's signed webhook with the payment result.\n"
     "\n"
     "  --node-url URL       the node to call, e.g. http://127.0.0.1:8080\n"
-    "  --nats-url URL       JetStream server, e.g. nats://127.0.0.1:4222\n"
+    "  --nats-url URL       JetStream server, e.g. nats://127.0.0.1:4222 (default: nats.url)\n"
+    "  --config FILE        a config file for the nats.* keys: credentials and TLS for the\n"
+    "                       NATS server (nats.user, nats.tls.ca_file, ...; docs/NATS.md)\n"
+    "  --set KEY=VALUE      one such key, e.g. --set nats.user=payments (repeatable); the\n"
+    "                       environment's FLASHSALE_NATS_* count too (FLASHSALE_NATS_PASSWORD)\n"
     "  --secret SECRET      the webhook HMAC secret (payments.webhook_secret of the node)\n"
     "  --ca-cert FILE       for an https:// node: the CA (PEM) its certificate must chain to\n"
     "                       (default: the system's trusted CAs)\n"
@@ -51,11 +56,19 @@ int pay_sim(const args& a) {
   o.latency_ms = 3000;
   o.success_rate = 0.9;
   o.max_deliver = 5;
+  config_sources sources;
+  std::string nats_url;
   for (size_t i = 0; i < a.size(); ++i) {
     const auto& flag = a[i];
     if (flag == "--help" || flag == "-h") {
       std::cout << pay_sim_usage;
       return 0;
+    }
+    std::string problem;
+    if (take_config_option(a, i, sources, problem)) {
+      if (!problem.empty())
+        return usage_error(problem, pay_sim_usage);
+      continue;
     }
     if (i + 1 >= a.size())
       return usage_error(flag.rfind("--", 0) == 0 ? "missing value for " + flag
@@ -66,7 +79,7 @@ int pay_sim(const args& a) {
     if (flag == "--node-url")
       o.node_url = value;
     else if (flag == "--nats-url")
-      o.nats_url = value;
+      nats_url = value;
     else if (flag == "--secret")
       o.webhook_secret = value;
     else if (flag == "--ca-cert")
@@ -93,8 +106,18 @@ int pay_sim(const args& a) {
     else
       return usage_error("unknown option '" + flag + "'", pay_sim_usage);
   }
+  auto loaded = load_nats_config(sources, nats_url);
+  if (auto problem = std::get_if<std::string>(&loaded)) {
+    std::cerr << "flashsale: " << *problem << "\n";
+    return 1;
+  }
+  const auto& config = std::get<node_config>(loaded);
+  if (config.nats.url.rfind("nats://", 0) == 0)
+    o.nats_url = config.nats.url;
+  o.nats = nats_security_of(config);
   if (o.node_url.empty() || o.nats_url.empty() || o.webhook_secret.empty())
-    return usage_error("--node-url, --nats-url and --secret are required", pay_sim_usage);
+    return usage_error("--node-url, --nats-url (or nats.url) and --secret are required",
+                       pay_sim_usage);
 
   // Before any thread starts, so only sigwait() below sees the stop signals.
   sigset_t stop_signals;
@@ -109,7 +132,8 @@ int pay_sim(const args& a) {
     std::cerr << "flashsale: " << *problem << "\n";
     return 1;
   }
-  std::cout << "pay-sim: consuming " << payments_subject << " from " << o.nats_url << ", paying at "
+  std::cout << "pay-sim: consuming " << payments_subject << " from " << redact_nats_url(o.nats_url)
+            << ", paying at "
             << o.node_url << " with " << o.workers << " workers" << std::endl;
   int received = 0;
   sigwait(&stop_signals, &received);

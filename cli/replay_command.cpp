@@ -14,6 +14,7 @@
 #include "cli/options.hpp"
 #include "cluster/partition_stream.hpp"
 #include "events/time.hpp"
+#include "node/nats_access.hpp"
 #include "persistence/snapshot_file.hpp"
 #include "persistence/sqlite_event_store.hpp"
 #include "persistence/sqlite_reader_pool.hpp"
@@ -39,7 +40,8 @@ const char* const replay_usage =
   "  --partition P   cluster mode: replay partition P's log from the NATS cluster (stream\n"
   "                  FLASHSALE_PARTITIONS) instead of a store, and verify its ownership\n"
   "                  too: epochs never go back, after a claim only the claimant writes\n"
-  "  --nats URLS     the NATS cluster for --partition (default: nats.url)\n"
+  "  --nats URLS     the NATS cluster for --partition (default: nats.url); its credentials\n"
+  "                  and TLS are the nats.* keys (--set nats.user=..., docs/NATS.md)\n"
   "\n"
   "Safe on the store of a running node (read-only, no lock).\n";
 
@@ -116,10 +118,10 @@ struct scratch_dir {
 /// Partition `p`'s log, read from NATS and imported into a scratch store at `into`/events.db,
 /// every event at the version the log holds (a gap or conflict is an error: the log is the
 /// truth); its ownership violations are added to `violations`.
-std::optional<std::string> import_partition(const std::string& urls, int p,
+std::optional<std::string> import_partition(const node_config& config, int p,
                                             const std::string& into,
                                             std::vector<std::string>& violations) {
-  auto link = cluster::nats_link::connect({split_nats_urls(urls), "flashsale-replay", 5000});
+  auto link = cluster::nats_link::connect(nats_link_options_of(config, "flashsale-replay", 5000));
   if (auto e = std::get_if<std::string>(&link))
     return *e;
   cluster::partition_stream logs(std::get<0>(link), {});
@@ -292,6 +294,8 @@ int replay(const args& a) {
       return usage_error("unknown option '" + a[i] + "'", replay_usage);
     }
   }
+  if (!flags.nats.empty())
+    sources.sets.push_back("nats.url=" + flags.nats); // beats --set, as the flag is meant to
   auto loaded = load_node_config(sources);
   if (auto problem = std::get_if<std::string>(&loaded)) {
     std::cerr << "flashsale: " << *problem << "\n";
@@ -302,16 +306,14 @@ int replay(const args& a) {
   scratch_dir scratch;
   std::string path;
   if (flags.partition) {
-    if (flags.nats.empty())
-      flags.nats = config.nats.url;
-    if (flags.nats.rfind("nats://", 0) != 0)
+    if (config.nats.url.rfind("nats://", 0) != 0)
       return usage_error("--partition needs the NATS cluster: --nats nats://HOST:PORT[,...]",
                          replay_usage);
     if (scratch.path.empty()) {
       std::cerr << "flashsale replay: cannot create a scratch directory in /tmp\n";
       return 1;
     }
-    if (auto problem = import_partition(flags.nats, *flags.partition, scratch.path, violations)) {
+    if (auto problem = import_partition(config, *flags.partition, scratch.path, violations)) {
       std::cerr << "flashsale replay: partition " << *flags.partition << ": " << *problem << "\n";
       return 1;
     }

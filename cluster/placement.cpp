@@ -61,6 +61,7 @@ struct placement::impl {
   std::map<std::string, node_seen> nodes_seen;
   std::optional<steady::time_point> bucket_ok_since; ///< our heartbeats acknowledged since
   int views_in_a_row = 0;
+  bool read_failing = false;
 
   std::mutex stop_mutex;
   std::condition_variable stop_cv;
@@ -186,10 +187,15 @@ struct placement::impl {
 
   void view() {
     auto all = read_bucket(js, kv, o.bucket, tick.count());
-    if (std::holds_alternative<std::string>(all)) {
+    if (auto e = std::get_if<std::string>(&all)) {
+      if (views_in_a_row > 0 || !read_failing) // once per outage, not once per tick
+        std::cerr << "flashsale: cluster: placement bucket unreadable (" << *e
+                  << "); serving what the logs allow" << std::endl;
+      read_failing = true;
       views_in_a_row = 0;
       return; // no view this tick: keep serving what the logs let us serve
     }
+    read_failing = false;
     ++views_in_a_row;
     auto now = steady::now();
     // Nodes: a heartbeat's revision changes every tick while its node lives.
@@ -274,6 +280,9 @@ struct placement::impl {
         if (!bucket_ok_since)
           bucket_ok_since = sent;
       } else {
+        if (bucket_ok_since)
+          std::cerr << "flashsale: cluster: heartbeat not acknowledged by the placement bucket"
+                    << std::endl;
         bucket_ok_since.reset();
         views_in_a_row = 0;
       }

@@ -22,6 +22,7 @@
 #include "cluster/snapshot_store.hpp"
 #include "events/event.hpp"
 #include "node/cluster_wire.hpp"
+#include "node/nats_access.hpp"
 #include "node/node.hpp"
 #include "persistence/data_dir.hpp"
 #include "persistence/read_queue.hpp"
@@ -415,7 +416,7 @@ cluster_node::start(const node_config& config, const std::string& address) {
     }
   }
   auto link = cluster::nats_link::connect(
-    {split_nats_urls(config.nats.url), "flashsale-" + config.cluster.node_id, 2000});
+    nats_link_options_of(config, "flashsale-" + config.cluster.node_id, 2000));
   if (auto problem = std::get_if<std::string>(&link))
     return "nats.url: " + *problem;
   self->link = std::get<0>(link);

@@ -375,8 +375,11 @@ TEST_F(ClusterNodesTest, ANodePausedPastItsLeaseAppendsNothingForThePartitionsIt
 
   // `flashsale replay --partition` rebuilds the same state from the log and verifies it...
   auto replay = [&] {
-    child_process run({FLASHSALE_BINARY, "replay", "--partition", std::to_string(hot_partition),
-                       "--nats", cluster->urls(), "--json", "--verify"});
+    std::vector<std::string> argv{FLASHSALE_BINARY, "replay", "--partition",
+                                  std::to_string(hot_partition), "--json", "--verify"};
+    for (auto& a : cluster->nats_set_args())
+      argv.push_back(a);
+    child_process run(argv);
     auto code = run.wait_exit(seconds(60));
     return std::make_pair(code.value_or(-1), run.output());
   };
@@ -496,9 +499,12 @@ TEST_F(ClusterNodesTest, ARollingRestartUnderLoadLosesNothingAndOnlyAnswers503Wh
   }
   // Each product's partition log replays and verifies, while the cluster runs.
   for (auto& product : products) {
-    child_process replay({FLASHSALE_BINARY, "replay", "--partition",
-                          std::to_string(cluster::partition_of(product, partitions)), "--nats",
-                          cluster->urls(), "--json", "--verify"});
+    std::vector<std::string> argv{FLASHSALE_BINARY, "replay", "--partition",
+                                  std::to_string(cluster::partition_of(product, partitions)),
+                                  "--json", "--verify"};
+    for (auto& a : cluster->nats_set_args())
+      argv.push_back(a);
+    child_process replay(argv);
     ASSERT_EQ(replay.wait_exit(seconds(60)), 0) << replay.output();
     EXPECT_EQ(json::parse(replay.output(), nullptr, false)["violations"], json::array());
   }

@@ -55,6 +55,9 @@ inline answer call(int port, const std::string& method, const std::string& path,
 
 class ClusterNodesTest : public ClusterTest {
 protected:
+  // Durability tests: what a server acknowledges is on a majority's disks, as in production.
+  ClusterNodesTest() { cluster_options.sync_always = true; }
+
   void start_member(const std::string& name) {
     cluster_member m;
     ASSERT_NO_FATAL_FAILURE(launch(name, m));
@@ -63,15 +66,28 @@ protected:
 
   /// Starts member `name` (again, on its data dir, when it ran before) into `m`.
   void launch(const std::string& name, cluster_member& m) {
+    spawn(name, m);
+    ASSERT_NO_FATAL_FAILURE(await_port(m));
+  }
+
+  /// The process of member `name`, started without waiting for it to listen (several start
+  /// together this way; from this thread: a child dies with the thread that started it).
+  void spawn(const std::string& name, cluster_member& m) {
     m.name = name;
-    m.process = std::make_unique<child_process>(
-      std::vector<std::string>{FLASHSALE_BINARY, "serve", "--set", "http.port=0", "--set",
-                               "http.front=none", "--set", "data_dir=" + dir.file("node-" + name),
-                               "--set", "nats.url=" + cluster->urls(), "--set",
-                               "cluster.enabled=true", "--set", "cluster.node_id=" + name, "--set",
-                               "cluster.partitions=" + std::to_string(partition_count), "--set",
-                               "cluster.lease_ms=" + std::to_string(lease_ms), "--set", "store.sync=normal"},
-      std::vector<std::string>{"FLASHSALE_ADMIN_TOKEN=tok"});
+    std::vector<std::string> argv{FLASHSALE_BINARY, "serve", "--set", "http.port=0", "--set",
+                                  "http.front=none", "--set", "data_dir=" + dir.file("node-" + name),
+                                  "--set", "cluster.enabled=true", "--set",
+                                  "cluster.node_id=" + name, "--set",
+                                  "cluster.partitions=" + std::to_string(partition_count), "--set",
+                                  "cluster.lease_ms=" + std::to_string(lease_ms), "--set",
+                                  "store.sync=normal"};
+    for (auto& a : cluster->nats_set_args())
+      argv.push_back(a);
+    m.process = std::make_unique<child_process>(argv,
+                                                std::vector<std::string>{"FLASHSALE_ADMIN_TOKEN=tok"});
+  }
+
+  void await_port(cluster_member& m) {
     m.port = listening_port(*m.process, seconds(60));
     ASSERT_GT(m.port, 0) << m.process->output();
   }
