@@ -40,15 +40,15 @@ struct edge_options {
 /// What the generated configuration is made of; render_haproxy_config is pure so tests can
 /// check it (and `haproxy -c` can validate it) without starting anything.
 struct haproxy_settings {
-  int listen_fd = 3;              ///< the inherited client-facing socket
-  std::string backend_address;    ///< 127.0.0.1:<port>
+  int listen_fd = 3;           ///< the inherited client-facing socket
+  std::string backend_address; ///< 127.0.0.1:<port>
   int backend_connections = 32;
   int max_client_connections = 1000; ///< global maxconn
   int threads = 1;
-  std::string stats_socket;       ///< absolute path
+  std::string stats_socket; ///< absolute path
   std::int64_t max_body_bytes = 65536;
-  std::string tls_pem;            ///< certificate + key in one PEM; empty = plain HTTP
-  std::string error_dir;          ///< holds the <status>.http files render_error_files writes
+  std::string tls_pem;   ///< certificate + key in one PEM; empty = plain HTTP
+  std::string error_dir; ///< holds the <status>.http files render_error_files writes
 };
 
 /// The whole haproxy.cfg text.
