@@ -127,19 +127,20 @@ handler route(const char* pattern, handler h) {
 }
 
 void install_operations(httplib::Server& server, route_context& c) {
-  server.Get("/health", route("/health", [&c](const httplib::Request&, httplib::Response& res) {
-               auto h = c.node.health();
-               nlohmann::ordered_json body{{"status", h.event_store_ok ? "ok" : "failing"},
-                                           {"event_store", h.event_store_ok ? "ok" : "failed"},
-                                           {"nats", h.nats},
-                                           {"outbox_lag", h.outbox_lag}};
-               if (!h.event_store_ok)
-                 body["event_store_error"] = h.event_store_error;
-               if (h.cluster)
-                 body["cluster"] = {{"node", h.cluster->node}, {"partitions", h.cluster->partitions}};
-               send_json_text(res, h.event_store_ok ? 200 : 503,
-                              body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-             }));
+  server.Get(
+      "/health", route("/health", [&c](const httplib::Request&, httplib::Response& res) {
+        auto h = c.node.health();
+        nlohmann::ordered_json body{{"status", h.event_store_ok ? "ok" : "failing"},
+                                    {"event_store", h.event_store_ok ? "ok" : "failed"},
+                                    {"nats", h.nats},
+                                    {"outbox_lag", h.outbox_lag}};
+        if (!h.event_store_ok)
+          body["event_store_error"] = h.event_store_error;
+        if (h.cluster)
+          body["cluster"] = {{"node", h.cluster->node}, {"partitions", h.cluster->partitions}};
+        send_json_text(res, h.event_store_ok ? 200 : 503,
+                       body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      }));
   server.Get("/dashboard", route("/dashboard", [](const httplib::Request&, httplib::Response& res) {
                res.set_header("Cache-Control", "no-cache");
                res.set_content(dashboard_html(), "text/html; charset=utf-8");

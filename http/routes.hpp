@@ -27,7 +27,7 @@ struct route_context {
   std::string admin_token;
   std::string webhook_secret;
   std::int64_t default_hold_seconds = 600;
-  const clock& time; ///< webhook signature tolerance
+  const clock& time;             ///< webhook signature tolerance
   rate_limiter& limiter;         ///< per user_id
   rate_limiter& address_limiter; ///< per client address
   admission& writes;
