@@ -12,6 +12,10 @@ void send_error(httplib::Response& res, const rejection& error, long retry_after
   res.set_content(error_body(error.code, error.message), "application/json");
 }
 
+rejection body_too_large() {
+  return {errc::payload_too_large, "the request body exceeds http.max_body_bytes"};
+}
+
 void send_json_text(httplib::Response& res, int status, const std::string& body) {
   res.status = status;
   if (status == 503 && !res.has_header("Retry-After"))

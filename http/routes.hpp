@@ -32,7 +32,8 @@ struct route_context {
   rate_limiter& address_limiter; ///< per client address
   admission& writes;
   http_metrics& metrics;
-  bool behind_front = false; ///< trust the front's X-Forwarded-For for the client address
+  bool behind_front = false;           ///< trust the front's X-Forwarded-For for the client address
+  std::int64_t max_body_bytes = 65536; ///< http.max_body_bytes: larger bodies get 413
 };
 
 void install_routes(httplib::Server& server, route_context& context);

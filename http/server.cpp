@@ -56,9 +56,9 @@ struct http_server::impl {
                                 o.shed_after_ms, 100},
              o.time ? o.time : &monotonic),
       metrics(std::make_shared<http_metrics>()),
-      context{n,        o.admin_token, o.webhook_secret, o.default_hold_seconds,
-              time,     limiter,       address_limiter,  writes,
-              *metrics, o.behind_front} {}
+      context{n,        o.admin_token,  o.webhook_secret, o.default_hold_seconds,
+              time,     limiter,        address_limiter,  writes,
+              *metrics, o.behind_front, o.max_body_bytes} {}
 
   node_api& node;
   system_clock wall_clock;
@@ -119,7 +119,7 @@ http_server::bind(const http_options& options, node_api& node) {
     if (res.status == 404)
       send_error(res, {errc::not_found, "no route for " + req.method + " " + req.path});
     else if (res.status == 413)
-      send_error(res, {errc::payload_too_large, "the request body exceeds http.max_body_bytes"});
+      send_error(res, body_too_large());
     else if (res.status == 400)
       send_error(res, {errc::invalid_request, "malformed HTTP request"});
     else if (res.status == 503)
