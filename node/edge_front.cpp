@@ -28,6 +28,12 @@ constexpr int keep_alive_timeout_s = 30; // an idle client between requests: a s
 constexpr int queue_timeout_s = 10;      // waiting for a free backend connection
 constexpr int server_timeout_s = 30;     // the node answers within its own 15 s request timeout
 constexpr int hard_stop_after_s = 10;    // a soft stop finishes in-flight requests this long
+constexpr int linger_s = 5;              // reading and dropping an oversized body after its 413
+
+const char* const too_large_message = "the request body exceeds http.max_body_bytes";
+/// The Lua service answering a body over the limit (render_too_large_service); its file is
+/// <error_dir>/<name>.lua.
+const char* const too_large_service = "flashsale_too_large";
 
 /// One answer HAProxy gives itself, in API.md's shape. `status` may differ from the HAProxy
 /// status it replaces: a dead or slow node is `503 unavailable` + Retry-After to clients.
@@ -40,7 +46,7 @@ struct edge_error {
 const edge_error edge_errors[] = {
     {400, errc::invalid_request, "malformed HTTP request"},
     {408, errc::request_timeout, "the request did not arrive completely within 5 s"},
-    {413, errc::payload_too_large, "the request body exceeds http.max_body_bytes"},
+    {413, errc::payload_too_large, too_large_message},
     {500, errc::internal, "internal error at the edge"},
     {501, errc::invalid_request, "unsupported HTTP framing"},
     {502, errc::unavailable, "the node closed the connection without answering; retry shortly"},
@@ -63,6 +69,23 @@ const char* reason_phrase(int status) {
   default:
     return "Error";
   }
+}
+
+/// A Lua string literal holding `text` exactly (control bytes as three-digit \ddd escapes).
+std::string lua_quoted(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) {
+      char escape[5];
+      std::snprintf(escape, sizeof escape, "\\%03u", c);
+      out += escape;
+      continue;
+    }
+    if (c == '"' || c == '\\')
+      out += '\\';
+    out += static_cast<char>(c);
+  }
+  return out + "\"";
 }
 
 struct listener {
@@ -178,7 +201,9 @@ std::string render_haproxy_config(const haproxy_settings& s) {
        "  stats socket "
     << s.stats_socket
     << " mode 600 level user\n"
-       "  log stdout format raw local0 info\n";
+       "  log stdout format raw local0 info\n"
+       "  lua-load "
+    << s.error_dir << "/" << too_large_service << ".lua\n";
   if (!s.tls_pem.empty())
     o << "  ssl-default-bind-options ssl-min-ver TLSv1.2\n";
   o << "\n"
@@ -189,7 +214,6 @@ std::string render_haproxy_config(const haproxy_settings& s) {
        "  option dontlognull\n"
        "  option dontlog-normal\n"
        "  option http-keep-alive\n"
-       "  option http-buffer-request\n"
        "  option http-ignore-probes\n"
        "  timeout connect 5s\n"
        "  timeout client "
@@ -215,9 +239,16 @@ std::string render_haproxy_config(const haproxy_settings& s) {
   if (!s.tls_pem.empty())
     o << " ssl crt " << s.tls_pem << " alpn http/1.1";
   o << "\n"
-       "  http-request deny deny_status 413 if { req.hdr_val(content-length) gt "
+       "  # A body over the limit is refused on its Content-Length before anything waits for it,\n"
+       "  # and no 100-continue invites it (backend too_large answers).\n"
+       "  acl body_too_large req.hdr_val(content-length) gt "
     << s.max_body_bytes
-    << " }\n"
+    << "\n"
+       "  http-request del-header Expect if body_too_large\n"
+       "  # A request reaches a backend connection only once it is whole (or fills a buffer).\n"
+       "  http-request wait-for-body time "
+    << request_timeout_s
+    << "s unless body_too_large\n"
        "  # The node sees exactly one X-Forwarded-For: the address HAProxy accepted.\n"
        "  http-request del-header X-Forwarded-For\n"
        "  # Nothing is served in parts; a Range the adapter cannot parse would cost a 416.\n"
@@ -225,7 +256,17 @@ std::string render_haproxy_config(const haproxy_settings& s) {
        "  option forwardfor\n"
        "  # Keep-alive towards clients is the edge's business, not the adapter's.\n"
        "  http-response del-header Keep-Alive\n"
+       "  use_backend too_large if body_too_large\n"
        "  default_backend node\n"
+       "\n"
+       "backend too_large\n"
+       "  # The Lua service answers 413 at once, then drains the body (a lingering close), so the\n"
+       "  # client reads the answer instead of a reset. No Nagle/MSG_MORE: the answer goes out\n"
+       "  # while the service still reads, not 200 ms later.\n"
+       "  option http-no-delay\n"
+       "  http-request use-service lua."
+    << too_large_service
+    << "\n"
        "\n"
        "backend node\n"
        "  # Every client's first request may use an idle backend connection: a crowd of one-shot\n"
@@ -237,8 +278,48 @@ std::string render_haproxy_config(const haproxy_settings& s) {
   return o.str();
 }
 
+std::string render_too_large_service() {
+  std::ostringstream o;
+  o << "-- Generated by flashsale at every start (node/edge_front.cpp): edits are overwritten.\n"
+       "-- A request whose Content-Length exceeds http.max_body_bytes is answered here at once:\n"
+       "-- 413 in API.md's error shape. Then the rest of its body is read and dropped (at most "
+    << linger_s
+    << " s)\n"
+       "-- before the connection closes, as nginx's lingering close does: a socket closed with\n"
+       "-- unread data makes the kernel send a reset, and a client still sending its body\n"
+       "-- (Python's http.client) got EPIPE instead of the answer.\n"
+       "local body = "
+    << lua_quoted(error_body(errc::payload_too_large, too_large_message))
+    << "\n"
+       "core.register_service(\""
+    << too_large_service
+    << "\", \"http\", function(applet)\n"
+       "  applet:set_status(413, \"Payload Too Large\")\n"
+       "  applet:add_header(\"content-type\", \"application/json\")\n"
+       "  applet:add_header(\"cache-control\", \"no-store\")\n"
+       "  applet:add_header(\"content-length\", tostring(#body))\n"
+       "  applet:add_header(\"connection\", \"close\")\n"
+       "  applet:start_response()\n"
+       "  applet:send(body)\n"
+       "  local stop_at = core.now().sec + "
+    << linger_s
+    << "\n"
+       "  repeat\n"
+       "    local chunk = applet:receive(65536) -- \"\" once the body ended or the client left\n"
+       "  until chunk == nil or #chunk == 0 or core.now().sec >= stop_at\n"
+       "end)\n";
+  return o.str();
+}
+
 std::string write_error_files(const std::string& error_dir) {
   ::mkdir(error_dir.c_str(), 0755);
+  {
+    auto path = error_dir + "/" + too_large_service + ".lua";
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << render_too_large_service();
+    if (!out)
+      return "cannot write " + path;
+  }
   for (const auto& e : edge_errors) {
     auto status = http_status(e.code);
     auto body = error_body(e.code, e.message);

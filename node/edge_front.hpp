@@ -55,8 +55,15 @@ struct haproxy_settings {
 std::string render_haproxy_config(const haproxy_settings& s);
 
 /// Writes, into s.error_dir, the answers HAProxy itself gives (timeouts, a full queue, a dead
-/// backend) in API.md's error shape; an error message, empty on success.
+/// backend, a body too large) in API.md's error shape; an error message, empty on success.
 std::string write_error_files(const std::string& error_dir);
+
+/// The Lua service (HAProxy's `lua-load`) that answers a body whose Content-Length exceeds the
+/// limit: 413 in API.md's shape at once, then it reads and drops the rest of the body for a few
+/// seconds before the connection closes, as nginx's lingering close does, so a client still
+/// sending (Python's http.client) reads the answer instead of a reset. write_error_files
+/// writes it beside the error files.
+std::string render_too_large_service();
 
 /// Clients HAProxy may hold at once, for this process's open-file limit (the child inherits
 /// it): an idle client costs one descriptor, a request in flight two.
