@@ -1,8 +1,8 @@
 // Opening the SQLite event store: the store id, the schema checks that refuse a file this build
 // must not write, and the data-dir lock that keeps a second node off the same directory.
-#include <gtest/gtest.h>
-
 #include <cstdio>
+
+#include <gtest/gtest.h>
 
 #include "persistence/data_dir.hpp"
 #include "tests/persistence/store_test_util.hpp"
