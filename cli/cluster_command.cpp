@@ -21,7 +21,8 @@ const char* const cluster_usage =
     "heartbeat, and per partition its owner, lease epoch, the age of its last renewal, how\n"
     "long the owner has held it, and the last sequence of its log (stream\n"
     "FLASHSALE_PARTITIONS); then, per stream of the cluster (the lease bucket's, the partition\n"
-    "logs, the outbox FLASHSALE), its leader and how far each other replica lags. Exits 1 when NATS cannot be read, 0 otherwise; a NATS with no\n"
+    "logs, the outbox FLASHSALE), its leader and how far each other replica lags. Exits 1 when "
+    "NATS cannot be read, 0 otherwise; a NATS with no\n"
     "cluster prints \"no cluster\".\n"
     "\n"
     "  --nats URLS     servers of the NATS cluster, comma-separated\n"
@@ -32,8 +33,8 @@ namespace {
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string seconds_ago(std::int64_t then_ms) {
@@ -100,8 +101,8 @@ int cluster(const args& a) {
   // How the cluster's streams are replicated: a lagging or offline replica is the first sign
   // of a server in trouble, before any lease moves.
   std::vector<std::pair<std::string, std::optional<cluster::nats_link::replication>>> streams;
-  for (const std::string& name : {"KV_" + bucket, std::string(cluster::partition_stream),
-                                  std::string("FLASHSALE")})
+  for (const std::string& name :
+       {"KV_" + bucket, std::string(cluster::partition_stream), std::string("FLASHSALE")})
     streams.emplace_back(name, link->stream_replication(name));
 
   if (as_json) {
@@ -112,8 +113,11 @@ int cluster(const args& a) {
         continue; // absent (FLASHSALE before a node relayed) or unreadable now
       nlohmann::json followers = nlohmann::json::array();
       for (auto& f : r->followers)
-        followers.push_back({{"server", f.server}, {"current", f.current},
-                             {"offline", f.offline}, {"lag", f.lag}, {"seen_ms", f.seen_ms}});
+        followers.push_back({{"server", f.server},
+                             {"current", f.current},
+                             {"offline", f.offline},
+                             {"lag", f.lag},
+                             {"seen_ms", f.seen_ms}});
       out["streams"][name] = {{"leader", r->leader}, {"followers", followers}};
     }
     out["nodes"] = nlohmann::json::object();
@@ -123,8 +127,10 @@ int cluster(const args& a) {
     for (int p = 0; p < view.partitions; ++p) {
       nlohmann::json entry{{"partition", p}, {"log_last_seq", last_seq[p]}};
       if (auto it = view.leases.find(p); it != view.leases.end())
-        entry.update({{"owner", it->second.node}, {"epoch", it->second.epoch},
-                      {"taken_ms", it->second.taken_ms}, {"renewed_ms", it->second.renewed_ms}});
+        entry.update({{"owner", it->second.node},
+                      {"epoch", it->second.epoch},
+                      {"taken_ms", it->second.taken_ms},
+                      {"renewed_ms", it->second.renewed_ms}});
       else
         entry["owner"] = nullptr;
       out["leases"].push_back(entry);
@@ -148,8 +154,9 @@ int cluster(const args& a) {
     }
     auto& l = it->second;
     std::printf("%-9d %-16s %8llu %12s %10s %12llu\n", p, l.node.c_str(),
-                static_cast<unsigned long long>(l.epoch), (seconds_ago(l.renewed_ms) + " ago").c_str(),
-                seconds_ago(l.taken_ms).c_str(), static_cast<unsigned long long>(last_seq[p]));
+                static_cast<unsigned long long>(l.epoch),
+                (seconds_ago(l.renewed_ms) + " ago").c_str(), seconds_ago(l.taken_ms).c_str(),
+                static_cast<unsigned long long>(last_seq[p]));
   }
   std::printf("\n%-24s %-8s %s\n", "stream", "leader", "other replicas");
   for (auto& [name, r] : streams) {
@@ -159,8 +166,9 @@ int cluster(const args& a) {
     for (auto& f : r->followers)
       others += (others.empty() ? "" : ", ") + f.server
                 + (f.offline ? " (offline)"
-                   : " (" + std::string(f.current ? "current" : "behind") + ", lag "
-                       + std::to_string(f.lag) + ", seen " + std::to_string(f.seen_ms) + " ms ago)");
+                             : " (" + std::string(f.current ? "current" : "behind") + ", lag "
+                                   + std::to_string(f.lag) + ", seen " + std::to_string(f.seen_ms)
+                                   + " ms ago)");
     std::printf("%-24s %-8s %s\n", name.c_str(), r->leader.empty() ? "(none)" : r->leader.c_str(),
                 others.c_str());
   }

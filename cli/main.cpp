@@ -10,17 +10,17 @@
 namespace {
 
 const char* const main_usage =
-  "usage: flashsale <command> [options]\n"
-  "\n"
-  "commands:\n"
-  "  serve    run the actor node (HTTP API, event store, NATS outbox)\n"
-  "  replay   rebuild state from the event store offline, print it, verify invariants\n"
-  "  load     rehearse a flash sale against a running node\n"
-  "  pay-sim  the payment simulator as its own process (JetStream consumer -> webhook)\n"
-  "  cluster  `cluster status`: partitions, owners and lease ages of a cluster\n"
-  "\n"
-  "`flashsale <command> --help` describes each command's options;\n"
-  "`flashsale --version` prints the version and the git commit it was built from.\n";
+    "usage: flashsale <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  serve    run the actor node (HTTP API, event store, NATS outbox)\n"
+    "  replay   rebuild state from the event store offline, print it, verify invariants\n"
+    "  load     rehearse a flash sale against a running node\n"
+    "  pay-sim  the payment simulator as its own process (JetStream consumer -> webhook)\n"
+    "  cluster  `cluster status`: partitions, owners and lease ages of a cluster\n"
+    "\n"
+    "`flashsale <command> --help` describes each command's options;\n"
+    "`flashsale --version` prints the version and the git commit it was built from.\n";
 
 } // namespace
 

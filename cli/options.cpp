@@ -9,8 +9,8 @@ int usage_error(const std::string& problem, const char* usage) {
   return exit_usage;
 }
 
-bool take_config_option(const std::vector<std::string>& argv, size_t& i,
-                        config_sources& sources, std::string& problem) {
+bool take_config_option(const std::vector<std::string>& argv, size_t& i, config_sources& sources,
+                        std::string& problem) {
   const auto& arg = argv[i];
   auto value_of = [&](const std::string& flag) -> std::optional<std::string> {
     if (arg == flag) {

@@ -19,8 +19,8 @@ int usage_error(const std::string& problem, const char* usage);
 
 /// Consumes --config FILE / --set KEY=VALUE at `argv[i]` (advancing i); false if argv[i] is
 /// neither. A missing value is reported through `problem`.
-bool take_config_option(const std::vector<std::string>& argv, size_t& i,
-                        config_sources& sources, std::string& problem);
+bool take_config_option(const std::vector<std::string>& argv, size_t& i, config_sources& sources,
+                        std::string& problem);
 
 /// Loads the config from `sources` plus this process's FLASHSALE_* environment.
 std::variant<node_config, std::string> load_node_config(config_sources sources);

@@ -22,26 +22,26 @@
 namespace flashsale::cli {
 
 const char* const replay_usage =
-  "usage: flashsale replay [--config FILE] [--set KEY=VALUE ...] [--json] [--verify]\n"
-  "                        [--at SEQ] [--stream ID] [--from-scratch]\n"
-  "                        [--partition P [--nats URL[,URL...]]]\n"
-  "\n"
-  "Rebuilds every product and order from the event store in data_dir without serving,\n"
-  "with the same fold the node uses, and prints the state. In cluster mode a node's store\n"
-  "is its newest data_dir/generation-<n>/events.db.\n"
-  "\n"
-  "  --json          print one JSON object: events, products, orders by status, violations\n"
-  "  --verify        exit 1 when any invariant is violated (oversell, negative counts, an\n"
-  "                  order and its product disagreeing), naming the first offending seq\n"
-  "  --at SEQ        the state as of global sequence SEQ\n"
-  "  --stream ID     one product's or order's history, event by event (ID or stream name)\n"
-  "  --from-scratch  ignore snapshots and fold the whole log\n"
-  "  --partition P   cluster mode: replay partition P's log from the NATS cluster (stream\n"
-  "                  FLASHSALE_PARTITIONS) instead of a store, and verify its ownership\n"
-  "                  too: epochs never go back, after a claim only the claimant writes\n"
-  "  --nats URLS     the NATS cluster for --partition (default: nats.url)\n"
-  "\n"
-  "Safe on the store of a running node (read-only, no lock).\n";
+    "usage: flashsale replay [--config FILE] [--set KEY=VALUE ...] [--json] [--verify]\n"
+    "                        [--at SEQ] [--stream ID] [--from-scratch]\n"
+    "                        [--partition P [--nats URL[,URL...]]]\n"
+    "\n"
+    "Rebuilds every product and order from the event store in data_dir without serving,\n"
+    "with the same fold the node uses, and prints the state. In cluster mode a node's store\n"
+    "is its newest data_dir/generation-<n>/events.db.\n"
+    "\n"
+    "  --json          print one JSON object: events, products, orders by status, violations\n"
+    "  --verify        exit 1 when any invariant is violated (oversell, negative counts, an\n"
+    "                  order and its product disagreeing), naming the first offending seq\n"
+    "  --at SEQ        the state as of global sequence SEQ\n"
+    "  --stream ID     one product's or order's history, event by event (ID or stream name)\n"
+    "  --from-scratch  ignore snapshots and fold the whole log\n"
+    "  --partition P   cluster mode: replay partition P's log from the NATS cluster (stream\n"
+    "                  FLASHSALE_PARTITIONS) instead of a store, and verify its ownership\n"
+    "                  too: epochs never go back, after a claim only the claimant writes\n"
+    "  --nats URLS     the NATS cluster for --partition (default: nats.url)\n"
+    "\n"
+    "Safe on the store of a running node (read-only, no lock).\n";
 
 namespace {
 
@@ -111,8 +111,7 @@ struct scratch_dir {
 
 /// Partition `p`'s log, read from NATS and imported into a scratch store at `into`/events.db
 /// (the same import a new owner does); its ownership violations are added to `violations`.
-std::optional<std::string> import_partition(const std::string& urls, int p,
-                                            const std::string& into,
+std::optional<std::string> import_partition(const std::string& urls, int p, const std::string& into,
                                             std::vector<std::string>& violations) {
   auto link = cluster::nats_link::connect({split_nats_urls(urls), "flashsale-replay", 5000});
   if (auto e = std::get_if<std::string>(&link))
@@ -146,8 +145,8 @@ void check_event(const envelope& env, const world& w, std::vector<std::string>& 
   if (it == w.products.end())
     return;
   const auto& p = it->second;
-  auto at = "seq " + std::to_string(env.seq) + " (" + env.type + "): product '" + p.product_id
-            + "' ";
+  auto at =
+      "seq " + std::to_string(env.seq) + " (" + env.type + "): product '" + p.product_id + "' ";
   if (p.available() + p.reserved + p.sold != p.stock)
     violations.push_back(at + "available + reserved + sold != stock");
   if (p.available() < 0)
@@ -157,8 +156,8 @@ void check_event(const envelope& env, const world& w, std::vector<std::string>& 
 }
 
 nlohmann::json product_counts(const product_state& p) {
-  return {{"stock", p.stock}, {"available", p.available()}, {"reserved", p.reserved},
-          {"sold", p.sold}};
+  return {
+      {"stock", p.stock}, {"available", p.available()}, {"reserved", p.reserved}, {"sold", p.sold}};
 }
 
 int print_stream(sqlite_reader_pool& log, const replay_flags& flags) {
@@ -187,8 +186,8 @@ int print_stream(sqlite_reader_pool& log, const replay_flags& flags) {
       break;
     apply(w, env);
     nlohmann::json row = env;
-    if (auto p = w.products.find(env.stream.substr(8)); stream.rfind("product-", 0) == 0
-                                                       && p != w.products.end())
+    if (auto p = w.products.find(env.stream.substr(8));
+        stream.rfind("product-", 0) == 0 && p != w.products.end())
       row["state"] = product_counts(p->second);
     else if (auto o = w.orders.find(env.stream.substr(6)); o != w.orders.end())
       row["state"] = {{"status", to_string(o->second.status)}};
@@ -225,8 +224,7 @@ int replay(const args& a) {
       flags.verify = true;
     } else if (a[i] == "--from-scratch") {
       flags.from_scratch = true;
-    } else if (a[i] == "--at" || a[i] == "--stream" || a[i] == "--partition"
-               || a[i] == "--nats") {
+    } else if (a[i] == "--at" || a[i] == "--stream" || a[i] == "--partition" || a[i] == "--nats") {
       if (i + 1 >= a.size())
         return usage_error(a[i] + " needs a value", replay_usage);
       auto value = a[++i];
@@ -295,13 +293,13 @@ int replay(const args& a) {
   };
   auto snapshots = snapshot_file::open(snapshot_file_path(path), /*read_only=*/true);
   log_source source{
-    [&log](std::int64_t after, std::size_t limit) { return log.read_from(after, limit); },
-    [&snapshots]() -> std::optional<snapshot> {
-      if (auto file = std::get_if<std::unique_ptr<snapshot_file>>(&snapshots))
-        return (*file)->latest();
-      return std::nullopt; // an unreadable snapshot file only means folding from scratch
-    },
-    {}}; // the reader pool does not know the log's end; the fold finds it
+      [&log](std::int64_t after, std::size_t limit) { return log.read_from(after, limit); },
+      [&snapshots]() -> std::optional<snapshot> {
+        if (auto file = std::get_if<std::unique_ptr<snapshot_file>>(&snapshots))
+          return (*file)->latest();
+        return std::nullopt; // an unreadable snapshot file only means folding from scratch
+      },
+      {}}; // the reader pool does not know the log's end; the fold finds it
   auto recovered = recover_world(source, options);
   auto& w = recovered.state;
   for (auto& v : check_invariants(w))
@@ -324,18 +322,19 @@ int replay(const args& a) {
                                 {"products", products},
                                 {"orders", orders},
                                 {"violations", violations}}
-                   .dump()
+                     .dump()
               << "\n";
   } else {
     std::cout << "events: " << w.events << " (last seq " << w.last_seq << "; "
               << (recovered.snapshot_seq
-                    ? "from the snapshot at seq " + std::to_string(*recovered.snapshot_seq) + " + "
-                        + std::to_string(recovered.events_folded) + " events"
-                    : std::string("folded from scratch"))
+                      ? "from the snapshot at seq " + std::to_string(*recovered.snapshot_seq)
+                            + " + " + std::to_string(recovered.events_folded) + " events"
+                      : std::string("folded from scratch"))
               << ")\n\n";
-    std::cout << std::left << std::setw(24) << "product" << std::right << std::setw(12)
-              << "stock" << std::setw(12) << "available" << std::setw(12) << "reserved"
-              << std::setw(12) << "sold" << "\n";
+    std::cout << std::left << std::setw(24) << "product" << std::right << std::setw(12) << "stock"
+              << std::setw(12) << "available" << std::setw(12) << "reserved" << std::setw(12)
+              << "sold"
+              << "\n";
     for (auto& [id, p] : w.products)
       std::cout << std::left << std::setw(24) << id << std::right << std::setw(12) << p.stock
                 << std::setw(12) << p.available() << std::setw(12) << p.reserved << std::setw(12)
@@ -348,8 +347,7 @@ int replay(const args& a) {
       std::cout << "  " << v << "\n";
   }
   if (flags.verify && !violations.empty()) {
-    std::cerr << "flashsale replay: verify failed, first violation: " << violations.front()
-              << "\n";
+    std::cerr << "flashsale replay: verify failed, first violation: " << violations.front() << "\n";
     return 1;
   }
   return 0;

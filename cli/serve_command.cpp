@@ -9,8 +9,8 @@
 #include "cli/options.hpp"
 #include "http/secrets.hpp"
 #include "http/server.hpp"
-#include "node/edge_front.hpp"
 #include "node/cluster_node.hpp"
+#include "node/edge_front.hpp"
 #include "node/node.hpp"
 
 namespace flashsale::cli {
@@ -158,7 +158,7 @@ int serve(const args& a) {
             << ", finishing in-flight requests" << std::endl;
   if (single)
     single->stop_payment_simulator(); // its keep-alive connections would hold the listener
-  front.reset();                     // the port closes; requests in flight finish
+  front.reset();                      // the port closes; requests in flight finish
   server.stop();
   started.reset();
   std::cout << "flashsale: stopped" << std::endl;

@@ -15,7 +15,7 @@
 namespace flashsale::load {
 
 struct scenario {
-  std::string url; ///< scheme://host:port of the node
+  std::string url;     ///< scheme://host:port of the node
   std::string ca_cert; ///< PEM CA file an https:// node's certificate is checked against
   std::string product = "flash";
   std::optional<std::int64_t> stock; ///< set: create/reset the product (needs admin_token)
@@ -29,16 +29,16 @@ struct scenario {
   std::string webhook_secret;
   std::uint64_t seed = 1;
   bool json = false;
-  std::string html_file; ///< empty: no HTML report
-  bool strict = false;   ///< shed answers (429/503) fail the verdict too
+  std::string html_file;        ///< empty: no HTML report
+  bool strict = false;          ///< shed answers (429/503) fail the verdict too
   bool idempotency_keys = true; ///< send an Idempotency-Key with every order, as careful clients do
 
   // A crowd (--crowd): one connection per buyer instead of `concurrency` busy ones.
   bool crowd = false;
-  double arrival_window_s = 1;  ///< buyers connect evenly spread over this window
-  double hold_s = 0;            ///< each buyer stays connected, idle, this long after its answer
+  double arrival_window_s = 1;   ///< buyers connect evenly spread over this window
+  double hold_s = 0;             ///< each buyer stays connected, idle, this long after its answer
   std::int64_t idle_sockets = 0; ///< silent connections held open beside the crowd (slowloris)
-  double buyer_timeout_s = 30;  ///< a buyer without a complete answer by then is unanswered
+  double buyer_timeout_s = 30;   ///< a buyer without a complete answer by then is unanswered
 
   bool open_loop() const { return rate > 0; }
 };
