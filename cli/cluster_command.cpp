@@ -14,21 +14,6 @@
 
 namespace flashsale::cli {
 
-const char* const cluster_usage =
-    "usage: flashsale cluster status --nats URL[,URL...] [--bucket NAME] [--json]\n"
-    "\n"
-    "Reads the cluster's lease bucket: the partition count, the live nodes and their last\n"
-    "heartbeat, and per partition its owner, lease epoch, the age of its last renewal, how\n"
-    "long the owner has held it, and the last sequence of its log (stream\n"
-    "FLASHSALE_PARTITIONS); then, per stream of the cluster (the lease bucket's, the partition\n"
-    "logs, the outbox FLASHSALE), its leader and how far each other replica lags. Exits 1 when "
-    "NATS cannot be read, 0 otherwise; a NATS with no\n"
-    "cluster prints \"no cluster\".\n"
-    "\n"
-    "  --nats URLS     servers of the NATS cluster, comma-separated\n"
-    "  --bucket NAME   the lease bucket (default flashsale_cluster)\n"
-    "  --json          one JSON object instead of the table\n";
-
 namespace {
 
 std::int64_t now_ms() {
@@ -43,35 +28,14 @@ std::string seconds_ago(std::int64_t then_ms) {
   return text;
 }
 
-} // namespace
-
-int cluster(const args& a) {
-  if (a.empty())
-    return usage_error("missing cluster subcommand", cluster_usage);
-  if (a[0] == "--help" || a[0] == "-h") {
-    std::cout << cluster_usage;
-    return 0;
-  }
-  if (a[0] != "status")
-    return usage_error("unknown cluster subcommand '" + a[0] + "'", cluster_usage);
-  std::string urls, bucket = "flashsale_cluster";
+struct status_flags {
+  std::string urls;
+  std::string bucket = "flashsale_cluster";
   bool as_json = false;
-  for (size_t i = 1; i < a.size(); ++i) {
-    if (a[i] == "--json") {
-      as_json = true;
-    } else if ((a[i] == "--nats" || a[i] == "--bucket") && i + 1 < a.size()) {
-      (a[i] == "--nats" ? urls : bucket) = a[i + 1];
-      ++i;
-    } else if (a[i] == "--help" || a[i] == "-h") {
-      std::cout << cluster_usage;
-      return 0;
-    } else {
-      return usage_error("unexpected argument '" + a[i] + "'", cluster_usage);
-    }
-  }
-  if (urls.empty())
-    return usage_error("--nats is required", cluster_usage);
+};
 
+int status(const status_flags& flags) {
+  const auto& [urls, bucket, as_json] = flags;
   auto link_or = cluster::nats_link::connect({split_nats_urls(urls), "flashsale-status", 2000});
   if (auto e = std::get_if<std::string>(&link_or)) {
     std::cerr << "flashsale: " << *e << "\n";
@@ -173,6 +137,34 @@ int cluster(const args& a) {
                 others.c_str());
   }
   return 0;
+}
+
+} // namespace
+
+command add_cluster(CLI::App& program) {
+  auto* app = add_command(program, "cluster",
+                          "`cluster status`: partitions, owners and lease ages of a cluster\n\n"
+                          "Cluster mode runs nodes on a NATS cluster (docs/SCALING.md).");
+  auto* status_app = add_command(
+      *app, "status",
+      "partitions, owners and lease ages of a cluster\n\n"
+      "Reads the cluster's lease bucket: the partition count, the live nodes and their last\n"
+      "heartbeat, and per partition its owner, lease epoch, the age of its last renewal, how\n"
+      "long the owner has held it, and the last sequence of its log (stream\n"
+      "FLASHSALE_PARTITIONS); then, per stream of the cluster (the lease bucket's, the partition\n"
+      "logs, the outbox FLASHSALE), its leader and how far each other replica lags. Exits 1 when\n"
+      "NATS cannot be read, 0 otherwise; a NATS with no cluster prints \"no cluster\".");
+  auto flags = std::make_shared<status_flags>();
+  status_app->add_option("--nats", flags->urls, "servers of the NATS cluster, comma-separated")
+      ->type_name("URL[,URL...]")
+      ->required();
+  status_app->add_option("--bucket", flags->bucket, "the lease bucket")->type_name("NAME");
+  status_app->add_flag("--json", flags->as_json, "one JSON object instead of the table");
+  return {status_app, [status_app, flags] {
+            if (flags->urls.empty())
+              return usage_error(*status_app, "--nats is required");
+            return status(*flags);
+          }};
 }
 
 } // namespace flashsale::cli

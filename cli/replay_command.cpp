@@ -21,31 +21,10 @@
 
 namespace flashsale::cli {
 
-const char* const replay_usage =
-    "usage: flashsale replay [--config FILE] [--set KEY=VALUE ...] [--json] [--verify]\n"
-    "                        [--at SEQ] [--stream ID] [--from-scratch]\n"
-    "                        [--partition P [--nats URL[,URL...]]]\n"
-    "\n"
-    "Rebuilds every product and order from the event store in data_dir without serving,\n"
-    "with the same fold the node uses, and prints the state. In cluster mode a node's store\n"
-    "is its newest data_dir/generation-<n>/events.db.\n"
-    "\n"
-    "  --json          print one JSON object: events, products, orders by status, violations\n"
-    "  --verify        exit 1 when any invariant is violated (oversell, negative counts, an\n"
-    "                  order and its product disagreeing), naming the first offending seq\n"
-    "  --at SEQ        the state as of global sequence SEQ\n"
-    "  --stream ID     one product's or order's history, event by event (ID or stream name)\n"
-    "  --from-scratch  ignore snapshots and fold the whole log\n"
-    "  --partition P   cluster mode: replay partition P's log from the NATS cluster (stream\n"
-    "                  FLASHSALE_PARTITIONS) instead of a store, and verify its ownership\n"
-    "                  too: epochs never go back, after a claim only the claimant writes\n"
-    "  --nats URLS     the NATS cluster for --partition (default: nats.url)\n"
-    "\n"
-    "Safe on the store of a running node (read-only, no lock).\n";
-
 namespace {
 
 struct replay_flags {
+  config_sources sources;
   bool json = false;
   bool verify = false;
   bool from_scratch = false;
@@ -204,53 +183,8 @@ int print_stream(sqlite_reader_pool& log, const replay_flags& flags) {
   return 0;
 }
 
-} // namespace
-
-int replay(const args& a) {
-  config_sources sources;
-  replay_flags flags;
-  for (size_t i = 0; i < a.size(); ++i) {
-    std::string problem;
-    if (a[i] == "--help" || a[i] == "-h") {
-      std::cout << replay_usage;
-      return 0;
-    }
-    if (take_config_option(a, i, sources, problem)) {
-      if (!problem.empty())
-        return usage_error(problem, replay_usage);
-    } else if (a[i] == "--json") {
-      flags.json = true;
-    } else if (a[i] == "--verify") {
-      flags.verify = true;
-    } else if (a[i] == "--from-scratch") {
-      flags.from_scratch = true;
-    } else if (a[i] == "--at" || a[i] == "--stream" || a[i] == "--partition" || a[i] == "--nats") {
-      if (i + 1 >= a.size())
-        return usage_error(a[i] + " needs a value", replay_usage);
-      auto value = a[++i];
-      if (a[i - 1] == "--stream") {
-        flags.stream = value;
-      } else if (a[i - 1] == "--nats") {
-        flags.nats = value;
-      } else if (a[i - 1] == "--partition") {
-        char* end = nullptr;
-        auto p = std::strtol(value.c_str(), &end, 10);
-        if (value.empty() || *end != '\0' || p < 0)
-          return usage_error("--partition needs a partition number, got '" + value + "'",
-                             replay_usage);
-        flags.partition = static_cast<int>(p);
-      } else {
-        char* end = nullptr;
-        auto seq = std::strtoll(value.c_str(), &end, 10);
-        if (value.empty() || *end != '\0' || seq < 0)
-          return usage_error("--at needs a sequence number, got '" + value + "'", replay_usage);
-        flags.at = seq;
-      }
-    } else {
-      return usage_error("unknown option '" + a[i] + "'", replay_usage);
-    }
-  }
-  auto loaded = load_node_config(sources);
+int replay(const CLI::App& app, replay_flags flags) {
+  auto loaded = load_node_config(flags.sources);
   if (auto problem = std::get_if<std::string>(&loaded)) {
     std::cerr << "flashsale: " << *problem << "\n";
     return 1;
@@ -263,8 +197,7 @@ int replay(const args& a) {
     if (flags.nats.empty())
       flags.nats = config.nats.url;
     if (flags.nats.rfind("nats://", 0) != 0)
-      return usage_error("--partition needs the NATS cluster: --nats nats://HOST:PORT[,...]",
-                         replay_usage);
+      return usage_error(app, "--partition needs the NATS cluster: --nats nats://HOST:PORT[,...]");
     if (scratch.path.empty()) {
       std::cerr << "flashsale replay: cannot create a scratch directory in /tmp\n";
       return 1;
@@ -351,6 +284,44 @@ int replay(const args& a) {
     return 1;
   }
   return 0;
+}
+
+} // namespace
+
+command add_replay(CLI::App& program) {
+  auto* app = add_command(
+      program, "replay",
+      "rebuild state from the event store offline, print it, verify invariants\n\n"
+      "Rebuilds every product and order from the event store in data_dir without serving, with\n"
+      "the same fold the node uses, and prints the state. In cluster mode a node's store is its\n"
+      "newest data_dir/generation-<n>/events.db. Safe on the store of a running node (read-only,\n"
+      "no lock).");
+  auto flags = std::make_shared<replay_flags>();
+  add_config_options(*app, flags->sources);
+  app->add_flag("--json", flags->json,
+                "print one JSON object: events, products, orders by status, violations");
+  app->add_flag("--verify", flags->verify,
+                "exit 1 when any invariant is violated (oversell, negative counts, an order and "
+                "its product disagreeing), naming the first offending seq");
+  app->add_option_function<std::int64_t>(
+         "--at", [flags](std::int64_t seq) { flags->at = seq; },
+         "the state as of global sequence SEQ")
+      ->type_name("SEQ")
+      ->check(integer_in(0, INT64_MAX));
+  app->add_option("--stream", flags->stream,
+                  "one product's or order's history, event by event (ID or stream name)")
+      ->type_name("ID");
+  app->add_flag("--from-scratch", flags->from_scratch, "ignore snapshots and fold the whole log");
+  app->add_option_function<int>(
+         "--partition", [flags](int p) { flags->partition = p; },
+         "cluster mode: replay partition P's log from the NATS cluster (stream "
+         "FLASHSALE_PARTITIONS) instead of a store, and verify its ownership too: epochs never go "
+         "back, after a claim only the claimant writes")
+      ->type_name("P")
+      ->check(integer_in(0, INT32_MAX));
+  app->add_option("--nats", flags->nats, "the NATS cluster for --partition (default: nats.url)")
+      ->type_name("URL[,URL...]");
+  return {app, [app, flags] { return replay(*app, *flags); }};
 }
 
 } // namespace flashsale::cli
