@@ -11,7 +11,8 @@
 // so connections arriving meanwhile wait in the kernel's backlog instead of being refused,
 // and it is gone the moment the node is (HAProxy dies with the node: PR_SET_PDEATHSIG).
 // Files in the data dir: haproxy.cfg (generated at every start), haproxy.pid, haproxy.log
-// (start-up messages and abnormal sessions only), haproxy.sock (stats socket, readiness).
+// (start-up messages and abnormal sessions only), haproxy.sock (stats socket, readiness),
+// haproxy-errors/ (the answers it gives without the node: node/edge_answers.hpp).
 #pragma once
 
 #include <sys/types.h>
@@ -48,22 +49,11 @@ struct haproxy_settings {
   std::string stats_socket; ///< absolute path
   std::int64_t max_body_bytes = 65536;
   std::string tls_pem;   ///< certificate + key in one PEM; empty = plain HTTP
-  std::string error_dir; ///< holds the <status>.http files render_error_files writes
+  std::string error_dir; ///< holds the answers write_error_files writes (node/edge_answers.hpp)
 };
 
 /// The whole haproxy.cfg text.
 std::string render_haproxy_config(const haproxy_settings& s);
-
-/// Writes, into s.error_dir, the answers HAProxy itself gives (timeouts, a full queue, a dead
-/// backend, a body too large) in API.md's error shape; an error message, empty on success.
-std::string write_error_files(const std::string& error_dir);
-
-/// The Lua service (HAProxy's `lua-load`) that answers a body whose Content-Length exceeds the
-/// limit: 413 in API.md's shape at once, then it reads and drops the rest of the body for a few
-/// seconds before the connection closes, as nginx's lingering close does, so a client still
-/// sending (Python's http.client) reads the answer instead of a reset. write_error_files
-/// writes it beside the error files.
-std::string render_too_large_service();
 
 /// Clients HAProxy may hold at once, for this process's open-file limit (the child inherits
 /// it): an idle client costs one descriptor, a request in flight two.

@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "node/edge_answers.hpp"
 #include "node/edge_front.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/eventually.hpp"
