@@ -9,7 +9,8 @@ JOBS ?= 2
 PACKAGES := cmake g++ make pkg-config libcaf-dev libnats-dev nats-server libcpp-httplib-dev \
             nlohmann-json3-dev libsqlite3-dev libgtest-dev libssl-dev libjemalloc-dev chromium \
             haproxy prometheus-cpp-dev prometheus libjs-chart.js python3-jsonschema python3-yaml \
-            dpkg-dev file curl systemd adduser iproute2 iptables openssl debian-archive-keyring
+            dpkg-dev file curl systemd adduser iproute2 iptables openssl debian-archive-keyring \
+            libcli11-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build run test

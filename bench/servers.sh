@@ -76,23 +76,27 @@ cluster_nats_server() {
   echo "$nats"
 }
 
-# start_nats_cluster NAME -> sets CLUSTER_URLS (comma-separated) and CLUSTER_PIDS: three
-# nats-servers with JetStream in one cluster on free loopback ports, stores under $WORK/NAME.
+# start_nats_cluster NAME -> sets CLUSTER_URLS (comma-separated), CLUSTER_MONITORS (their HTTP
+# monitoring endpoints; bench/raft_entries.py reads them) and CLUSTER_PIDS: three nats-servers
+# with JetStream in one cluster on free loopback ports, stores under $WORK/NAME.
 # The servers are $(cluster_nats_server), or $NATS_SERVER when set (bench/fence_race.sh).
 start_nats_cluster() {
   local name=$1 nats i j routes
   nats=${NATS_SERVER:-$(cluster_nats_server)}
-  local c=() r=()
-  for i in 0 1 2; do c+=("$(free_port)"); r+=("$(free_port)"); done
+  local c=() r=() m=()
+  for i in 0 1 2; do c+=("$(free_port)"); r+=("$(free_port)"); m+=("$(free_port)"); done
   CLUSTER_PIDS=()
   CLUSTER_URLS=""
+  CLUSTER_MONITORS=""
   for i in 0 1 2; do
     routes=""
     for j in 0 1 2; do [ "$j" = "$i" ] || routes+="${routes:+,}nats://127.0.0.1:${r[$j]}"; done
-    "$nats" -js -a 127.0.0.1 -p "${c[$i]}" -sd "$WORK/$name/n$i" -n "n$i" --cluster_name "$name" \
-      --cluster "nats://127.0.0.1:${r[$i]}" --routes "$routes" > "$WORK/$name-n$i.log" 2>&1 &
+    "$nats" -js -a 127.0.0.1 -p "${c[$i]}" -m "${m[$i]}" -sd "$WORK/$name/n$i" -n "n$i" \
+      --cluster_name "$name" --cluster "nats://127.0.0.1:${r[$i]}" --routes "$routes" \
+      > "$WORK/$name-n$i.log" 2>&1 &
     PIDS+=($!); CLUSTER_PIDS+=($!)
     CLUSTER_URLS+="${CLUSTER_URLS:+,}nats://127.0.0.1:${c[$i]}"
+    CLUSTER_MONITORS+="${CLUSTER_MONITORS:+,}http://127.0.0.1:${m[$i]}"
   done
 }
 
