@@ -12,5 +12,6 @@ command add_replay(CLI::App& program);
 command add_load(CLI::App& program);
 command add_pay_sim(CLI::App& program);
 command add_cluster(CLI::App& program);
+command add_demo(CLI::App& program);
 
 } // namespace flashsale::cli
