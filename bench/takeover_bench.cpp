@@ -54,6 +54,7 @@ opened open_partition(partition_stream& log, snapshot_store& snapshots, const wr
   config.data_dir = dir;
   node_options no;
   no.store = out.store;
+  no.bounded_snapshot_tail = true; // as cluster mode runs a partition
   t = steady::now();
   auto n = node::start(config, std::move(no));
   if (auto e = std::get_if<std::string>(&n)) {
@@ -67,11 +68,14 @@ opened open_partition(partition_stream& log, snapshot_store& snapshots, const wr
 
 void report(const char* what, const opened& o) {
   auto& r = o.store->report();
-  std::printf("%s: claim at seq %llu, snapshot covers %llu, %zu records after it; open %.0f ms "
-              "(claim+snapshot+tail), node recovery %.0f ms, total %.0f ms\n",
+  std::printf("%s: claim at seq %llu; snapshot covering %llu (%zu bytes) read in %lld ms; %zu "
+              "records after it read in %lld ms; open %.0f ms in all; node recovery %.0f ms; "
+              "total %.0f ms\n",
               what, static_cast<unsigned long long>(r.claim_seq),
-              static_cast<unsigned long long>(r.snapshot_covers), r.tail_records, o.open_ms,
-              o.start_ms, o.open_ms + o.start_ms);
+              static_cast<unsigned long long>(r.snapshot_covers), r.snapshot_bytes,
+              static_cast<long long>(r.snapshot_took.count()), r.tail_records,
+              static_cast<long long>(r.tail_took.count()), o.open_ms, o.start_ms,
+              o.open_ms + o.start_ms);
 }
 
 } // namespace

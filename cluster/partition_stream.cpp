@@ -153,8 +153,9 @@ bool partition_stream::move_leader(int p, const std::string& server, std::int64_
   return false;
 }
 
-std::variant<std::uint64_t, std::string> partition_stream::last_seq(int p) {
-  auto info = jetstream_request(*link_, "STREAM.INFO." + o_.names.stream(p), "", o_.timeout_ms);
+std::variant<std::uint64_t, std::string> partition_stream::last_seq(int p, std::int64_t timeout_ms) {
+  auto info = jetstream_request(*link_, "STREAM.INFO." + o_.names.stream(p), "",
+                                timeout_ms > 0 ? timeout_ms : o_.timeout_ms);
   if (auto e = std::get_if<api_error>(&info))
     return e->message;
   return std::get<nlohmann::json>(info)["state"].value("last_seq", std::uint64_t{0});

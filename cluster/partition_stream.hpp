@@ -69,8 +69,9 @@ public:
                                                      const writer_id& writer,
                                                      std::int64_t timeout_ms, bool rollup = false);
 
-  /// The partition's last sequence (the leader's), 0 when it is empty.
-  std::variant<std::uint64_t, std::string> last_seq(int partition);
+  /// The partition's last sequence (the leader's), 0 when it is empty. `timeout_ms` 0: the
+  /// stream's default.
+  std::variant<std::uint64_t, std::string> last_seq(int partition, std::int64_t timeout_ms = 0);
 
   /// The record at `seq` or, if deleted (a rolled-up heartbeat), the first one after it;
   /// nullopt when there is none.

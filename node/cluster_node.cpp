@@ -118,8 +118,8 @@ struct cluster_node::impl {
   here locally(int p, F&& f) {
     auto& s = *slots[static_cast<std::size_t>(p)];
     std::shared_lock lock(s.mutex);
-    if (!s.running)
-      return here::elsewhere;
+    if (!s.running) // ours but (re)opening: nobody else would answer a forward
+      return s.wanted ? here::unavailable : here::elsewhere;
     if (!s.running->store->serving())
       return here::unavailable;
     f(*s.running->inner);
@@ -290,6 +290,9 @@ struct cluster_node::impl {
     o.partition = s.p;
     o.writer = {config.cluster.node_id, epoch};
     o.lease_ms = config.cluster.lease_ms;
+    // An append unresolved for a serving window latches the store and the partition is
+    // reopened from the log: its waiting buyers hear 503 then, not after a leader election.
+    o.resolve_patience = std::chrono::milliseconds(config.cluster.lease_ms / 2);
     o.seen_since = [this, p = s.p](std::uint64_t seq) { return keeper().seen_since(p, seq); };
     o.on_failure = [this, p = s.p, epoch](const std::string& why, bool another) {
       auto& sl = *slots[static_cast<std::size_t>(p)];
@@ -307,6 +310,7 @@ struct cluster_node::impl {
     inner_config.actors.threads = 1;
     node_options options;
     options.store = r->store;
+    options.bounded_snapshot_tail = true; // a take-over reads at most snapshot_every events
     options.order_id_accepted = [this](const std::string& id, const order_request& req) {
       return req.items.empty() || partition_of(id) == partition_of(req.items.front().product_id);
     };
