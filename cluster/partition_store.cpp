@@ -204,14 +204,12 @@ struct partition_store::impl {
         }
         heads[e->stream] = e->version;
         last_event_seq = e->seq;
-        if (is_order_stream(e->stream))
-          orders[e->stream].push_back(*e);
-        tail.push_back(std::move(*e));
+        tail.push_back(std::move(*e)); // an order asked for later is read from the log
       } else if (r.kind == record_kind::idempotency) {
         if (auto k = idempotency_of_body(r.body))
           keys.emplace(std::make_pair(k->user_id, k->key), key_entry{*k, r.seq});
       }
-    });
+    }, /*with_writer=*/false);
     report.tail_took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - began);
     if (failed_read)
       return failed_read;

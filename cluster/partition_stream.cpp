@@ -173,12 +173,14 @@ stored_record record_of(const partition_names& names, int p, stored_message&& m)
   return r;
 }
 
-stored_record record_of(const partition_names& names, int p, natsMsg* m, std::uint64_t seq) {
+stored_record record_of(const partition_names& names, int p, natsMsg* m, std::uint64_t seq,
+                        bool with_writer) {
   stored_record r;
   r.seq = seq;
   r.subject = natsMsg_GetSubject(m);
   r.kind = names.kind_of(p, r.subject);
-  r.writer = writer_of(header_of(m, writer_header));
+  if (with_writer)
+    r.writer = writer_of(header_of(m, writer_header));
   r.body.assign(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
   return r;
 }
@@ -197,7 +199,8 @@ std::variant<std::optional<stored_record>, std::string> partition_stream::record
 }
 
 std::optional<std::string> partition_stream::read(int p, std::uint64_t after, std::uint64_t up_to,
-                                                  const std::function<void(stored_record&&)>& each) {
+                                                  const std::function<void(stored_record&&)>& each,
+                                                  bool with_writer) {
   if (up_to <= after)
     return std::nullopt;
   auto& native = link_->native();
@@ -228,7 +231,7 @@ std::optional<std::string> partition_stream::read(int p, std::uint64_t after, st
         auto seq = meta->Sequence.Stream;
         jsMsgMetaData_Destroy(meta);
         if (seq >= next && seq <= up_to) {
-          each(record_of(o_.names, p, m, seq));
+          each(record_of(o_.names, p, m, seq, with_writer));
           next = seq + 1;
         } else if (seq > up_to) {
           next = up_to + 1;

@@ -100,6 +100,9 @@ struct cluster_node::impl {
   std::mutex listener_mutex;
   commit_listener listener;
   std::atomic<bool> leaving{false};
+  std::mutex overview_mutex; ///< one read of the bucket and the streams a second, however many ask
+  std::optional<cluster_overview> overview;
+  steady::time_point overview_at;
 
   int partition_of(const std::string& id) const { return cluster::partition_of(id, partitions); }
 
@@ -681,6 +684,39 @@ command_outcome cluster_node::command(const std::string& order_id, const order_c
   if (j->contains("payment"))
     return (*j)["payment"] == "applied" ? payment_result::applied : payment_result::duplicate;
   return node::fold_order(events_of((*j)["events"]));
+}
+
+std::optional<cluster_overview> cluster_node::cluster() {
+  std::lock_guard lock(self_->overview_mutex);
+  if (self_->overview && steady::now() - self_->overview_at < std::chrono::seconds(1))
+    return self_->overview;
+  auto read = cluster::read_cluster_view(*self_->link);
+  if (auto problem = std::get_if<std::string>(&read))
+    throw node_unavailable("the placement bucket cannot be read now: " + *problem);
+  auto& view = std::get<cluster::cluster_view>(read);
+  cluster_overview out;
+  out.node = self_->config.cluster.node_id;
+  out.lease_ms = view.lease_ms;
+  auto here = self_->served();
+  for (int p = 0; p < self_->partitions; ++p) {
+    cluster_overview::partition part;
+    part.id = p;
+    if (auto it = view.leases.find(p); it != view.leases.end()) {
+      part.owner = it->second.node;
+      part.epoch = it->second.epoch;
+    }
+    if (auto r = self_->logs->placement(p))
+      part.log_leader = r->leader;
+    if (auto seq = self_->logs->last_seq(p); std::holds_alternative<std::uint64_t>(seq))
+      part.log_last_seq = std::get<std::uint64_t>(seq);
+    part.served_here = std::find(here.begin(), here.end(), p) != here.end();
+    out.partitions.push_back(std::move(part));
+  }
+  for (auto& [id, n] : view.nodes)
+    out.nodes.push_back({id, n.address, n.heartbeat_ms});
+  self_->overview = out;
+  self_->overview_at = steady::now();
+  return out;
 }
 
 } // namespace flashsale

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -46,6 +47,8 @@ private:
   const std::int64_t wake_after_; ///< unfolded events that justify a wake-up
   std::atomic<std::int64_t> folded_seq_{0};
   std::int64_t since_snapshot_ = 0;
+  std::chrono::steady_clock::time_point last_snapshot_{};
+  std::chrono::steady_clock::duration last_encode_{0};
   mutable std::mutex mutex_;
   std::condition_variable wakeup_;
   bool stop_ = false;

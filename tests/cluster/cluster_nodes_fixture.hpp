@@ -87,7 +87,8 @@ protected:
                                   "cluster.node_id=" + name, "--set",
                                   "cluster.partitions=" + std::to_string(partition_count), "--set",
                                   "cluster.lease_ms=" + std::to_string(lease_ms), "--set",
-                                  "store.sync=normal"};
+                                  "store.sync=normal", "--set",
+                                  "payments.webhook_secret=" + webhook_secret};
     for (auto& a : cluster->nats_set_args())
       argv.push_back(a);
     m.process = std::make_unique<child_process>(argv,
@@ -172,6 +173,8 @@ protected:
 
   std::vector<cluster_member> members;
   int partition_count = partitions;
+  /// The same on every node: a webhook reaching any node is checked there, then forwarded.
+  std::string webhook_secret = "whsec-cluster-test";
   std::int64_t lease_ms = 2000; // serving window 1 s: room for an fsync on a busy machine
 };
 
