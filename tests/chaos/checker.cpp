@@ -1,0 +1,382 @@
+#include "tests/chaos/checker.hpp"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+namespace flashsale::testing::chaos {
+
+namespace {
+
+class judge {
+public:
+  judge(const run_record& run, const checker_options& o, verdict& v)
+    : run_(run), o_(o), v_(v), f_(fold_logs(run.logs, run.partitions)) {}
+
+  void run() {
+    v_.violations = f_.violations;
+    v_.records = f_.records;
+    v_.events = f_.events;
+    v_.claims = f_.claims;
+    for (auto& op : run_.history) {
+      if (op.kind == op_kind::place)
+        place(op);
+      else if (op.kind == op_kind::cancel)
+        cancel(op);
+      else
+        pay(op);
+    }
+    for (auto& [eid, orders] : f_.payment_events)
+      if (orders.size() > 1)
+        add("duplicate",
+            "payment event " + eid + " applied to " + std::to_string(orders.size()) + " orders",
+            {});
+    v_.acknowledged_orders = static_cast<int>(acknowledged_.size());
+    reads();
+    expiries();
+    liveness();
+    for (auto& [p, text] : run_.replay_failures)
+      add("replay", "flashsale replay --partition " + std::to_string(p) + " --verify: " + text, {});
+    v_.longest_unavailable_ms = longest_unavailable(run_.faults, run_.served, o_.serve_within_ms);
+  }
+
+private:
+  void add(const std::string& property, const std::string& message, std::vector<int> ops,
+           std::optional<unix_ms> at = std::nullopt) {
+    v_.violations.push_back({property, message, std::move(ops), {}, at});
+  }
+
+  const order_fold* order_of(const std::string& id) const {
+    auto it = f_.orders.find(id);
+    return it == f_.orders.end() ? nullptr : &it->second;
+  }
+
+  bool within(unix_ms t, const operation& op) const {
+    return t >= op.invoke - o_.slack_ms && t <= op.complete + o_.slack_ms;
+  }
+
+  // ---- place ----
+
+  void place(const operation& op) {
+    auto keyed = f_.keyed.find({op.user_id, op.key});
+    const std::string logged = keyed == f_.keyed.end() ? "" : keyed->second.front();
+    if (op.acknowledged()) {
+      acknowledged_.insert(op.order_id);
+      auto& first = answered_[{op.user_id, op.key}];
+      if (first.empty())
+        first = op.order_id;
+      else if (first != op.order_id)
+        add("duplicate", "key " + op.key + " answered " + first + " and " + op.order_id,
+            {op.index});
+      auto* o = order_of(op.order_id);
+      if (!o || o->placed == 0 || o->reserved_at == 0) {
+        add("lost", "acknowledged order " + op.order_id + " is not reserved in the logs",
+            {op.index});
+        return;
+      }
+      if (logged != op.order_id)
+        add("duplicate",
+            "acknowledged " + op.order_id + " but the key's order in the log is "
+                + (logged.empty() ? "none" : logged),
+            {op.index});
+      if (!same_items(o->items, op.items))
+        add("lost", "acknowledged " + op.order_id + " with other items than its log's", {op.index});
+      const bool in_call =
+          op.replayed ? o->reserved_at <= op.complete + o_.slack_ms : within(o->reserved_at, op);
+      if (!in_call)
+        add("stale_answer",
+            "201 for " + op.order_id + " whose reservation was recorded at "
+                + std::to_string(o->reserved_at) + ", outside the call",
+            {op.index}, o->reserved_at);
+      return;
+    }
+    if (op.unknown()) {
+      ++v_.unknown;
+      if (!logged.empty())
+        ++v_.unknown_happened;
+      return;
+    }
+    if (op.code != "sold_out") {
+      add("stale_answer", "place refused " + std::to_string(op.status) + " " + op.code, {op.index});
+      return;
+    }
+    if (auto* o = logged.empty() ? nullptr : order_of(logged);
+        o && o->placed_at && o->placed_at < op.invoke - o_.slack_ms)
+      add("stale_answer",
+          "sold_out for key " + op.key + " whose order " + logged
+              + " was placed before the call (a retry must replay it)",
+          {op.index}, o->placed_at);
+    sold_out(op);
+  }
+
+  static bool same_items(std::vector<item> a, std::vector<item> b) {
+    auto by_id = [](const item& x, const item& y) { return x.product_id < y.product_id; };
+    std::sort(a.begin(), a.end(), by_id);
+    std::sort(b.begin(), b.end(), by_id);
+    if (a.size() != b.size())
+      return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (a[i].product_id != b[i].product_id || a[i].quantity != b[i].quantity)
+        return false;
+    return true;
+  }
+
+  /// A sold_out is wrong when, for every item, the log shows at least its quantity available
+  /// at every moment of the call: no linearization point had it short.
+  void sold_out(const operation& op) {
+    std::string shown;
+    for (auto& i : op.items) {
+      auto p = f_.products.find(i.product_id);
+      if (p == f_.products.end())
+        return;
+      auto least = p->second.min_available(op.invoke - o_.slack_ms, op.complete + o_.slack_ms);
+      if (!least || *least < i.quantity)
+        return;
+      shown += " " + i.product_id + ">=" + std::to_string(*least);
+    }
+    add("stale_answer", "409 sold_out while the log shows available throughout the call:" + shown,
+        {op.index}, op.complete);
+  }
+
+  // ---- cancel and pay ----
+
+  void cancel(const operation& op) {
+    auto* o = order_of(op.order_id);
+    const bool cancelled = o && o->status == "cancelled" && o->cancel_reason == "user";
+    if (op.unknown()) {
+      ++v_.unknown;
+      v_.unknown_happened += cancelled ? 1 : 0;
+      return;
+    }
+    if (op.acknowledged()) {
+      if (!cancelled || !within(o->ended_at, op))
+        add("stale_answer",
+            "cancel of " + op.order_id + " answered 200 but the log "
+                + (cancelled ? "cancelled it at " + std::to_string(o->ended_at)
+                             : "has it " + (o ? o->status : std::string("none"))),
+            {op.index});
+      return;
+    }
+    if (op.code == "invalid_state" && o && o->terminal()
+        && o->ended_at <= op.complete + o_.slack_ms)
+      return;
+    add("stale_answer",
+        "cancel of " + op.order_id + " refused " + std::to_string(op.status) + " " + op.code
+            + " while the log has it " + (o ? o->status : std::string("none")),
+        {op.index});
+  }
+
+  void pay(const operation& op) {
+    auto* o = order_of(op.order_id);
+    const std::pair<std::string, unix_ms>* logged = nullptr;
+    if (o)
+      if (auto it = o->payments.find(op.event_id); it != o->payments.end())
+        logged = &it->second;
+    if (op.unknown()) {
+      ++v_.unknown;
+      v_.unknown_happened += logged ? 1 : 0;
+      return;
+    }
+    if (op.acknowledged()) {
+      const std::string expected = op.payment_succeeded ? "OrderPaid" : "OrderCancelled";
+      bool ok = logged && logged->second <= op.complete + o_.slack_ms;
+      if (op.result == "applied")
+        ok = ok && logged->first == expected && within(logged->second, op);
+      if (!ok)
+        add("stale_answer",
+            "payment " + op.event_id + " answered " + op.result + " but the log "
+                + (logged ? "has " + logged->first + " at " + std::to_string(logged->second)
+                          : std::string("does not have it")),
+            {op.index});
+      return;
+    }
+    // A payment for an order that can no longer take it: the order ended before, by another
+    // event than this one.
+    if (op.code == "invalid_state" && o && o->terminal() && o->ended_at <= op.complete + o_.slack_ms
+        && (!logged || logged->first == "PaymentRejected"))
+      return;
+    add("stale_answer",
+        "payment " + op.event_id + " refused " + std::to_string(op.status) + " " + op.code
+            + " while the log has the order " + (o ? o->status : std::string("none")),
+        {op.index});
+  }
+
+  // ---- after the run ----
+
+  void reads() {
+    std::set<std::string> orders = acknowledged_;
+    for (auto& [key, ids] : f_.keyed)
+      orders.insert(ids.begin(), ids.end());
+    for (auto& node : run_.nodes) {
+      auto by_node = run_.order_reads.find(node);
+      for (auto& id : orders) {
+        auto* o = order_of(id);
+        const std::string expected = o ? o->status : "none";
+        const order_read* r = nullptr;
+        if (by_node != run_.order_reads.end())
+          if (auto it = by_node->second.find(id); it != by_node->second.end())
+            r = &it->second;
+        if (!r || r->status != 200 || r->order_status != expected)
+          add("unreadable",
+              "order " + id + " on " + node + ": "
+                  + (r ? std::to_string(r->status) + " " + r->order_status
+                       : std::string("not read"))
+                  + ", its log says " + expected,
+              ops_of(id));
+      }
+      auto products = run_.product_reads.find(node);
+      for (auto& spec : run_.products) {
+        auto fp = f_.products.find(spec.id);
+        const counts logged = fp == f_.products.end() ? counts{} : fp->second.now;
+        const product_read* r = nullptr;
+        if (products != run_.product_reads.end())
+          if (auto it = products->second.find(spec.id); it != products->second.end())
+            r = &it->second;
+        if (!r || r->status != 200 || !(r->view == logged))
+          add("unreadable",
+              "product " + spec.id + " on " + node + ": "
+                  + (r ? std::to_string(r->status) + " " + r->view.render()
+                       : std::string("not read"))
+                  + ", its log says " + logged.render(),
+              {});
+      }
+    }
+  }
+
+  std::vector<int> ops_of(const std::string& order_id) const {
+    std::vector<int> out;
+    for (auto& op : run_.history)
+      if (op.order_id == order_id)
+        out.push_back(op.index);
+    return out;
+  }
+
+  void expiries() {
+    for (auto& [id, o] : f_.orders)
+      if (o.status == "reserved" && o.expires_at + o_.expiry_grace_ms < run_.logs_read_at)
+        add("expiry",
+            "order " + id + " still holds its units "
+                + std::to_string(run_.logs_read_at - o.expires_at) + " ms after it expired",
+            ops_of(id), o.expires_at);
+  }
+
+  void liveness() {
+    std::int64_t slowest = 0;
+    bool all = true;
+    for (int p = 0; p < run_.partitions; ++p) {
+      std::optional<unix_ms> first;
+      if (auto it = run_.served.find(p); it != run_.served.end())
+        for (auto t : it->second)
+          if (t >= run_.last_heal) {
+            first = t;
+            break;
+          }
+      if (!first || *first - run_.last_heal > o_.serve_within_ms) {
+        all = false;
+        add("liveness",
+            "partition " + std::to_string(p) + " not answered within "
+                + std::to_string(o_.serve_within_ms) + " ms of the last heal"
+                + (first ? " (after " + std::to_string(*first - run_.last_heal) + " ms)"
+                         : std::string(" (never)")),
+            {}, run_.last_heal);
+      }
+      if (first)
+        slowest = std::max(slowest, *first - run_.last_heal);
+    }
+    if (all)
+      v_.recovery_ms = slowest;
+    if (!run_.sale_finished)
+      add("liveness", "the sale did not finish (some unit never sold) after the last heal", {},
+          run_.last_heal);
+  }
+
+  const run_record& run_;
+  const checker_options& o_;
+  verdict& v_;
+  fold f_;
+  std::set<std::string> acknowledged_;
+  std::map<std::pair<std::string, std::string>, std::string> answered_;
+};
+
+} // namespace
+
+std::map<std::string, std::int64_t>
+longest_unavailable(const std::vector<fault_window>& faults,
+                    const std::map<int, std::vector<unix_ms>>& served, std::int64_t after_ms) {
+  std::map<std::string, std::int64_t> out;
+  for (std::size_t i = 0; i < faults.size(); ++i) {
+    const auto& f = faults[i];
+    unix_ms from = f.start, to = f.end + after_ms;
+    if (i + 1 < faults.size())
+      to = std::min(to, std::max(from, faults[i + 1].start));
+    std::int64_t longest = 0;
+    for (auto& [p, times] : served) {
+      unix_ms previous = 0;
+      bool have_previous = false;
+      for (auto t : times) {
+        if (have_previous && t > from && previous < to) // a gap begun before it is not its
+          longest = std::max(longest, t - std::max(previous, from));
+        previous = t;
+        have_previous = true;
+      }
+      if (have_previous && previous < to) // never answered again inside the window
+        longest = std::max(longest, to - std::max(previous, from));
+    }
+    auto& slot = out[f.kind];
+    slot = std::max(slot, longest);
+  }
+  return out;
+}
+
+verdict check(const run_record& run, const checker_options& o) {
+  verdict v;
+  judge(run, o, v).run();
+  return v;
+}
+
+std::string verdict::figures() const {
+  std::ostringstream out;
+  out << "acknowledged orders " << acknowledged_orders << ", unknown outcomes " << unknown << " ("
+      << unknown_happened << " happened, " << unknown - unknown_happened << " did not), records "
+      << records << " (" << events << " events, " << claims << " claims), violations "
+      << violations.size() << ", recovery "
+      << (recovery_ms ? std::to_string(*recovery_ms) + " ms" : std::string("none"))
+      << ", longest unavailable:";
+  for (auto& [kind, ms] : longest_unavailable_ms)
+    out << " " << kind << "=" << ms << "ms";
+  return out.str();
+}
+
+std::string verdict::report(const run_record& run) const {
+  std::ostringstream out;
+  out << "chaos run, " << run.schedule << "\n" << figures() << "\n";
+  if (violations.empty())
+    return out.str();
+  out << violations.size() << " VIOLATIONS (replay: CHAOS_SEED=" << run.seed
+      << " build/tests/chaos/chaos_test --gtest_filter='ChaosSeed.FromEnvironment'):\n";
+  std::map<std::string, int> shown;
+  for (auto& v : violations) {
+    if (++shown[v.property] > 25) // the first ones tell; the count says the rest
+      continue;
+    out << "- [" << v.property << "] " << v.message;
+    if (v.at)
+      out << " (at " << *v.at << ")";
+    out << "\n";
+    for (int i : v.ops)
+      if (i >= 0 && static_cast<std::size_t>(i) < run.history.size())
+        out << "    history " << run.history[static_cast<std::size_t>(i)].render() << "\n";
+    for (auto& r : v.records)
+      out << "    log " << r << "\n";
+  }
+  for (auto& [property, n] : shown)
+    if (n > 25)
+      out << "  (" << n - 25 << " more " << property << ")\n";
+  if (!run.faults.empty()) {
+    out << "faults as injected (Unix ms):\n";
+    for (auto& f : run.faults)
+      out << "  " << f.start << ".." << f.end << " " << f.text << "\n";
+  }
+  return out.str();
+}
+
+} // namespace flashsale::testing::chaos
