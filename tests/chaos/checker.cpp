@@ -19,6 +19,7 @@ public:
     v_.events = f_.events;
     v_.claims = f_.claims;
     for (auto& op : run_.history) {
+      ++v_.answers[std::string(to_string(op.kind)) + " " + std::to_string(op.status)];
       if (op.kind == op_kind::place)
         place(op);
       else if (op.kind == op_kind::cancel)
@@ -35,9 +36,16 @@ public:
     reads();
     expiries();
     liveness();
+    for (auto& crash : run_.crashes)
+      add("crash", crash, {});
     for (auto& [p, text] : run_.replay_failures)
       add("replay", "flashsale replay --partition " + std::to_string(p) + " --verify: " + text, {});
-    v_.longest_unavailable_ms = longest_unavailable(run_.faults, run_.served, o_.serve_within_ms);
+    v_.per_fault =
+        unavailable_per_fault(run_.faults, run_.served, o_.serve_within_ms, run_.observed_until);
+    for (std::size_t i = 0; i < run_.faults.size(); ++i) {
+      auto& longest = v_.longest_unavailable_ms[run_.faults[i].kind];
+      longest = std::max(longest, v_.per_fault[i].ms);
+    }
   }
 
 private:
@@ -49,6 +57,17 @@ private:
   const order_fold* order_of(const std::string& id) const {
     auto it = f_.orders.find(id);
     return it == f_.orders.end() ? nullptr : &it->second;
+  }
+
+  /// An unknown outcome, resolved: `happened` says whether the logs hold it.
+  void resolved(const operation& op, bool happened) {
+    if (op.status == 0) {
+      ++v_.no_answer;
+      v_.no_answer_happened += happened ? 1 : 0;
+    } else {
+      ++v_.unavailable;
+      v_.unavailable_happened += happened ? 1 : 0;
+    }
   }
 
   bool within(unix_ms t, const operation& op) const {
@@ -91,9 +110,7 @@ private:
       return;
     }
     if (op.unknown()) {
-      ++v_.unknown;
-      if (!logged.empty())
-        ++v_.unknown_happened;
+      resolved(op, !logged.empty());
       return;
     }
     if (op.code != "sold_out") {
@@ -144,8 +161,7 @@ private:
     auto* o = order_of(op.order_id);
     const bool cancelled = o && o->status == "cancelled" && o->cancel_reason == "user";
     if (op.unknown()) {
-      ++v_.unknown;
-      v_.unknown_happened += cancelled ? 1 : 0;
+      resolved(op, cancelled);
       return;
     }
     if (op.acknowledged()) {
@@ -173,8 +189,7 @@ private:
       if (auto it = o->payments.find(op.event_id); it != o->payments.end())
         logged = &it->second;
     if (op.unknown()) {
-      ++v_.unknown;
-      v_.unknown_happened += logged ? 1 : 0;
+      resolved(op, logged != nullptr);
       return;
     }
     if (op.acknowledged()) {
@@ -300,30 +315,32 @@ private:
 
 } // namespace
 
-std::map<std::string, std::int64_t>
-longest_unavailable(const std::vector<fault_window>& faults,
-                    const std::map<int, std::vector<unix_ms>>& served, std::int64_t after_ms) {
-  std::map<std::string, std::int64_t> out;
+std::vector<unavailability> unavailable_per_fault(const std::vector<fault_window>& faults,
+                                                  const std::map<int, std::vector<unix_ms>>& served,
+                                                  std::int64_t after_ms, unix_ms until) {
+  std::vector<unavailability> out;
   for (std::size_t i = 0; i < faults.size(); ++i) {
     const auto& f = faults[i];
-    unix_ms from = f.start, to = f.end + after_ms;
+    const unix_ms from = f.start;
+    unix_ms to = std::min(f.end + after_ms, until);
     if (i + 1 < faults.size())
-      to = std::min(to, std::max(from, faults[i + 1].start));
-    std::int64_t longest = 0;
+      to = std::min(to, faults[i + 1].start);
+    unavailability worst;
+    auto consider = [&](int p, std::int64_t ms) {
+      if (ms > worst.ms)
+        worst = {ms, p};
+    };
     for (auto& [p, times] : served) {
-      unix_ms previous = 0;
-      bool have_previous = false;
+      std::optional<unix_ms> previous;
       for (auto t : times) {
-        if (have_previous && t > from && previous < to) // a gap begun before it is not its
-          longest = std::max(longest, t - std::max(previous, from));
+        if (previous && t > from && *previous < to) // a gap begun before it is not its own
+          consider(p, t - std::max(*previous, from));
         previous = t;
-        have_previous = true;
       }
-      if (have_previous && previous < to) // never answered again inside the window
-        longest = std::max(longest, to - std::max(previous, from));
+      if (previous && *previous < to) // not answered again before the window closed
+        consider(p, to - std::max(*previous, from));
     }
-    auto& slot = out[f.kind];
-    slot = std::max(slot, longest);
+    out.push_back(worst);
   }
   return out;
 }
@@ -336,20 +353,26 @@ verdict check(const run_record& run, const checker_options& o) {
 
 std::string verdict::figures() const {
   std::ostringstream out;
-  out << "acknowledged orders " << acknowledged_orders << ", unknown outcomes " << unknown << " ("
-      << unknown_happened << " happened, " << unknown - unknown_happened << " did not), records "
-      << records << " (" << events << " events, " << claims << " claims), violations "
-      << violations.size() << ", recovery "
+  out << "acknowledged orders " << acknowledged_orders << ", no answer " << no_answer << " ("
+      << no_answer_happened << " happened), 5xx " << unavailable << " (" << unavailable_happened
+      << " happened), records " << records << " (" << events << " events, " << claims
+      << " claims), violations " << violations.size() << ", recovery "
       << (recovery_ms ? std::to_string(*recovery_ms) + " ms" : std::string("none"))
       << ", longest unavailable:";
   for (auto& [kind, ms] : longest_unavailable_ms)
     out << " " << kind << "=" << ms << "ms";
+  out << "; answers:";
+  for (auto& [what, n] : answers)
+    out << " " << what << "x" << n;
   return out.str();
 }
 
 std::string verdict::report(const run_record& run) const {
   std::ostringstream out;
   out << "chaos run, " << run.schedule << "\n" << figures() << "\n";
+  for (std::size_t i = 0; i < run.faults.size() && i < per_fault.size(); ++i)
+    out << "  " << run.faults[i].text << ": longest unanswered partition " << per_fault[i].partition
+        << " for " << per_fault[i].ms << " ms\n";
   if (violations.empty())
     return out.str();
   out << violations.size() << " VIOLATIONS (replay: CHAOS_SEED=" << run.seed

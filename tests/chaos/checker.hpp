@@ -10,13 +10,14 @@
 //   view on every node equals its log.
 // - oversold / stock_leak (tests/chaos/log_fold.hpp): never over stock at any point of a log,
 //   no unit held twice, holds and sales agree with their orders at the end.
-// - ownership / fork (log_fold.hpp): after each claim only the claimant writes.
+// - ownership / integrity (log_fold.hpp): after each claim only the claimant writes; no fork,
+//   every envelope where its sequence says.
 // - stale_answer: every answer agrees with the log's order: a 201 whose reservation was
 //   recorded outside its call, a 409 sold_out while the log shows enough stock throughout the
 //   call (no hold racing it), a cancel or payment answered unlike the log.
 // - expiry: no hold outlives its expiry (plus a grace) at the end.
 // - liveness: after the last fault healed, every partition answers within 15 s and the sale
-//   finishes (every unit sold).
+//   finishes (every unit sold); no process exits unless killed (crash).
 // Unknown outcomes (no answer, 5xx) are resolved from the logs: happened or not.
 #pragma once
 
@@ -73,9 +74,12 @@ struct run_record {
   std::map<int, std::vector<unix_ms>> served;
   std::vector<fault_window> faults;     ///< in order
   unix_ms last_heal = 0;                ///< when the last fault was undone
+  unix_ms observed_until = 0;           ///< when the probes stopped (windows end there)
   std::optional<unix_ms> sale_finished; ///< when every product showed every unit sold
   /// partition -> what `flashsale replay --partition P --verify` said when it failed.
   std::map<int, std::string> replay_failures;
+  /// Processes that exited without being killed: "node2 exited 1: <its last lines>".
+  std::vector<std::string> crashes;
 };
 
 struct checker_options {
@@ -87,17 +91,30 @@ struct checker_options {
   std::int64_t expiry_grace_ms = 10000;
 };
 
+/// The longest a partition went unanswered during one fault's window.
+struct unavailability {
+  std::int64_t ms = 0;
+  int partition = -1;
+};
+
 struct verdict {
   std::vector<violation> violations;
-  int acknowledged_orders = 0;           ///< distinct orders answered 201, each checked in the logs
-  int unknown = 0, unknown_happened = 0; ///< unknown outcomes, and those the logs hold
+  int acknowledged_orders = 0; ///< distinct orders answered 201, each checked in the logs
+  /// Calls with no answer (timeout, refused, reset), and those the logs show happened.
+  int no_answer = 0, no_answer_happened = 0;
+  /// Calls answered 5xx (503 unavailable), and those the logs show happened all the same.
+  int unavailable = 0, unavailable_happened = 0;
+  /// "place 201" -> how many, for every kind of call and status (0 = no answer).
+  std::map<std::string, int> answers;
+  /// Per fault window (run_record::faults), its longest unavailability.
+  std::vector<unavailability> per_fault;
   /// fault kind -> the longest time a partition went unanswered around one of its faults.
   std::map<std::string, std::int64_t> longest_unavailable_ms;
   std::optional<std::int64_t> recovery_ms; ///< last heal -> every partition answered
   std::size_t records = 0, events = 0, claims = 0;
 
   bool ok() const { return violations.empty(); }
-  /// The figures in one line: "orders 57, unknown 4 (1 happened), ...".
+  /// The figures in one line: "acknowledged orders 57, no answer 4 (1 happened), ...".
   std::string figures() const;
   /// Seed, schedule, each violation with its history entries and records.
   std::string report(const run_record& run) const;
@@ -105,11 +122,12 @@ struct verdict {
 
 verdict check(const run_record& run, const checker_options& o = {});
 
-/// Per fault kind, the longest gap between two moments a partition was answered that
-/// overlaps the fault's window (from its start to `after_ms` past its heal, cut at the next
-/// fault's start). Separate so it can be tested alone.
-std::map<std::string, std::int64_t>
-longest_unavailable(const std::vector<fault_window>& faults,
-                    const std::map<int, std::vector<unix_ms>>& served, std::int64_t after_ms);
+/// Per fault, the longest time within its window (from its start to `after_ms` past its heal,
+/// cut at the next fault's start and at `until`) that a partition went unanswered: the
+/// longest gap between two moments it answered, counted from the window's start. Separate
+/// so it can be tested alone.
+std::vector<unavailability> unavailable_per_fault(const std::vector<fault_window>& faults,
+                                                  const std::map<int, std::vector<unix_ms>>& served,
+                                                  std::int64_t after_ms, unix_ms until);
 
 } // namespace flashsale::testing::chaos

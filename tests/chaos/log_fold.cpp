@@ -99,19 +99,19 @@ private:
 
   void versions(const log_record& r) {
     if (r.envelope_seq != static_cast<std::int64_t>(r.seq))
-      report("fork",
+      report("integrity",
              "envelope seq " + std::to_string(r.envelope_seq) + " in message "
                  + std::to_string(r.seq),
              r);
     auto& v = version_[r.stream];
     if (r.version != v + 1)
-      report("fork",
+      report("integrity",
              r.stream + " version " + std::to_string(r.version) + " after " + std::to_string(v), r);
     v = std::max(v, r.version);
     const auto dash = r.stream.find('-');
     const auto id = dash == std::string::npos ? r.stream : r.stream.substr(dash + 1);
     if (partition_of(id, partitions_) != log_.partition)
-      report("fork",
+      report("integrity",
              r.stream + " belongs to partition " + std::to_string(partition_of(id, partitions_)),
              r);
   }

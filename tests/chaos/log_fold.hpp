@@ -3,8 +3,9 @@
 // - ownership: every record names its writer; a claim's epoch never goes back (the same
 //   writer may claim again: a reopen); after a claim only the claimant writes, and after its
 //   release nobody but a new claimant;
-// - no fork: each event stream's versions are 1, 2, 3... and an envelope's seq is its
-//   message's sequence; each event sits in the partition its id hashes to;
+// - integrity (no fork): each event stream's versions are 1, 2, 3... and an envelope's seq is
+//   its message's sequence (a reader checking it refuses the log); each event sits in the
+//   partition its id hashes to;
 // - stock: available, reserved and sold never negative, never over the stock; a release or a
 //   sale only of units the order holds, a reservation at most once per order and product;
 // - orders: placed once, one (user, key) one order, no step after a terminal status;
@@ -24,7 +25,7 @@
 namespace flashsale::testing::chaos {
 
 struct violation {
-  std::string property; ///< "ownership", "fork", "oversold", "lost", "stale_answer", ...
+  std::string property; ///< "ownership", "integrity", "oversold", "lost", "stale_answer", ...
   std::string message;
   std::vector<int> ops;             ///< history entries involved
   std::vector<std::string> records; ///< log records involved, rendered
