@@ -59,7 +59,8 @@ private:
     return it == f_.orders.end() ? nullptr : &it->second;
   }
 
-  /// An unknown outcome, resolved: `happened` says whether the logs hold it.
+  /// An unknown outcome, resolved: `happened` says whether the logs hold it from this very
+  /// call (recorded within it: a retry's success is the retry's, not this call's).
   void resolved(const operation& op, bool happened) {
     if (op.status == 0) {
       ++v_.no_answer;
@@ -110,11 +111,16 @@ private:
       return;
     }
     if (op.unknown()) {
-      resolved(op, !logged.empty());
+      auto* o = logged.empty() ? nullptr : order_of(logged);
+      resolved(op, o && within(o->placed_at, op));
       return;
     }
-    if (op.code != "sold_out") {
-      add("stale_answer", "place refused " + std::to_string(op.status) + " " + op.code, {op.index});
+    if (op.code != "sold_out") { // the workload sends nothing else a node may refuse
+      add("refusal",
+          "place refused " + std::to_string(op.status) + " " + op.code
+              + ": not an answer the API gives a valid order for products that exist (a keyed "
+                "request refused before is decided afresh)",
+          {op.index});
       return;
     }
     if (auto* o = logged.empty() ? nullptr : order_of(logged);
@@ -161,7 +167,7 @@ private:
     auto* o = order_of(op.order_id);
     const bool cancelled = o && o->status == "cancelled" && o->cancel_reason == "user";
     if (op.unknown()) {
-      resolved(op, cancelled);
+      resolved(op, cancelled && within(o->ended_at, op));
       return;
     }
     if (op.acknowledged()) {
@@ -189,7 +195,7 @@ private:
       if (auto it = o->payments.find(op.event_id); it != o->payments.end())
         logged = &it->second;
     if (op.unknown()) {
-      resolved(op, logged != nullptr);
+      resolved(op, logged && within(logged->second, op));
       return;
     }
     if (op.acknowledged()) {

@@ -15,6 +15,8 @@
 // - stale_answer: every answer agrees with the log's order: a 201 whose reservation was
 //   recorded outside its call, a 409 sold_out while the log shows enough stock throughout the
 //   call (no hold racing it), a cancel or payment answered unlike the log.
+// - refusal: no refusal the API does not give for the call (a keyed retry after a 503
+//   refused 409 invalid_state: docs/API.md says it is decided afresh).
 // - expiry: no hold outlives its expiry (plus a grace) at the end.
 // - liveness: after the last fault healed, every partition answers within 15 s and the sale
 //   finishes (every unit sold); no process exits unless killed (crash).

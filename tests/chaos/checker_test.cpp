@@ -347,14 +347,17 @@ TEST_F(CheckerTest, UnknownOutcomesAreResolvedFromTheLogs) {
   auto lost_answer = place_op(6, "u2", "k2", "p", 1, t0 + 290, t0 + 2290, 0, "");
   auto never = place_op(7, "u7", "k7", "p", 1, t0 + 290, t0 + 2290, 503, "unavailable");
   auto pay_unknown = pay_op("o2", "e2", t0 + 690, t0 + 2690, 0, "");
+  // A 503 before u1's 201 with the same key: the 201's call placed it, not this one.
+  auto before = place_op(1, "u1", "k1", "p", 1, t0 + 10, t0 + 50, 503, "unavailable");
   history.push_back(lost_answer);
   history.push_back(never);
   history.push_back(pay_unknown);
+  history.push_back(before);
   auto v = judge();
   EXPECT_EQ(found(v), std::vector<std::string>{});
   EXPECT_EQ(v.no_answer, 2);
   EXPECT_EQ(v.no_answer_happened, 2);
-  EXPECT_EQ(v.unavailable, 1);
+  EXPECT_EQ(v.unavailable, 2);
   EXPECT_EQ(v.unavailable_happened, 0);
   EXPECT_EQ(v.answers["place 0"], 1);
   EXPECT_EQ(v.answers["place 201"], 2);
@@ -417,6 +420,15 @@ TEST_F(CheckerTest, AFailedReplayVerifyIsReported) {
   run.replay_failures[0] = "oversold: p";
   EXPECT_EQ(found(judge()), std::vector<std::string>{
                                 "replay: flashsale replay --partition 0 --verify: oversold: p"});
+}
+
+TEST_F(CheckerTest, ARefusalTheApiDoesNotGiveAnOrderIsReported) {
+  // Seed 10: the retry of a key whose first call got a 503 (its hold was compensated).
+  history.push_back(place_op(5, "u5", "k5", "p", 1, t0 + 720, t0 + 730, 409, "invalid_state"));
+  auto v = judge();
+  ASSERT_EQ(v.violations.size(), 1u);
+  EXPECT_EQ(v.violations[0].property, "refusal");
+  EXPECT_EQ(v.violations[0].ops, std::vector<int>{5});
 }
 
 TEST_F(CheckerTest, AProcessThatExitedUnkilledIsReported) {
