@@ -337,7 +337,9 @@ private:
     for (auto& n : nodes_)
       rec.nodes.push_back(n.name);
     if (judged) {
-      result_.judged = check(rec);
+      checker_options co;
+      co.known = o_.known;
+      result_.judged = check(rec, co);
       say(result_.judged.report(rec));
     } else {
       say("SETUP FAILED: " + result_.setup_failure);
@@ -407,9 +409,11 @@ std::string run_result::figures_json() const {
   json faults_by_kind = json::object();
   for (auto& f : record.faults)
     faults_by_kind[f.kind] = faults_by_kind.value(f.kind, 0) + 1;
-  json violations = json::array();
+  json violations = json::array(), known = json::array();
   for (auto& v : judged.violations)
     violations.push_back(v.property + ": " + v.message);
+  for (auto& v : judged.known)
+    known.push_back(v.property + ": " + v.message);
   return json{{"seed", record.seed},
               {"setup_failure", setup_failure},
               {"faults", faults},
@@ -420,6 +424,7 @@ std::string run_result::figures_json() const {
               {"unavailable", judged.unavailable},
               {"unavailable_happened", judged.unavailable_happened},
               {"violations", violations},
+              {"known_violations", known},
               {"longest_unavailable_ms", kinds},
               {"recovery_ms", judged.recovery_ms ? json(*judged.recovery_ms) : json(nullptr)},
               {"seconds", seconds}}

@@ -353,13 +353,24 @@ TEST_F(CheckerTest, UnknownOutcomesAreResolvedFromTheLogs) {
   history.push_back(never);
   history.push_back(pay_unknown);
   history.push_back(before);
+  // No answer, and the node ran it after the call gave up (paused, then woken): its order was
+  // recorded after the call, and no later call of its key made it.
+  log.define("q", 1, t0 + 710).order("o5", "u5", "k5", "q", 1, t0 + 6000);
+  log.order_event("OrderExpired", "o5", {}, t0 + 9000)
+      .stock("StockReleased", "q", "o5", 1, t0 + 9000);
+  history.push_back(place_op(5, "u5", "k5", "q", 1, t0 + 1000, t0 + 5000, 0, ""));
+  for (auto& node : run.nodes)
+    run.order_reads[node]["o5"] = {200, "expired"};
+  run.logs_read_at = t0 + 9100;
   auto v = judge();
   EXPECT_EQ(found(v), std::vector<std::string>{});
-  EXPECT_EQ(v.no_answer, 2);
-  EXPECT_EQ(v.no_answer_happened, 2);
+  // lost_answer and pay_unknown: the logs hold their effects, but calls answered 201 / applied
+  // made them; only o5 is the no-answer call's own.
+  EXPECT_EQ(v.no_answer, 3);
+  EXPECT_EQ(v.no_answer_happened, 1);
   EXPECT_EQ(v.unavailable, 2);
   EXPECT_EQ(v.unavailable_happened, 0);
-  EXPECT_EQ(v.answers["place 0"], 1);
+  EXPECT_EQ(v.answers["place 0"], 2);
   EXPECT_EQ(v.answers["place 201"], 2);
 }
 
@@ -429,6 +440,23 @@ TEST_F(CheckerTest, ARefusalTheApiDoesNotGiveAnOrderIsReported) {
   ASSERT_EQ(v.violations.size(), 1u);
   EXPECT_EQ(v.violations[0].property, "refusal");
   EXPECT_EQ(v.violations[0].ops, std::vector<int>{5});
+}
+
+TEST_F(CheckerTest, AKnownDefectIsSetApartAndReportedButDoesNotFailTheRun) {
+  history.push_back(place_op(5, "u5", "k5", "p", 1, t0 + 720, t0 + 730, 409, "invalid_state"));
+  history.push_back(place_op(6, "u6", "k6", "p", 1, t0 + 720, t0 + 730, 422, "other"));
+  for (std::size_t i = 0; i < history.size(); ++i)
+    history[i].index = static_cast<int>(i);
+  run.history = history;
+  run.logs = {log.done()};
+  checker_options o;
+  o.known = {{"refusal", "409 invalid_state", "defect 2 of issue 22"}};
+  auto v = check(run, o);
+  ASSERT_EQ(v.violations.size(), 1u) << "the 422 is not the known defect";
+  EXPECT_NE(v.violations[0].message.find("422"), std::string::npos);
+  ASSERT_EQ(v.known.size(), 1u);
+  EXPECT_NE(v.known[0].message.find("[known defect: defect 2 of issue 22]"), std::string::npos);
+  EXPECT_NE(v.report(run).find("1 violations of known defects"), std::string::npos);
 }
 
 TEST_F(CheckerTest, AProcessThatExitedUnkilledIsReported) {
