@@ -314,6 +314,41 @@ TEST_F(CheckerTest, SoldOutRacingAHoldThatTookTheLastUnitIsFine) {
   EXPECT_EQ(found(judge()), std::vector<std::string>{});
 }
 
+TEST_F(CheckerTest, SoldOutBeforeAReleaseWasStoredIsFine) {
+  // q's only unit is held, then released (decided at t0+740, stored at t0+900): a sold_out
+  // answered at t0+760..780 may rest on the hold, the release not being durable yet.
+  log.define("q", 1, t0 + 710).order("o5", "u5", "k5", "q", 1, t0 + 720);
+  log.order_event("OrderCancelled", "o5", {{"reason", "user"}}, t0 + 740)
+      .stock("StockReleased", "q", "o5", 1, t0 + 740);
+  log.last().stored_at = t0 + 900;
+  for (auto& node : run.nodes)
+    run.order_reads[node]["o5"] = {200, "cancelled"};
+  run.products.push_back({"q", 0, 1, 100});
+  for (auto& node : run.nodes)
+    run.product_reads[node]["q"] = {200, {1, 1, 0, 0}};
+  history.push_back(place_op(5, "u6", "k6", "q", 1, t0 + 760, t0 + 780, 409, "sold_out"));
+  EXPECT_EQ(found(judge()), std::vector<std::string>{});
+  // Once stored, a sold_out is stale.
+  history.back().invoke = t0 + 930; // past the checker's slack
+  history.back().complete = t0 + 940;
+  EXPECT_EQ(found(judge()),
+            std::vector<std::string>{"stale_answer: 409 sold_out while the log shows available "
+                                     "throughout the call: q>=1"});
+}
+
+TEST_F(CheckerTest, SoldOutRestingOnAHoldNeverStoredIsStale) {
+  // Seed 1002: a racing order's hold was decided, its commit failed, it never reached the
+  // log; a sold_out that rested on it was answered all the same. The log shows the unit free.
+  log.define("q", 1, t0 + 710);
+  run.products.push_back({"q", 0, 1, 100});
+  history.push_back(place_op(5, "u6", "k6", "q", 1, t0 + 760, t0 + 780, 409, "sold_out"));
+  for (auto& node : run.nodes)
+    run.product_reads[node]["q"] = {200, {1, 1, 0, 0}};
+  run.sale_finished.reset(); // q never sold: not this test's point
+  auto v = judge();
+  EXPECT_TRUE(has(v, "stale_answer")) << v.report(run);
+}
+
 TEST_F(CheckerTest, SoldOutForMoreThanIsAvailableIsFine) {
   history.push_back(place_op(5, "u5", "k5", "p", 2, t0 + 150, t0 + 200, 409, "sold_out"));
   EXPECT_EQ(found(judge()), std::vector<std::string>{});

@@ -13,16 +13,23 @@ std::string counts::render() const {
 }
 
 std::optional<std::int64_t> product_fold::min_available(unix_ms from, unix_ms to) const {
-  std::optional<std::int64_t> before, least;
-  for (auto& [at, available] : timeline) {
-    if (at <= from)
-      before = available;
-    else if (at <= to)
-      least = least ? std::min(*least, available) : available;
-  }
-  if (!before)
-    return least;
-  return least ? std::min(*before, *least) : *before;
+  auto effective = [](const change& c) { return c.delta < 0 ? c.decided : c.stored; };
+  auto at = [&](unix_ms t) {
+    std::int64_t available = 0;
+    for (auto& c : changes)
+      if (effective(c) <= t)
+        available += c.delta;
+    return available;
+  };
+  if (std::none_of(changes.begin(), changes.end(),
+                   [&](const change& c) { return effective(c) <= to; }))
+    return std::nullopt;
+  // The bound only drops when a reservation takes effect: the least is at `from` or there.
+  auto least = at(from);
+  for (auto& c : changes)
+    if (c.delta < 0 && c.decided > from && c.decided <= to)
+      least = std::min(least, at(c.decided));
+  return least;
 }
 
 namespace {
@@ -118,8 +125,10 @@ private:
 
   // ---- the fold ----
 
-  void point(product_fold& p, const log_record& r) {
-    p.timeline.emplace_back(r.recorded_at, p.now.available);
+  /// After a stock event: the change of availability it made, and the invariants.
+  void point(product_fold& p, const log_record& r, std::int64_t available_before) {
+    p.changes.push_back({r.recorded_at, r.stored_at ? r.stored_at : r.recorded_at,
+                         p.now.available - available_before});
     auto& c = p.now;
     if (c.available < 0 || c.reserved < 0 || c.sold < 0
         || c.available + c.reserved + c.sold != c.stock) {
@@ -136,10 +145,11 @@ private:
     try {
       if (t == "ProductDefined") {
         auto& p = f_.products[d.at("product_id").get<std::string>()];
+        const auto before = p.now.available;
         p.defined = true;
         p.now.stock = d.at("stock").get<std::int64_t>();
         p.now.available = p.now.stock - p.now.reserved - p.now.sold;
-        point(p, r);
+        point(p, r, before);
       } else if (t == "StockReserved" || t == "StockReleased" || t == "StockSold") {
         stock(r, f_.products[d.at("product_id").get<std::string>()],
               d.at("order_id").get<std::string>(), d.at("quantity").get<std::int64_t>());
@@ -152,6 +162,7 @@ private:
   }
 
   void stock(const log_record& r, product_fold& p, const std::string& order, std::int64_t q) {
+    const auto before = p.now.available;
     if (!p.defined)
       report("oversold", "stock moved on a product never defined", r);
     if (r.type == "StockReserved") {
@@ -175,7 +186,7 @@ private:
         p.now.available += q;
       }
     }
-    point(p, r);
+    point(p, r, before);
   }
 
   void order(const log_record& r, const std::string& id) {

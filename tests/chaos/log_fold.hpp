@@ -46,10 +46,17 @@ struct product_fold {
   counts now;
   std::map<std::string, std::int64_t> held; ///< order -> units reserved
   std::map<std::string, std::int64_t> sold; ///< order -> units sold
-  /// (recorded_at, available after it), one point per stock event, in log order.
-  std::vector<std::pair<unix_ms, std::int64_t>> timeline;
-  /// The least `available` at any moment of [from, to] (by recorded_at); nullopt before the
-  /// product's definition.
+  /// How `available` changed, event by event in log order.
+  struct change {
+    unix_ms decided = 0; ///< recorded_at: when the owner decided it
+    unix_ms stored = 0;  ///< when the stream stored it (durable: anyone may rely on it)
+    std::int64_t delta = 0;
+  };
+  std::vector<change> changes;
+  /// A lower bound of `available` at every moment of [from, to], its least value: a
+  /// reservation counts from when it was decided (an answer may rest on it at once), a
+  /// release or a definition only from when the stream stored it (no answer may rest on it
+  /// before). nullopt when nothing about the product is known by `to`.
   std::optional<std::int64_t> min_available(unix_ms from, unix_ms to) const;
 };
 

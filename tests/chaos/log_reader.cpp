@@ -51,11 +51,13 @@ void read_one(jsCtx* js, partition_log& log) {
     jsMsgMetaData* meta = nullptr;
     if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
       seq = meta->Sequence.Stream;
+      const unix_ms stored_at = meta->Timestamp / 1'000'000; // ns since the epoch
       jsMsgMetaData_Destroy(meta);
       if (seq <= last)
         log.records.push_back(parse_record(
             log.partition, seq, natsMsg_GetSubject(m), header(m, "Flashsale-Writer"),
-            std::string(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)))));
+            std::string(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))),
+            stored_at));
     }
     natsMsg_Destroy(m);
   }

@@ -103,9 +103,11 @@ void parse_key(log_record& r, const std::string& body) {
 } // namespace
 
 log_record parse_record(int partition, std::uint64_t seq, const std::string& subject,
-                        const std::string& writer_header, const std::string& body) {
+                        const std::string& writer_header, const std::string& body,
+                        unix_ms stored_at) {
   log_record r;
   r.partition = partition;
+  r.stored_at = stored_at;
   r.seq = seq;
   r.subject = subject;
   r.writer = writer_header;

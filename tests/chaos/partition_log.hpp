@@ -31,7 +31,8 @@ struct log_record {
   std::uint64_t seq = 0;
   std::string subject;
   record_kind kind = record_kind::unknown;
-  std::string writer; ///< the header's value as it came ("" = none)
+  std::string writer;    ///< the header's value as it came ("" = none)
+  unix_ms stored_at = 0; ///< when the stream stored it (JetStream's timestamp); 0: unknown
   std::optional<std::string> writer_node;
   std::uint64_t writer_epoch = 0;
 
@@ -64,7 +65,8 @@ struct partition_log {
 
 /// One message of partition p's stream as a record (problem set when malformed).
 log_record parse_record(int partition, std::uint64_t seq, const std::string& subject,
-                        const std::string& writer_header, const std::string& body);
+                        const std::string& writer_header, const std::string& body,
+                        unix_ms stored_at = 0);
 
 /// "2026-11-21T10:00:00.000Z" -> Unix ms; nullopt when it is not that shape.
 std::optional<unix_ms> parse_time(const std::string& rfc3339);
