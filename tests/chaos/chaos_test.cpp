@@ -35,6 +35,10 @@ const std::vector<known_defect> known_defects{
     {"refusal", "409 invalid_state",
      "a keyed retry after a 503 is refused 409 invalid_state (its hold was compensated; "
      "events/product.cpp 'already released'); regression ChaosRegression.Seed14"},
+    {"stale_answer", "resting on a racing hold that never committed",
+     "a keyed order's sold_out is answered from holds decided but not yet durable, one of which "
+     "then failed to commit (actors/inventory_actor.cpp reserve_atom answers at once); "
+     "regression ChaosRegression.Seed1002"},
 };
 
 enum class strictness { known_allowed, strict };
@@ -116,6 +120,19 @@ TEST(ChaosRegression, Seed7EventsAreNeverResentWithAStaleSequence) {
 // the domain decides it). Disabled until then: it fails when the timing reproduces it.
 TEST(ChaosRegression, DISABLED_Seed14AKeyedRetryAfterA503IsDecidedAfresh) {
   run_seed(14, strictness::strict);
+}
+
+// Seed 1002 (node2 cut from NATS with s3 flapping, node2 cut again, s1 flapping): node2 owned
+// partition 1; a two-item order took the last unit of s1002-3 in memory at +0 ms and its
+// group commit then timed out (503 "partition 1 refuses writes: append: Timeout", 640 ms
+// later); meanwhile a keyed order for that unit, forwarded by node1, was answered 409
+// sold_out ("has only 0 units available") 20 ms after the hold was decided. The hold never
+// reached the log: the unit was free, the buyer was told it was not. A keyed order's items
+// are reserved through reserve_atom, which answers at once, before the holds it rests on are
+// durable (place_whole, for unkeyed orders, waits). Seen once in ~35 runs. Disabled until
+// fixed: it fails when the timing reproduces it.
+TEST(ChaosRegression, DISABLED_Seed1002ASoldOutNeverRestsOnAHoldThatIsNotDurable) {
+  run_seed(1002, strictness::strict);
 }
 
 TEST(ChaosSeed, FromEnvironment) {

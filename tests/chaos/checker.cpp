@@ -204,8 +204,24 @@ private:
         return;
       shown += " " + i.product_id + ">=" + std::to_string(*least);
     }
-    add("stale_answer", "409 sold_out while the log shows available throughout the call:" + shown,
-        {op.index}, op.complete);
+    // What it may have rested on: a racing order for one of its products, invoked before it
+    // answered, that failed (5xx or no answer) and left nothing in the log: a hold decided
+    // and answered on before its commit, which then failed.
+    std::vector<int> ops{op.index};
+    for (auto& other : run_.history) {
+      if (other.kind != op_kind::place || other.index == op.index || !other.unknown()
+          || credited_.count(other.index) || other.invoke > op.complete
+          || other.complete < op.invoke)
+        continue;
+      for (auto& i : other.items)
+        for (auto& mine : op.items)
+          if (i.product_id == mine.product_id && ops.back() != other.index)
+            ops.push_back(other.index);
+    }
+    add("stale_answer",
+        "409 sold_out while the log shows available throughout the call:" + shown
+            + (ops.size() > 1 ? " (resting on a racing hold that never committed?)" : ""),
+        ops, op.complete);
   }
 
   // ---- cancel and pay ----

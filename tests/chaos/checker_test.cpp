@@ -342,11 +342,15 @@ TEST_F(CheckerTest, SoldOutRestingOnAHoldNeverStoredIsStale) {
   log.define("q", 1, t0 + 710);
   run.products.push_back({"q", 0, 1, 100});
   history.push_back(place_op(5, "u6", "k6", "q", 1, t0 + 760, t0 + 780, 409, "sold_out"));
+  history.push_back(place_op(6, "u7", "k7", "q", 1, t0 + 750, t0 + 1400, 503, "unavailable"));
   for (auto& node : run.nodes)
     run.product_reads[node]["q"] = {200, {1, 1, 0, 0}};
-  run.sale_finished.reset(); // q never sold: not this test's point
   auto v = judge();
-  EXPECT_TRUE(has(v, "stale_answer")) << v.report(run);
+  ASSERT_EQ(v.violations.size(), 1u) << v.report(run);
+  EXPECT_EQ(v.violations[0].message,
+            "409 sold_out while the log shows available throughout the call: q>=1 (resting on a "
+            "racing hold that never committed?)");
+  EXPECT_EQ(v.violations[0].ops, (std::vector<int>{5, 6})) << "the racing call is named too";
 }
 
 TEST_F(CheckerTest, SoldOutForMoreThanIsAvailableIsFine) {
