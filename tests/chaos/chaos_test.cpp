@@ -109,6 +109,17 @@ TEST(ChaosRegression, Seed7EventsAreNeverResentWithAStaleSequence) {
   run_seed(7, strictness::strict);
 }
 
+// Seed 1015 (node2 paused past its lease, then cut from NATS, then a split s1 s3 node2 |
+// s2 node1 node3): node2's reopen of partition 3 at epoch 54 was under way when the keeper
+// took the partition from it and gave it back at epoch 90; the reopen then found node3's
+// later claim (epoch 68), and, superseded, cleared the slot's wanted epoch, which by then was
+// 90, so the start queued for epoch 90 did nothing. node2 held partition 3's lease ever after
+// and nobody served it: 19 s without an answer until the run ended, every read 503. Fixed in
+// node/cluster_node.cpp (forget(): only the epoch that failed is forgotten).
+TEST(ChaosRegression, Seed1015AReassignedPartitionIsServedAgain) {
+  run_seed(1015, strictness::strict);
+}
+
 // Seed 14 (node3's NATS link flapping, then s2 isolated): node3's group commit of a keyed
 // order timed out after the order's StockReserved was durable (503 "partition 1 refuses
 // writes"); the partition reopened and its recovery released the orphan hold (StockReleased
