@@ -48,12 +48,20 @@ print(f"acknowledged orders checked {total('acknowledged_orders')}")
 print(f"unknown outcomes resolved {total('no_answer') + total('unavailable')}: "
       f"{total('no_answer')} without an answer ({total('no_answer_happened')} had happened), "
       f"{total('unavailable')} answered 5xx ({total('unavailable_happened')} had happened)")
-print(f"violations {len(violations)} in {len({s for s, _ in violations})} runs")
-for seed, v in violations[:40]:
-    print(f"  seed {seed}: {v}")
-print(f"violations of known defects {len(known)} in {len({s for s, _ in known})} runs")
-for seed, v in known[:10]:
-    print(f"  seed {seed}: {v[:160]}")
+def by_run(found):
+    """seed -> property -> (count, first message)"""
+    out = {}
+    for seed, v in found:
+        prop, _, text = v.partition(": ")
+        count, first = out.setdefault(seed, {}).get(prop, (0, text))
+        out[seed][prop] = (count + 1, first)
+    return out
+for title, found in (("violations", violations), ("violations of known defects", known)):
+    runs_with = by_run(found)
+    print(f"{title} {len(found)} in {len(runs_with)} runs")
+    for seed, props in sorted(runs_with.items()):
+        for prop, (count, first) in sorted(props.items()):
+            print(f"  seed {seed}: {count} {prop}, e.g. {first[:150]}")
 rec = sorted(r["recovery_ms"] for r in ok if r["recovery_ms"] is not None)
 if rec:
     print(f"every partition answered after the last heal within: median {rec[len(rec)//2]} ms, "
