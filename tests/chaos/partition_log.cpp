@@ -150,7 +150,10 @@ std::string log_record::render() const {
   out << "p" << partition << "#" << seq << " " << (writer.empty() ? "(no writer)" : writer) << " ";
   switch (kind) {
   case record_kind::event:
-    out << type << " " << stream << " v" << version << " @" << recorded_at << " " << data.dump();
+    out << type << " " << stream << " v" << version << " @" << recorded_at;
+    if (stored_at)
+      out << " stored+" << stored_at - recorded_at << "ms";
+    out << " " << data.dump();
     break;
   case record_kind::key:
     out << "key " << key_user << "/" << key << " -> " << key_order;
