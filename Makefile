@@ -9,7 +9,8 @@ JOBS ?= 2
 PACKAGES := cmake g++ make pkg-config libcaf-dev libnats-dev nats-server libcpp-httplib-dev \
             nlohmann-json3-dev libsqlite3-dev libgtest-dev libssl-dev libjemalloc-dev chromium \
             haproxy prometheus-cpp-dev prometheus libjs-chart.js python3-jsonschema python3-yaml \
-            dpkg-dev file curl systemd adduser iproute2 iptables
+            dpkg-dev file curl systemd adduser iproute2 iptables openssl debian-archive-keyring \
+            libcli11-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build run test
@@ -23,6 +24,9 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# Cluster mode and its tests need nats-server >= 2.12 (docs/NATS.md); Debian 12 ships 2.9.10.
+	@# Debian unstable's package, unpacked into the build tree with a private apt state.
+	$(SUDO) sh packaging/fetch-nats-server.sh $(BUILD)/deps/nats
 
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -18,7 +18,7 @@ cmake --build "$BUILD_DIR" -j2 --target cluster_log_bench > /dev/null
 TOKEN=unused # servers.sh: WORK, PIDS and the cleanup that stops them by PID on exit
 # shellcheck source=bench/servers.sh
 source bench/servers.sh
-NATS=$(command -v nats-server || echo /usr/sbin/nats-server)
+NATS=$(cluster_nats_server)
 start_nats_cluster bench
 SINGLE_PORT=$(free_port)
 "$NATS" -js -a 127.0.0.1 -p "$SINGLE_PORT" -sd "$WORK/single" > "$WORK/single.log" 2>&1 &

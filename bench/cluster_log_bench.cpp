@@ -44,7 +44,11 @@ int main(int argc, char** argv) {
   const std::string body(static_cast<std::size_t>(std::stoi(arg["--body-bytes"])), 'x');
   const auto per_append = static_cast<std::size_t>(std::stoi(arg["--messages"]));
 
-  auto link_or = nats_link::connect({flashsale::split_nats_urls(arg["--nats"]), "cluster-log-bench", 5000});
+  nats_link_options lo;
+  lo.urls = flashsale::split_nats_urls(arg["--nats"]);
+  lo.name = "cluster-log-bench";
+  lo.api_timeout_ms = 5000;
+  auto link_or = nats_link::connect(lo);
   if (auto e = std::get_if<std::string>(&link_or)) {
     std::fprintf(stderr, "%s\n", e->c_str());
     return 1;

@@ -64,22 +64,39 @@ start_servers() {
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# start_nats_cluster NAME -> sets CLUSTER_URLS (comma-separated) and CLUSTER_PIDS: three
-# nats-servers with JetStream in one cluster on free loopback ports, stores under $WORK/NAME.
+# cluster_nats_server -> the nats-server cluster mode needs (>= 2.12): $CLUSTER_NATS_SERVER, else
+# the build tree's copy (`make deps`, packaging/fetch-nats-server.sh). Debian 12's 2.9.10 is refused
+# by cluster mode's version check (docs/NATS.md).
+cluster_nats_server() {
+  local nats=${CLUSTER_NATS_SERVER:-${BUILD_DIR:-build}/deps/nats/root/usr/sbin/nats-server}
+  if [ ! -x "$nats" ]; then
+    echo "no nats-server >= 2.12 at $nats: run make deps (or set CLUSTER_NATS_SERVER)" >&2
+    return 1
+  fi
+  echo "$nats"
+}
+
+# start_nats_cluster NAME -> sets CLUSTER_URLS (comma-separated), CLUSTER_MONITORS (their HTTP
+# monitoring endpoints; bench/raft_entries.py reads them) and CLUSTER_PIDS: three nats-servers
+# with JetStream in one cluster on free loopback ports, stores under $WORK/NAME.
+# The servers are $(cluster_nats_server), or $NATS_SERVER when set (bench/fence_race.sh).
 start_nats_cluster() {
   local name=$1 nats i j routes
-  nats=$(command -v nats-server || echo /usr/sbin/nats-server)
-  local c=() r=()
-  for i in 0 1 2; do c+=("$(free_port)"); r+=("$(free_port)"); done
+  nats=${NATS_SERVER:-$(cluster_nats_server)}
+  local c=() r=() m=()
+  for i in 0 1 2; do c+=("$(free_port)"); r+=("$(free_port)"); m+=("$(free_port)"); done
   CLUSTER_PIDS=()
   CLUSTER_URLS=""
+  CLUSTER_MONITORS=""
   for i in 0 1 2; do
     routes=""
     for j in 0 1 2; do [ "$j" = "$i" ] || routes+="${routes:+,}nats://127.0.0.1:${r[$j]}"; done
-    "$nats" -js -a 127.0.0.1 -p "${c[$i]}" -sd "$WORK/$name/n$i" -n "n$i" --cluster_name "$name" \
-      --cluster "nats://127.0.0.1:${r[$i]}" --routes "$routes" > "$WORK/$name-n$i.log" 2>&1 &
+    "$nats" -js -a 127.0.0.1 -p "${c[$i]}" -m "${m[$i]}" -sd "$WORK/$name/n$i" -n "n$i" \
+      --cluster_name "$name" --cluster "nats://127.0.0.1:${r[$i]}" --routes "$routes" \
+      > "$WORK/$name-n$i.log" 2>&1 &
     PIDS+=($!); CLUSTER_PIDS+=($!)
     CLUSTER_URLS+="${CLUSTER_URLS:+,}nats://127.0.0.1:${c[$i]}"
+    CLUSTER_MONITORS+="${CLUSTER_MONITORS:+,}http://127.0.0.1:${m[$i]}"
   done
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -11,29 +12,16 @@
 #include "cli/options.hpp"
 #include "cluster/partition_stream.hpp"
 #include "cluster/placement.hpp"
+#include "node/nats_access.hpp"
 
 namespace flashsale::cli {
-
-const char* const cluster_usage =
-    "usage: flashsale cluster status --nats URL[,URL...] [--bucket NAME] [--json]\n"
-    "\n"
-    "Reads the cluster's placement bucket: the partition count, the nodes with their address\n"
-    "and last heartbeat, and per partition its owner, epoch, how long the owner has held it,\n"
-    "its log's leader (stream FLASHSALE_P<p>) and last sequence; then, per stream of the\n"
-    "cluster (the placement bucket's, the partition logs, the snapshots), its leader and how\n"
-    "far each other replica lags. Exits 1 when NATS cannot be read, 0 otherwise; a NATS with\n"
-    "no cluster prints \"no cluster\".\n"
-    "\n"
-    "  --nats URLS     servers of the NATS cluster, comma-separated\n"
-    "  --bucket NAME   the placement bucket (default flashsale_cluster)\n"
-    "  --json          one JSON object instead of the table\n";
 
 namespace {
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string seconds_ago(std::int64_t then_ms) {
@@ -42,36 +30,15 @@ std::string seconds_ago(std::int64_t then_ms) {
   return text;
 }
 
-} // namespace
-
-int cluster(const args& a) {
-  if (a.empty())
-    return usage_error("missing cluster subcommand", cluster_usage);
-  if (a[0] == "--help" || a[0] == "-h") {
-    std::cout << cluster_usage;
-    return 0;
-  }
-  if (a[0] != "status")
-    return usage_error("unknown cluster subcommand '" + a[0] + "'", cluster_usage);
-  std::string urls, bucket = "flashsale_cluster";
+struct status_flags {
+  std::string urls;
+  std::string bucket = "flashsale_cluster";
   bool as_json = false;
-  for (size_t i = 1; i < a.size(); ++i) {
-    if (a[i] == "--json") {
-      as_json = true;
-    } else if ((a[i] == "--nats" || a[i] == "--bucket") && i + 1 < a.size()) {
-      (a[i] == "--nats" ? urls : bucket) = a[i + 1];
-      ++i;
-    } else if (a[i] == "--help" || a[i] == "-h") {
-      std::cout << cluster_usage;
-      return 0;
-    } else {
-      return usage_error("unexpected argument '" + a[i] + "'", cluster_usage);
-    }
-  }
-  if (urls.empty())
-    return usage_error("--nats is required", cluster_usage);
+  config_sources sources;
+};
 
-  auto link_or = cluster::nats_link::connect({split_nats_urls(urls), "flashsale-status", 2000});
+int status(const node_config& config, const std::string& bucket, bool as_json) {
+  auto link_or = cluster::nats_link::connect(nats_link_options_of(config, "flashsale-status"));
   if (auto e = std::get_if<std::string>(&link_or)) {
     std::cerr << "flashsale: " << *e << "\n";
     return 1;
@@ -169,6 +136,42 @@ int cluster(const args& a) {
                 others.c_str());
   }
   return 0;
+}
+
+} // namespace
+
+command add_cluster(CLI::App& program) {
+  auto* app = add_command(program, "cluster",
+                          "`cluster status`: partitions, owners and log leaders of a cluster\n\n"
+                          "Cluster mode runs nodes on a NATS cluster (docs/SCALING.md).");
+  auto* status_app = add_command(
+      *app, "status",
+      "partitions, owners and log leaders of a cluster\n\n"
+      "Reads the cluster's placement bucket: the partition count, the nodes with their address\n"
+      "and last heartbeat, and per partition its owner, epoch, how long the owner has held it,\n"
+      "its log's leader (stream FLASHSALE_P<p>) and last sequence; then, per stream of the\n"
+      "cluster (the placement bucket's, the partition logs, the snapshots), its leader and how\n"
+      "far each other replica lags. Exits 1 when NATS cannot be read, 0 otherwise; a NATS with\n"
+      "no cluster prints \"no cluster\".");
+  auto flags = std::make_shared<status_flags>();
+  status_app
+      ->add_option("--nats", flags->urls,
+                   "servers of the NATS cluster, comma-separated (default: nats.url)")
+      ->type_name("URL[,URL...]");
+  add_config_options(*status_app, flags->sources); // the nats.* keys (docs/NATS.md)
+  status_app->add_option("--bucket", flags->bucket, "the placement bucket")->type_name("NAME");
+  status_app->add_flag("--json", flags->as_json, "one JSON object instead of the table");
+  return {status_app, [status_app, flags] {
+            auto loaded = load_nats_config(flags->sources, flags->urls);
+            if (auto problem = std::get_if<std::string>(&loaded)) {
+              std::cerr << "flashsale: " << *problem << "\n";
+              return 1;
+            }
+            const auto& config = std::get<node_config>(loaded);
+            if (config.nats.url.rfind("nats://", 0) != 0)
+              return usage_error(*status_app, "--nats (or nats.url) is required");
+            return status(config, flags->bucket, flags->as_json);
+          }};
 }
 
 } // namespace flashsale::cli

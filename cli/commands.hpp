@@ -1,25 +1,17 @@
-// The subcommands of the `flashsale` executable. Each takes its arguments after the command
-// name and returns the process exit code: 0 success, 1 failure, 2 usage error (the usage text
-// then goes to stderr).
+// The subcommands of the `flashsale` executable. Each declares its options on a subcommand of
+// the program's CLI::App (cli/options.hpp) and returns what runs it once the command line has
+// parsed, with the process exit code: 0 success, 1 failure, 2 usage error.
 #pragma once
 
-#include <string>
-#include <vector>
+#include "cli/options.hpp"
 
 namespace flashsale::cli {
 
-using args = std::vector<std::string>;
-
-int serve(const args& a);
-int replay(const args& a);
-int load(const args& a);
-int pay_sim(const args& a);
-int cluster(const args& a);
-
-extern const char* const serve_usage;
-extern const char* const replay_usage;
-extern const char* const load_usage;
-extern const char* const pay_sim_usage;
-extern const char* const cluster_usage;
+command add_serve(CLI::App& program);
+command add_replay(CLI::App& program);
+command add_load(CLI::App& program);
+command add_pay_sim(CLI::App& program);
+command add_cluster(CLI::App& program);
+command add_demo(CLI::App& program);
 
 } // namespace flashsale::cli

@@ -13,26 +13,10 @@
 
 namespace flashsale::cli {
 
-const char* const load_usage =
-    "usage: flashsale load --url URL [options]\n"
-    "\n"
-    "Rehearses a flash sale against a running node: many buyers, few units, then checks\n"
-    "that nothing was oversold and that the node's counts match what it acknowledged.\n"
-    "\n";
+namespace {
 
-int load(const args& a) {
+int rehearse(const load::scenario& plan) {
   using namespace flashsale::load;
-  auto parsed =
-      parse_scenario(a, [](const char* name) -> const char* { return std::getenv(name); });
-  if (std::holds_alternative<help_requested>(parsed)) {
-    std::cout << load_usage << scenario_options_help;
-    return 0;
-  }
-  if (auto* bad = std::get_if<usage_problem>(&parsed)) {
-    std::string usage = std::string(load_usage) + scenario_options_help;
-    return usage_error(bad->problem, usage.c_str());
-  }
-  const auto& plan = std::get<scenario>(parsed);
   try {
     auto result = run_load(plan);
     auto v = judge(result);
@@ -54,6 +38,26 @@ int load(const args& a) {
     std::cerr << "flashsale load: " << e.what() << "\n";
     return 1;
   }
+}
+
+} // namespace
+
+command add_load(CLI::App& program) {
+  auto* app = add_command(
+      program, "load",
+      "rehearse a flash sale against a running node\n\n"
+      "Rehearses a flash sale against a running node: many buyers, few units, then checks that\n"
+      "nothing was oversold and that the node's counts match what it acknowledged.");
+  app->footer("exit status: 0 the verdict passed, 1 it failed (or the run could not start), 2 "
+              "usage error");
+  auto plan = std::make_shared<load::scenario>();
+  auto given = load::add_scenario_options(*app, *plan);
+  return {app, [app, plan, given] {
+            auto env = [](const char* name) -> const char* { return std::getenv(name); };
+            if (auto problem = load::finish_scenario(*plan, given, env))
+              return usage_error(*app, *problem);
+            return rehearse(*plan);
+          }};
 }
 
 } // namespace flashsale::cli

@@ -13,6 +13,7 @@
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "cluster/partition_stream.hpp"
+#include "node/nats_access.hpp"
 #include "events/time.hpp"
 #include "persistence/snapshot_file.hpp"
 #include "persistence/sqlite_event_store.hpp"
@@ -21,31 +22,10 @@
 
 namespace flashsale::cli {
 
-const char* const replay_usage =
-  "usage: flashsale replay [--config FILE] [--set KEY=VALUE ...] [--json] [--verify]\n"
-  "                        [--at SEQ] [--stream ID] [--from-scratch]\n"
-  "                        [--partition P [--nats URL[,URL...]]]\n"
-  "\n"
-  "Rebuilds every product and order from the event store in data_dir without serving,\n"
-  "with the same fold the node uses, and prints the state. In cluster mode a node's store\n"
-  "is its newest data_dir/generation-<n>/events.db.\n"
-  "\n"
-  "  --json          print one JSON object: events, products, orders by status, violations\n"
-  "  --verify        exit 1 when any invariant is violated (oversell, negative counts, an\n"
-  "                  order and its product disagreeing), naming the first offending seq\n"
-  "  --at SEQ        the state as of global sequence SEQ\n"
-  "  --stream ID     one product's or order's history, event by event (ID or stream name)\n"
-  "  --from-scratch  ignore snapshots and fold the whole log\n"
-  "  --partition P   cluster mode: replay partition P's log from the NATS cluster (stream\n"
-  "                  FLASHSALE_PARTITIONS) instead of a store, and verify its ownership\n"
-  "                  too: epochs never go back, after a claim only the claimant writes\n"
-  "  --nats URLS     the NATS cluster for --partition (default: nats.url)\n"
-  "\n"
-  "Safe on the store of a running node (read-only, no lock).\n";
-
 namespace {
 
 struct replay_flags {
+  config_sources sources;
   bool json = false;
   bool verify = false;
   bool from_scratch = false;
@@ -54,23 +34,6 @@ struct replay_flags {
   std::optional<int> partition;
   std::string nats;
 };
-
-/// The event store of data_dir: events.db, or in cluster mode the newest generation's.
-std::string store_path(const std::string& data_dir) {
-  namespace fs = std::filesystem;
-  std::string path = data_dir + "/events.db";
-  int newest = -1;
-  std::error_code ec;
-  for (auto& entry : fs::directory_iterator(data_dir, ec)) {
-    auto name = entry.path().filename().string();
-    if (name.rfind("generation-", 0) == 0 && fs::exists(entry.path() / "events.db"))
-      if (int n = std::atoi(name.c_str() + 11); n > newest) {
-        newest = n;
-        path = (entry.path() / "events.db").string();
-      }
-  }
-  return path;
-}
 
 /// Breaks of the ownership rule in a partition's log: epochs never decrease, and between
 /// two claims only the first claimant, at its epoch, appends.
@@ -116,10 +79,10 @@ struct scratch_dir {
 /// Partition `p`'s log, read from NATS and imported into a scratch store at `into`/events.db,
 /// every event at the version the log holds (a gap or conflict is an error: the log is the
 /// truth); its ownership violations are added to `violations`.
-std::optional<std::string> import_partition(const std::string& urls, int p,
+std::optional<std::string> import_partition(const node_config& config, int p,
                                             const std::string& into,
                                             std::vector<std::string>& violations) {
-  auto link = cluster::nats_link::connect({split_nats_urls(urls), "flashsale-replay", 5000});
+  auto link = cluster::nats_link::connect(nats_link_options_of(config, "flashsale-replay", 5000));
   if (auto e = std::get_if<std::string>(&link))
     return *e;
   cluster::partition_stream logs(std::get<0>(link), {});
@@ -186,8 +149,8 @@ void check_event(const envelope& env, const world& w, std::vector<std::string>& 
   if (it == w.products.end())
     return;
   const auto& p = it->second;
-  auto at = "seq " + std::to_string(env.seq) + " (" + env.type + "): product '" + p.product_id
-            + "' ";
+  auto at =
+      "seq " + std::to_string(env.seq) + " (" + env.type + "): product '" + p.product_id + "' ";
   if (p.available() + p.reserved + p.sold != p.stock)
     violations.push_back(at + "available + reserved + sold != stock");
   if (p.available() < 0)
@@ -197,8 +160,8 @@ void check_event(const envelope& env, const world& w, std::vector<std::string>& 
 }
 
 nlohmann::json product_counts(const product_state& p) {
-  return {{"stock", p.stock}, {"available", p.available()}, {"reserved", p.reserved},
-          {"sold", p.sold}};
+  return {
+      {"stock", p.stock}, {"available", p.available()}, {"reserved", p.reserved}, {"sold", p.sold}};
 }
 
 int print_stream(sqlite_reader_pool& log, const replay_flags& flags) {
@@ -227,8 +190,8 @@ int print_stream(sqlite_reader_pool& log, const replay_flags& flags) {
       break;
     apply(w, env);
     nlohmann::json row = env;
-    if (auto p = w.products.find(env.stream.substr(8)); stream.rfind("product-", 0) == 0
-                                                       && p != w.products.end())
+    if (auto p = w.products.find(env.stream.substr(8));
+        stream.rfind("product-", 0) == 0 && p != w.products.end())
       row["state"] = product_counts(p->second);
     else if (auto o = w.orders.find(env.stream.substr(6)); o != w.orders.end())
       row["state"] = {{"status", to_string(o->second.status)}};
@@ -245,54 +208,10 @@ int print_stream(sqlite_reader_pool& log, const replay_flags& flags) {
   return 0;
 }
 
-} // namespace
-
-int replay(const args& a) {
-  config_sources sources;
-  replay_flags flags;
-  for (size_t i = 0; i < a.size(); ++i) {
-    std::string problem;
-    if (a[i] == "--help" || a[i] == "-h") {
-      std::cout << replay_usage;
-      return 0;
-    }
-    if (take_config_option(a, i, sources, problem)) {
-      if (!problem.empty())
-        return usage_error(problem, replay_usage);
-    } else if (a[i] == "--json") {
-      flags.json = true;
-    } else if (a[i] == "--verify") {
-      flags.verify = true;
-    } else if (a[i] == "--from-scratch") {
-      flags.from_scratch = true;
-    } else if (a[i] == "--at" || a[i] == "--stream" || a[i] == "--partition"
-               || a[i] == "--nats") {
-      if (i + 1 >= a.size())
-        return usage_error(a[i] + " needs a value", replay_usage);
-      auto value = a[++i];
-      if (a[i - 1] == "--stream") {
-        flags.stream = value;
-      } else if (a[i - 1] == "--nats") {
-        flags.nats = value;
-      } else if (a[i - 1] == "--partition") {
-        char* end = nullptr;
-        auto p = std::strtol(value.c_str(), &end, 10);
-        if (value.empty() || *end != '\0' || p < 0)
-          return usage_error("--partition needs a partition number, got '" + value + "'",
-                             replay_usage);
-        flags.partition = static_cast<int>(p);
-      } else {
-        char* end = nullptr;
-        auto seq = std::strtoll(value.c_str(), &end, 10);
-        if (value.empty() || *end != '\0' || seq < 0)
-          return usage_error("--at needs a sequence number, got '" + value + "'", replay_usage);
-        flags.at = seq;
-      }
-    } else {
-      return usage_error("unknown option '" + a[i] + "'", replay_usage);
-    }
-  }
-  auto loaded = load_node_config(sources);
+int replay(const CLI::App& app, replay_flags flags) {
+  if (!flags.nats.empty())
+    flags.sources.sets.push_back("nats.url=" + flags.nats); // beats --set, as the flag is meant to
+  auto loaded = load_node_config(flags.sources);
   if (auto problem = std::get_if<std::string>(&loaded)) {
     std::cerr << "flashsale: " << *problem << "\n";
     return 1;
@@ -302,22 +221,19 @@ int replay(const args& a) {
   scratch_dir scratch;
   std::string path;
   if (flags.partition) {
-    if (flags.nats.empty())
-      flags.nats = config.nats.url;
-    if (flags.nats.rfind("nats://", 0) != 0)
-      return usage_error("--partition needs the NATS cluster: --nats nats://HOST:PORT[,...]",
-                         replay_usage);
+    if (config.nats.url.rfind("nats://", 0) != 0)
+      return usage_error(app, "--partition needs the NATS cluster: --nats nats://HOST:PORT[,...]");
     if (scratch.path.empty()) {
       std::cerr << "flashsale replay: cannot create a scratch directory in /tmp\n";
       return 1;
     }
-    if (auto problem = import_partition(flags.nats, *flags.partition, scratch.path, violations)) {
+    if (auto problem = import_partition(config, *flags.partition, scratch.path, violations)) {
       std::cerr << "flashsale replay: partition " << *flags.partition << ": " << *problem << "\n";
       return 1;
     }
     path = scratch.path + "/events.db";
   } else {
-    path = store_path(config.data_dir);
+    path = config.data_dir + "/events.db";
   }
   if (!std::filesystem::exists(path)) {
     std::cerr << "flashsale replay: no event store at " << path << "\n";
@@ -335,13 +251,13 @@ int replay(const args& a) {
   };
   auto snapshots = snapshot_file::open(snapshot_file_path(path), /*read_only=*/true);
   log_source source{
-    [&log](std::int64_t after, std::size_t limit) { return log.read_from(after, limit); },
-    [&snapshots]() -> std::optional<snapshot> {
-      if (auto file = std::get_if<std::unique_ptr<snapshot_file>>(&snapshots))
-        return (*file)->latest();
-      return std::nullopt; // an unreadable snapshot file only means folding from scratch
-    },
-    {}}; // the reader pool does not know the log's end; the fold finds it
+      [&log](std::int64_t after, std::size_t limit) { return log.read_from(after, limit); },
+      [&snapshots]() -> std::optional<snapshot> {
+        if (auto file = std::get_if<std::unique_ptr<snapshot_file>>(&snapshots))
+          return (*file)->latest();
+        return std::nullopt; // an unreadable snapshot file only means folding from scratch
+      },
+      {}}; // the reader pool does not know the log's end; the fold finds it
   auto recovered = recover_world(source, options);
   auto& w = recovered.state;
   for (auto& v : check_invariants(w))
@@ -364,18 +280,19 @@ int replay(const args& a) {
                                 {"products", products},
                                 {"orders", orders},
                                 {"violations", violations}}
-                   .dump()
+                     .dump()
               << "\n";
   } else {
     std::cout << "events: " << w.events << " (last seq " << w.last_seq << "; "
               << (recovered.snapshot_seq
-                    ? "from the snapshot at seq " + std::to_string(*recovered.snapshot_seq) + " + "
-                        + std::to_string(recovered.events_folded) + " events"
-                    : std::string("folded from scratch"))
+                      ? "from the snapshot at seq " + std::to_string(*recovered.snapshot_seq)
+                            + " + " + std::to_string(recovered.events_folded) + " events"
+                      : std::string("folded from scratch"))
               << ")\n\n";
-    std::cout << std::left << std::setw(24) << "product" << std::right << std::setw(12)
-              << "stock" << std::setw(12) << "available" << std::setw(12) << "reserved"
-              << std::setw(12) << "sold" << "\n";
+    std::cout << std::left << std::setw(24) << "product" << std::right << std::setw(12) << "stock"
+              << std::setw(12) << "available" << std::setw(12) << "reserved" << std::setw(12)
+              << "sold"
+              << "\n";
     for (auto& [id, p] : w.products)
       std::cout << std::left << std::setw(24) << id << std::right << std::setw(12) << p.stock
                 << std::setw(12) << p.available() << std::setw(12) << p.reserved << std::setw(12)
@@ -388,11 +305,48 @@ int replay(const args& a) {
       std::cout << "  " << v << "\n";
   }
   if (flags.verify && !violations.empty()) {
-    std::cerr << "flashsale replay: verify failed, first violation: " << violations.front()
-              << "\n";
+    std::cerr << "flashsale replay: verify failed, first violation: " << violations.front() << "\n";
     return 1;
   }
   return 0;
+}
+
+} // namespace
+
+command add_replay(CLI::App& program) {
+  auto* app = add_command(
+      program, "replay",
+      "rebuild state from the event store offline, print it, verify invariants\n\n"
+      "Rebuilds every product and order from the event store in data_dir without serving, with\n"
+      "the same fold the node uses, and prints the state. In cluster mode the truth is each\n"
+      "partition's log in NATS: --partition reads one. Safe on the store of a running node\n"
+      "(read-only, no lock).");
+  auto flags = std::make_shared<replay_flags>();
+  add_config_options(*app, flags->sources);
+  app->add_flag("--json", flags->json,
+                "print one JSON object: events, products, orders by status, violations");
+  app->add_flag("--verify", flags->verify,
+                "exit 1 when any invariant is violated (oversell, negative counts, an order and "
+                "its product disagreeing), naming the first offending seq");
+  app->add_option_function<std::int64_t>(
+         "--at", [flags](std::int64_t seq) { flags->at = seq; },
+         "the state as of global sequence SEQ")
+      ->type_name("SEQ")
+      ->check(integer_in(0, INT64_MAX));
+  app->add_option("--stream", flags->stream,
+                  "one product's or order's history, event by event (ID or stream name)")
+      ->type_name("ID");
+  app->add_flag("--from-scratch", flags->from_scratch, "ignore snapshots and fold the whole log");
+  app->add_option_function<int>(
+         "--partition", [flags](int p) { flags->partition = p; },
+         "cluster mode: replay partition P's log from the NATS cluster (stream "
+         "FLASHSALE_PARTITIONS) instead of a store, and verify its ownership too: epochs never go "
+         "back, after a claim only the claimant writes")
+      ->type_name("P")
+      ->check(integer_in(0, INT32_MAX));
+  app->add_option("--nats", flags->nats, "the NATS cluster for --partition (default: nats.url)")
+      ->type_name("URL[,URL...]");
+  return {app, [app, flags] { return replay(*app, *flags); }};
 }
 
 } // namespace flashsale::cli

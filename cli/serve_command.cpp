@@ -9,39 +9,15 @@
 #include "cli/options.hpp"
 #include "http/secrets.hpp"
 #include "http/server.hpp"
-#include "node/edge_front.hpp"
 #include "node/cluster_node.hpp"
+#include "node/edge_front.hpp"
 #include "node/node.hpp"
 
 namespace flashsale::cli {
 
-const char* const serve_usage =
-    "usage: flashsale serve [--config FILE] [--set KEY=VALUE ...]\n"
-    "\n"
-    "Runs the actor node: recovers state from the event store in data_dir, then serves the\n"
-    "HTTP API until SIGINT or SIGTERM.\n"
-    "\n"
-    "  --config FILE      JSON config file (keys and defaults: config/flashsale.json)\n"
-    "  --set KEY=VALUE    override one key, e.g. --set http.port=0 (repeatable)\n"
-    "\n"
-    "Every key can also be set as FLASHSALE_<KEY> (dots to underscores, upper case);\n"
-    "--set beats the environment, which beats the file.\n";
+namespace {
 
-int serve(const args& a) {
-  config_sources sources;
-  for (size_t i = 0; i < a.size(); ++i) {
-    std::string problem;
-    if (a[i] == "--help" || a[i] == "-h") {
-      std::cout << serve_usage;
-      return 0;
-    }
-    if (take_config_option(a, i, sources, problem)) {
-      if (!problem.empty())
-        return usage_error(problem, serve_usage);
-      continue;
-    }
-    return usage_error("unknown option '" + a[i] + "'", serve_usage);
-  }
+int serve(const config_sources& sources) {
   auto loaded = load_node_config(sources);
   if (auto problem = std::get_if<std::string>(&loaded)) {
     std::cerr << "flashsale: " << *problem << "\n";
@@ -163,11 +139,23 @@ int serve(const args& a) {
             << ", finishing in-flight requests" << std::endl;
   if (single)
     single->stop_payment_simulator(); // its keep-alive connections would hold the listener
-  front.reset();                     // the port closes; requests in flight finish
+  front.reset();                      // the port closes; requests in flight finish
   server.stop();
   started.reset();
   std::cout << "flashsale: stopped" << std::endl;
   return 0;
+}
+
+} // namespace
+
+command add_serve(CLI::App& program) {
+  auto* app = add_command(program, "serve",
+                          "run the actor node (HTTP API, event store, NATS outbox)\n\n"
+                          "Recovers state from the event store in data_dir, then serves the HTTP "
+                          "API until\nSIGINT or SIGTERM.");
+  auto sources = std::make_shared<config_sources>();
+  add_config_options(*app, *sources);
+  return {app, [sources] { return serve(*sources); }};
 }
 
 } // namespace flashsale::cli

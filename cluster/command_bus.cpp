@@ -1,5 +1,9 @@
 #include "cluster/command_bus.hpp"
 
+#include <cstring>
+#include <random>
+#include <cstdio>
+#include <optional>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -19,6 +23,56 @@ std::string command_subject(int partition) {
 
 struct command_bus::impl {
   std::shared_ptr<nats_link> link;
+
+  // ---- the asking side: requests whose answers arrive on one wildcard inbox ----
+  /// One request in flight: filled by the reply callback, waited on by the asking thread.
+  struct waiter {
+    std::mutex mutex;
+    std::condition_variable answered;
+    bool done = false;
+    std::optional<std::string> answer; ///< empty when done: no responders
+  };
+  std::string inbox; ///< replies arrive on <inbox>.<token>
+  natsSubscription* replies = nullptr;
+  std::mutex waiters_mutex;
+  std::map<std::uint64_t, std::shared_ptr<waiter>> waiters;
+  std::uint64_t next_token = 0;
+
+  static void on_reply(natsConnection*, natsSubscription*, natsMsg* m, void* closure) {
+    auto* self = static_cast<impl*>(closure);
+    const char* subject = natsMsg_GetSubject(m);
+    const char* dot = subject ? std::strrchr(subject, '.') : nullptr;
+    std::shared_ptr<waiter> w;
+    if (dot) {
+      std::lock_guard lock(self->waiters_mutex);
+      if (auto it = self->waiters.find(std::strtoull(dot + 1, nullptr, 10));
+          it != self->waiters.end())
+        w = it->second;
+    }
+    if (w) {
+      std::lock_guard lock(w->mutex);
+      w->done = true;
+      if (!natsMsg_IsNoResponders(m))
+        w->answer.emplace(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
+      w->answered.notify_all();
+    }
+    natsMsg_Destroy(m);
+  }
+
+  /// The connection as it is now: connected, and how often it reconnected so far. A request
+  /// sent before a change of either will never be answered on this connection.
+  std::pair<bool, std::uint64_t> connection_state() {
+    auto* nc = link->native().nc;
+    bool up = natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED;
+    std::uint64_t reconnects = 0;
+    natsStatistics* stats = nullptr;
+    if (natsStatistics_Create(&stats) == NATS_OK) {
+      if (natsConnection_GetStats(nc, stats) == NATS_OK)
+        natsStatistics_GetCounts(stats, nullptr, nullptr, nullptr, nullptr, &reconnects);
+      natsStatistics_Destroy(stats);
+    }
+    return {up, reconnects};
+  }
 
   /// One subscription per served partition, with the closure its callback receives.
   struct served {
@@ -95,6 +149,13 @@ struct command_bus::impl {
 std::unique_ptr<command_bus> command_bus::start(std::shared_ptr<nats_link> link, int workers) {
   auto self = std::make_unique<impl>();
   self->link = std::move(link);
+  char inbox[64];
+  std::snprintf(inbox, sizeof inbox, "_INBOX.fs%016llx",
+                static_cast<unsigned long long>(std::random_device{}()) << 32
+                  | std::random_device{}());
+  self->inbox = inbox;
+  natsConnection_Subscribe(&self->replies, self->link->native().nc, (self->inbox + ".*").c_str(),
+                           impl::on_reply, self.get());
   for (int i = 0; i < workers; ++i)
     self->workers.emplace_back([raw = self.get()] { raw->work(); });
   return std::unique_ptr<command_bus>(new command_bus(std::move(self)));
@@ -103,6 +164,13 @@ std::unique_ptr<command_bus> command_bus::start(std::shared_ptr<nats_link> link,
 command_bus::command_bus(std::unique_ptr<impl> self) : self_(std::move(self)) {}
 
 command_bus::~command_bus() {
+  if (self_->replies) { // no reply callback may run once the bus is gone
+    if (self_->link->connected() && natsSubscription_Drain(self_->replies) == NATS_OK)
+      natsSubscription_WaitForDrainCompletion(self_->replies, 1000);
+    else
+      natsSubscription_Unsubscribe(self_->replies);
+    natsSubscription_Destroy(self_->replies);
+  }
   {
     std::lock_guard lock(self_->mutex);
     for (auto& [p, s] : self_->subscriptions)
@@ -144,15 +212,40 @@ void command_bus::stop_serving(int partition) {
 
 std::optional<std::string> command_bus::request(int partition, const std::string& body,
                                                 std::chrono::milliseconds timeout) {
-  natsMsg* reply = nullptr;
-  natsStatus s = natsConnection_Request(&reply, self_->link->native().nc,
-                                        command_subject(partition).c_str(), body.data(),
-                                        static_cast<int>(body.size()), timeout.count());
-  if (s != NATS_OK)
-    return std::nullopt; // no responders (nobody serves it now) or no answer in time
-  std::string answer(natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply)));
-  natsMsg_Destroy(reply);
-  return answer;
+  auto w = std::make_shared<impl::waiter>();
+  std::uint64_t token = 0;
+  {
+    std::lock_guard lock(self_->waiters_mutex);
+    token = ++self_->next_token;
+    self_->waiters.emplace(token, w);
+  }
+  auto forget = [&] {
+    std::lock_guard lock(self_->waiters_mutex);
+    self_->waiters.erase(token);
+  };
+  auto before = self_->connection_state();
+  auto reply_to = self_->inbox + "." + std::to_string(token);
+  if (!before.first
+      || natsConnection_PublishRequest(self_->link->native().nc, command_subject(partition).c_str(),
+                                       reply_to.c_str(), body.data(),
+                                       static_cast<int>(body.size()))
+           != NATS_OK) {
+    forget();
+    return std::nullopt;
+  }
+  // Waits for the answer, the timeout, or the connection dropping under it: an answer can no
+  // longer arrive then, and the buyer hears 503 now rather than after the whole timeout.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock lock(w->mutex);
+  while (!w->done && std::chrono::steady_clock::now() < deadline) {
+    w->answered.wait_for(lock, std::chrono::milliseconds(20));
+    if (!w->done && self_->connection_state() != before)
+      break;
+  }
+  auto answer = w->done ? w->answer : std::nullopt;
+  lock.unlock();
+  forget();
+  return answer; // nullopt: no responders (nobody serves it now), no answer in time, or cut
 }
 
 } // namespace flashsale::cluster

@@ -1,6 +1,7 @@
 #include "cluster/nats_link.hpp"
 
 #include "cluster/nats_native.hpp"
+#include "cluster/server_version.hpp"
 
 namespace flashsale::cluster {
 
@@ -25,6 +26,10 @@ std::string nats_failure(const char* what, natsStatus s) {
 std::variant<std::shared_ptr<nats_link>, std::string> nats_link::connect(nats_link_options o) {
   if (o.urls.empty())
     return std::string("no NATS server given");
+  if (o.check_server_version)
+    if (auto refused = check_server_versions(o.urls, o.minimum_server_version,
+                                             o.version_check_timeout_ms))
+      return *refused;
   auto self = std::make_unique<impl>();
   self->api_timeout_ms = o.api_timeout_ms;
   std::vector<const char*> servers;
@@ -42,10 +47,15 @@ std::variant<std::shared_ptr<nats_link>, std::string> nats_link::connect(nats_li
   // A dead server must be noticed well within a lease: ping often on loopback-grade links.
   natsOptions_SetPingInterval(self->opts, 1000);
   natsOptions_SetMaxPingsOut(self->opts, 2);
-  natsOptions_SetRetryOnFailedConnect(self->opts, true, nullptr, nullptr);
-  s = natsConnection_Connect(&self->nc, self->opts);
-  if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED)
-    return nats_failure("connect", s);
+  if (auto problem = apply_nats_security(self->opts, o.security))
+    return *problem;
+  std::string servers_text;
+  for (auto& u : o.urls)
+    servers_text += (servers_text.empty() ? "" : ",") + u;
+  auto connected = connect_nats(self->opts, "cannot connect to " + redact_nats_url(servers_text));
+  if (auto problem = std::get_if<std::string>(&connected))
+    return *problem;
+  self->nc = std::get<natsConnection*>(connected);
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.Wait = o.api_timeout_ms;

@@ -1,6 +1,8 @@
 // One NATS connection to a cluster of nats-servers, with its JetStream context, shared by
 // the lease keeper and the partition log. It reconnects forever (any server of the list will
 // do) and keeps nats.h out of every header. Thread-safe: nats.c connections are.
+// Before connecting it checks every server's version (cluster/server_version.hpp): cluster mode
+// refuses a nats-server older than 2.12. Credentials and TLS: persistence/nats_connection.hpp.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "persistence/jetstream.hpp" // split_nats_urls: a nats.url list into nats_link_options::urls
+#include "persistence/nats_connection.hpp"
 
 namespace flashsale::cluster {
 
@@ -18,11 +21,21 @@ struct nats_link_options {
   std::vector<std::string> urls;         ///< nats://host:port of any servers of the cluster
   std::string name = "flashsale";        ///< connection name, shown by the servers
   std::int64_t api_timeout_ms = 2000;    ///< JetStream API and publish acknowledgements
+  nats_security security;                ///< credentials and TLS (the nats.* keys)
+  /// Refuse (connect fails, naming the server, its version and why) any server of `urls`, or
+  /// of its cluster (INFO's connect_urls), older than `minimum_server_version`. Off only for
+  /// tools that must reach an old server (bench/fence_race.sh measures one).
+  bool check_server_version = true;
+  std::string minimum_server_version = "2.12.0"; ///< cluster/server_version.hpp
+  /// How long the check waits for at least one server of `urls` to answer (a starting cluster).
+  std::int64_t version_check_timeout_ms = 10000;
 };
 
 class nats_link {
 public:
-  /// Connects to one of `urls`; a cluster not up yet is not an error (it keeps trying).
+  /// Checks the servers' versions (when `check_server_version`), then connects to one of
+  /// `urls`: a server that refuses us (credentials, TLS) is an error naming its reason; a
+  /// cluster not up yet is not (it keeps trying), once one of its servers answered the check.
   static std::variant<std::shared_ptr<nats_link>, std::string> connect(nats_link_options o);
   ~nats_link();
   nats_link(const nats_link&) = delete;

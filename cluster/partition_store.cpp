@@ -172,11 +172,13 @@ struct partition_store::impl {
 
   std::optional<std::string> load(std::uint64_t up_to) {
     std::uint64_t covers = 0;
+    auto began = steady::now();
     auto loaded = snapshots.load(p());
     if (auto s = std::get_if<std::optional<partition_snapshot>>(&loaded); s && *s
                                                                         && (*s)->covers <= up_to) {
       std::string world;
       std::vector<idempotency_record> records;
+      report.snapshot_bytes = (*s)->data.size();
       if (decode_partition_snapshot((*s)->data, world, records)) {
         covers = (*s)->covers;
         latest = snapshot{static_cast<std::int64_t>(covers), (*s)->taken_at, std::move(world)};
@@ -185,6 +187,8 @@ struct partition_store::impl {
       }
     } // no usable snapshot (or no answer): the whole log, slower but just as true
     report.snapshot_covers = covers;
+    report.snapshot_took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - began);
+    began = steady::now();
     last_event_seq = static_cast<std::int64_t>(covers);
     std::optional<std::string> problem;
     auto failed_read = log.read(p(), covers, up_to, [&](stored_record&& r) {
@@ -200,14 +204,13 @@ struct partition_store::impl {
         }
         heads[e->stream] = e->version;
         last_event_seq = e->seq;
-        if (is_order_stream(e->stream))
-          orders[e->stream].push_back(*e);
-        tail.push_back(std::move(*e));
+        tail.push_back(std::move(*e)); // an order asked for later is read from the log
       } else if (r.kind == record_kind::idempotency) {
         if (auto k = idempotency_of_body(r.body))
           keys.emplace(std::make_pair(k->user_id, k->key), key_entry{*k, r.seq});
       }
-    });
+    }, /*with_writer=*/false);
+    report.tail_took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - began);
     if (failed_read)
       return failed_read;
     return problem;
@@ -228,60 +231,92 @@ struct partition_store::impl {
       o.on_failure(why, fenced_by_another);
   }
 
-  /// After a fenced append: were the records since `expected_last` only our own heartbeats
-  /// or claim (a heartbeat whose answer was lost)? Then follow the log's head and go on.
-  bool resync_if_only_ours() {
-    auto last = log.last_seq(p());
-    if (!std::holds_alternative<std::uint64_t>(last))
-      return false;
-    auto head = std::get<std::uint64_t>(last);
-    bool only_ours = head > expected_last;
-    std::uint64_t seen = expected_last;
-    auto failed_read = log.read(p(), expected_last, head, [&](stored_record&& r) {
-      seen = r.seq;
-      only_ours = only_ours && r.writer == o.writer
-                  && (r.kind == record_kind::beat || r.kind == record_kind::claim);
-    });
-    // Every record up to the head must have been seen and be ours (rolled-up heartbeats are
-    // gone: the last one stands for them).
-    if (failed_read || !only_ours || seen != head)
-      return false;
-    expected_last = head;
-    return true;
-  }
-
-  /// Whether the record after the one we expected last was written by another owner (false
-  /// when it is ours, or cannot be read now).
-  bool next_written_by_another() {
-    auto next = log.record_at(p(), expected_last + 1);
-    if (auto rec = std::get_if<std::optional<stored_record>>(&next); rec && *rec)
-      return !(*rec)->writer || *(*rec)->writer != o.writer;
-    return false;
-  }
-
-  /// One fenced append from the writer thread; true when acknowledged. A failure latches,
-  /// even when only our own lost heartbeat was in the way: the messages' envelopes are stamped
-  /// with the sequences that follow the old head, so sent again after it they would land one
-  /// further and the log would hold events whose seq is not theirs, which no open accepts
-  /// (tests/chaos seed 7). The reopen reads the head from the log.
-  bool append_fenced(const std::vector<outgoing_message>& messages, bool rollup) {
-    auto sent = steady::now();
-    auto r = log.append(p(), expected_last, messages, o.writer, window.count(), rollup);
-    if (auto seq = std::get_if<std::uint64_t>(&r)) {
-      expected_last = *seq;
-      last_ack_sent = sent.time_since_epoch().count();
-      return true;
+  /// What became of an append whose answer never came (its server died, a leader election,
+  /// the connection dropped): once the log answers again, it holds the whole batch (an atomic
+  /// batch lands whole or not at all), none of it, or another writer's records.
+  enum class fate { landed, absent, another, unknown };
+  fate resolve(std::size_t messages) {
+    auto give_up = steady::now() + o.resolve_patience;
+    while (steady::now() < give_up) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - steady::now());
+      auto last = log.last_seq(p(), std::max<std::int64_t>(50, left.count()));
+      if (auto head = std::get_if<std::uint64_t>(&last)) {
+        if (*head == expected_last)
+          return fate::absent;
+        std::size_t ours = 0;
+        bool another = false, complete = true;
+        std::uint64_t seen = expected_last;
+        auto failed_read = log.read(p(), expected_last, *head, [&](stored_record&& r) {
+          seen = r.seq;
+          if (r.writer != o.writer)
+            another = true;
+          else if (r.kind != record_kind::beat && r.kind != record_kind::claim)
+            ++ours;
+        });
+        complete = !failed_read && seen == *head;
+        if (complete) {
+          if (another)
+            return fate::another;
+          expected_last = *head; // past our own records, lost heartbeats included
+          return ours == messages ? fate::landed : fate::absent;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    auto& failure = std::get<append_failure>(r);
-    latch(failure.message,
-          failure.what == append_failure::kind::fenced && next_written_by_another());
+    return fate::unknown;
+  }
+
+  /// One fenced append from the writer thread; true when acknowledged. A lost answer is
+  /// resolved from the log (landed: done; absent: sent again). Absent behind our own lost
+  /// heartbeat latches instead: the messages' envelopes are stamped with the sequences that
+  /// follow the old head, so sent after the heartbeat they would land one further and the log
+  /// would hold events whose seq is not theirs, which no open accepts (tests/chaos seed 7).
+  /// The reopen reads the head from the log. Anything else latches too: another owner's
+  /// record, or a log that would not tell in time.
+  bool append_fenced(const std::vector<outgoing_message>& messages, bool rollup) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      auto sent = steady::now();
+      auto r = log.append(p(), expected_last, messages, o.writer, window.count(), rollup);
+      if (auto seq = std::get_if<std::uint64_t>(&r)) {
+        expected_last = *seq;
+        last_ack_sent = sent.time_since_epoch().count();
+        return true;
+      }
+      auto& failure = std::get<append_failure>(r);
+      if (failure.what == append_failure::kind::refused) {
+        latch(failure.message, false);
+        return false;
+      }
+      auto planned_after = expected_last;
+      switch (resolve(messages.size())) {
+      case fate::landed:
+        last_ack_sent = sent.time_since_epoch().count(); // it was sent then, at the latest
+        return true;
+      case fate::absent:
+        if (expected_last != planned_after) {
+          latch(failure.message + " (our own heartbeat landed first; the batch is stamped "
+                                  "for the sequences it took)",
+                false);
+          return false;
+        }
+        continue; // not stored, nothing else either: send it again
+      case fate::another:
+        latch(failure.message + " (another owner appended)", true);
+        return false;
+      case fate::unknown:
+        latch(failure.message + " (the log did not answer in time)", false);
+        return false;
+      }
+    }
+    latch("an append kept failing without an answer", false);
     return false;
   }
 
   void beat() {
     if (latched)
       return;
-    // A lost heartbeat answer is not a lost write: nothing depends on it but the window.
+    // A heartbeat carries no state: a lost answer only costs the window, so it is resolved
+    // (and latches) only when the log says another owner appended.
     auto sent = steady::now();
     auto r = log.append(p(), expected_last,
                         {{log.names().control_subject(p(), record_kind::beat), control_body(o.writer)}},
@@ -291,9 +326,9 @@ struct partition_store::impl {
       last_ack_sent = sent.time_since_epoch().count();
       return;
     }
-    auto& failure = std::get<append_failure>(r);
-    if (failure.what == append_failure::kind::fenced && !resync_if_only_ours())
-      latch(failure.message, next_written_by_another());
+    if (std::get<append_failure>(r).what == append_failure::kind::fenced
+        && resolve(1) == fate::another)
+      latch(std::get<append_failure>(r).message + " (another owner appended)", true);
   }
 
   /// What one group commits: its requests' envelopes and records, cut into atomic batches of

@@ -8,9 +8,10 @@
 // snapshot (cluster/snapshot_store.hpp) and the log's tail up to the claim are read into
 // memory. A writer thread commits in groups: each group's events, one message each, and its
 // idempotency records travel as one fenced atomic batch; the waiters are answered after the
-// acknowledgement. A refused or unanswered append latches the store (every later write
-// refused, `on_failure` told once), as a failed disk does: memory may now be ahead of the log,
-// so the owner must reopen it from the log.
+// acknowledgement. An append whose answer was lost is resolved from the log (it landed whole,
+// or not at all and is sent again). One refused, fenced by another owner, or unresolved
+// latches the store (every later write refused, `on_failure` told once), as a failed disk
+// does: the actors' state may now be ahead of the log, so the owner reopens it from the log.
 //
 // Serving: the store may answer for its partition (reads included) only while its last
 // acknowledged append was *sent* less than lease/2 ago; an idle store appends a heartbeat
@@ -42,6 +43,9 @@ struct partition_store_options {
   std::size_t max_batch_messages = 1000; ///< nats-server's default atomic batch limit
   /// How long opening may keep retrying its claim while the log does not answer.
   std::chrono::milliseconds claim_patience{5000};
+  /// How long an append whose answer was lost waits for the log to tell what became of it
+  /// (a stream's leader election takes 4-9 s) before the store latches.
+  std::chrono::milliseconds resolve_patience{10000};
   /// When this node first saw the partition's current last record (its previous owner's):
   /// that owner stops serving lease/2 after it sent it, so the wait ends sooner.
   std::function<std::optional<std::chrono::steady_clock::time_point>(std::uint64_t seq)>
@@ -60,8 +64,10 @@ struct open_refused {
 struct open_report {
   std::uint64_t claim_seq = 0;
   std::uint64_t snapshot_covers = 0;  ///< 0: no snapshot
+  std::size_t snapshot_bytes = 0;
   std::size_t tail_records = 0;       ///< read after the snapshot
-  std::chrono::milliseconds took{0};
+  std::chrono::milliseconds snapshot_took{0}, tail_took{0};
+  std::chrono::milliseconds took{0};  ///< the whole opening
   std::optional<writer_id> previous;  ///< whose record preceded the claim
   bool previous_released = false;     ///< it was a release: no wait
 };

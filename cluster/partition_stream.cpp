@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <thread>
 
 #include "cluster/jetstream_api.hpp"
 #include "cluster/nats_native.hpp"
@@ -123,8 +124,38 @@ partition_stream::append(int /*partition: its subjects say*/, std::uint64_t expe
   return expected_last; // not reached
 }
 
-std::variant<std::uint64_t, std::string> partition_stream::last_seq(int p) {
+std::optional<partition_stream::replicas> partition_stream::placement(int p) {
   auto info = jetstream_request(*link_, "STREAM.INFO." + o_.names.stream(p), "", o_.timeout_ms);
+  if (std::holds_alternative<api_error>(info))
+    return std::nullopt;
+  auto& cluster = std::get<nlohmann::json>(info)["cluster"];
+  replicas r;
+  r.leader = cluster.value("leader", std::string{});
+  if (!r.leader.empty())
+    r.servers.push_back(r.leader);
+  for (auto& peer : cluster.value("replicas", nlohmann::json::array()))
+    r.servers.push_back(peer.value("name", std::string{}));
+  return r;
+}
+
+bool partition_stream::move_leader(int p, const std::string& server, std::int64_t timeout_ms) {
+  nlohmann::json request{{"placement", {{"preferred", server}}}};
+  auto asked = jetstream_request(*link_, "STREAM.LEADER.STEPDOWN." + o_.names.stream(p),
+                                 request.dump(), o_.timeout_ms);
+  if (std::holds_alternative<api_error>(asked))
+    return false;
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (auto now = placement(p); now && now->leader == server)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+std::variant<std::uint64_t, std::string> partition_stream::last_seq(int p, std::int64_t timeout_ms) {
+  auto info = jetstream_request(*link_, "STREAM.INFO." + o_.names.stream(p), "",
+                                timeout_ms > 0 ? timeout_ms : o_.timeout_ms);
   if (auto e = std::get_if<api_error>(&info))
     return e->message;
   return std::get<nlohmann::json>(info)["state"].value("last_seq", std::uint64_t{0});
@@ -142,12 +173,14 @@ stored_record record_of(const partition_names& names, int p, stored_message&& m)
   return r;
 }
 
-stored_record record_of(const partition_names& names, int p, natsMsg* m, std::uint64_t seq) {
+stored_record record_of(const partition_names& names, int p, natsMsg* m, std::uint64_t seq,
+                        bool with_writer) {
   stored_record r;
   r.seq = seq;
   r.subject = natsMsg_GetSubject(m);
   r.kind = names.kind_of(p, r.subject);
-  r.writer = writer_of(header_of(m, writer_header));
+  if (with_writer)
+    r.writer = writer_of(header_of(m, writer_header));
   r.body.assign(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
   return r;
 }
@@ -166,7 +199,8 @@ std::variant<std::optional<stored_record>, std::string> partition_stream::record
 }
 
 std::optional<std::string> partition_stream::read(int p, std::uint64_t after, std::uint64_t up_to,
-                                                  const std::function<void(stored_record&&)>& each) {
+                                                  const std::function<void(stored_record&&)>& each,
+                                                  bool with_writer) {
   if (up_to <= after)
     return std::nullopt;
   auto& native = link_->native();
@@ -197,7 +231,7 @@ std::optional<std::string> partition_stream::read(int p, std::uint64_t after, st
         auto seq = meta->Sequence.Stream;
         jsMsgMetaData_Destroy(meta);
         if (seq >= next && seq <= up_to) {
-          each(record_of(o_.names, p, m, seq));
+          each(record_of(o_.names, p, m, seq, with_writer));
           next = seq + 1;
         } else if (seq > up_to) {
           next = up_to + 1;

@@ -59,8 +59,13 @@ struct placement::impl {
     steady::time_point changed;
   };
   std::map<std::string, node_seen> nodes_seen;
+  /// Judged dead: stays so until its heartbeat moves again (a judgment is made only while our
+  /// own heartbeats are acknowledged, but it must not be forgotten when ours falter, or the
+  /// quotas flap and partitions move back and forth).
+  std::set<std::string> dead;
   std::optional<steady::time_point> bucket_ok_since; ///< our heartbeats acknowledged since
   int views_in_a_row = 0;
+  bool read_failing = false;
 
   std::mutex stop_mutex;
   std::condition_variable stop_cv;
@@ -185,11 +190,16 @@ struct placement::impl {
   }
 
   void view() {
-    auto all = read_bucket(js, kv, o.bucket, tick.count());
-    if (std::holds_alternative<std::string>(all)) {
+    auto all = read_bucket(js, kv, o.bucket, lease.count() / 2);
+    if (auto e = std::get_if<std::string>(&all)) {
+      if (views_in_a_row > 0 || !read_failing) // once per outage, not once per tick
+        std::cerr << "flashsale: cluster: placement bucket unreadable (" << *e
+                  << "); serving what the logs allow" << std::endl;
+      read_failing = true;
       views_in_a_row = 0;
       return; // no view this tick: keep serving what the logs let us serve
     }
+    read_failing = false;
     ++views_in_a_row;
     auto now = steady::now();
     // Nodes: a heartbeat's revision changes every tick while its node lives.
@@ -200,8 +210,11 @@ struct placement::impl {
         auto id = e.key.substr(5);
         present.insert(id);
         auto& seen = nodes_seen[id];
-        if (seen.revision != e.revision)
+        if (seen.revision != e.revision) {
+          if (seen.revision != 0 && dead.erase(id))
+            std::cerr << "flashsale: cluster: node " << id << " is back" << std::endl;
           seen = {e.revision, now};
+        }
       } else if (e.key.rfind("lease.", 0) == 0) {
         leases[std::atoi(e.key.c_str() + 6)] = e;
       }
@@ -216,7 +229,11 @@ struct placement::impl {
       auto quiet = now - nodes_seen[id].changed;
       if (quiet >= lease / 2)
         late.insert(id);
-      if (!(settled && quiet >= lease))
+      if (settled && quiet >= lease && dead.insert(id).second)
+        std::cerr << "flashsale: cluster: node " << id << " judged dead (no heartbeat for "
+                  << std::chrono::duration_cast<std::chrono::milliseconds>(quiet).count()
+                  << " ms)" << std::endl;
+      if (!dead.count(id))
         live.push_back(id);
     }
     std::map<int, std::string> owners;
@@ -274,6 +291,9 @@ struct placement::impl {
         if (!bucket_ok_since)
           bucket_ok_since = sent;
       } else {
+        if (bucket_ok_since)
+          std::cerr << "flashsale: cluster: heartbeat not acknowledged by the placement bucket"
+                    << std::endl;
         bucket_ok_since.reset();
         views_in_a_row = 0;
       }
@@ -296,7 +316,10 @@ std::variant<std::unique_ptr<placement>, std::string> placement::start(std::shar
   self->lease = std::chrono::milliseconds(o.lease_ms);
   jsOptions jo;
   jsOptions_Init(&jo);
-  jo.Wait = self->tick.count();
+  // A bucket call may take up to half a lease (an fsync'd write on a busy server): nothing
+  // here races the lease any more (serving rests on the logs), and a heartbeat that times out
+  // only delays judging others.
+  jo.Wait = o.lease_ms / 2;
   natsStatus s = natsConnection_JetStream(&self->js, link->native().nc, &jo);
   if (s != NATS_OK)
     return nats_failure("jetstream context", s);

@@ -92,6 +92,20 @@ const std::vector<key_spec>& schema() {
        }},
       {"nats.publish_window", kind::integer, 1, 65536, nullptr,
        [](node_config& c, const json& v) { c.nats.publish_window = v.get<int>(); }},
+      {"nats.creds_file", kind::string, 0, 0, nullptr,
+       [](node_config& c, const json& v) { c.nats.creds_file = v.get<std::string>(); }},
+      {"nats.user", kind::string, 0, 0, nullptr,
+       [](node_config& c, const json& v) { c.nats.user = v.get<std::string>(); }},
+      {"nats.password", kind::string, 0, 0, nullptr,
+       [](node_config& c, const json& v) { c.nats.password = v.get<std::string>(); }},
+      {"nats.token", kind::string, 0, 0, nullptr,
+       [](node_config& c, const json& v) { c.nats.token = v.get<std::string>(); }},
+      {"nats.tls.ca_file", kind::string, 0, 0, nullptr,
+       [](node_config& c, const json& v) { c.nats.tls_ca_file = v.get<std::string>(); }},
+      {"nats.tls.cert_file", kind::string, 0, 0, nullptr,
+       [](node_config& c, const json& v) { c.nats.tls_cert_file = v.get<std::string>(); }},
+      {"nats.tls.key_file", kind::string, 0, 0, nullptr,
+       [](node_config& c, const json& v) { c.nats.tls_key_file = v.get<std::string>(); }},
       {"cluster.enabled", kind::boolean, 0, 0, nullptr,
        [](node_config& c, const json& v) { c.cluster.enabled = v.get<bool>(); }},
       {"cluster.node_id", kind::string, 0, 0,
@@ -145,6 +159,17 @@ const std::vector<key_spec>& schema() {
   return specs;
 }
 
+/// Keys whose values are secrets: an error about one never shows the value.
+bool is_secret(const std::string& key) {
+  return key == "admin_token" || key == "payments.webhook_secret" || key == "nats.password"
+         || key == "nats.token";
+}
+
+/// `value` as an error message may show it.
+std::string shown(const key_spec& spec, const json& value) {
+  return is_secret(spec.key) ? "(" + std::string(value.type_name()) + ", hidden)" : value.dump();
+}
+
 const key_spec* find_spec(const std::string& key) {
   for (auto& s : schema())
     if (key == s.key)
@@ -193,16 +218,16 @@ std::string validate(const key_spec& spec, const json& value) {
     break;
   }
   if (!type_ok)
-    return "expected " + describe(spec) + ", got " + value.dump();
+    return "expected " + describe(spec) + ", got " + shown(spec, value);
   if (spec.type == kind::integer || spec.type == kind::number) {
     double v = value.get<double>();
     if (v < spec.min || v > spec.max || std::isnan(v))
-      return "expected " + describe(spec) + ", got " + value.dump();
+      return "expected " + describe(spec) + ", got " + shown(spec, value);
   }
   if (spec.type == kind::string && spec.check_string) {
     auto problem = spec.check_string(value.get<std::string>());
     if (!problem.empty())
-      return problem + ", got " + value.dump();
+      return problem + ", got " + shown(spec, value);
   }
   return "";
 }
@@ -240,7 +265,8 @@ std::variant<json, std::string> from_text(const key_spec& spec, const std::strin
     break;
   }
   }
-  return "expected " + describe(spec) + ", got \"" + text + "\"";
+  return "expected " + describe(spec) + ", got "
+         + (is_secret(spec.key) ? std::string("(hidden)") : "\"" + text + "\"");
 }
 
 /// Walks a parsed file, validating and applying every leaf; objects are sections.
@@ -297,6 +323,37 @@ std::variant<json, std::string> parse_file(const std::string& path) {
   } catch (const json::parse_error& e) {
     return "config: file '" + path + "' is not valid JSON: " + e.what();
   }
+}
+
+/// Across the nats.* credential and TLS keys: one way to authenticate, pairs complete, and
+/// only for a server of one's own (the embedded one runs on loopback without either).
+std::string check_nats_security(const node_config& config) {
+  const auto& n = config.nats;
+  const std::pair<const char*, const std::string*> keys[] = {
+      {"nats.creds_file", &n.creds_file},   {"nats.user", &n.user},
+      {"nats.password", &n.password},       {"nats.token", &n.token},
+      {"nats.tls.ca_file", &n.tls_ca_file}, {"nats.tls.cert_file", &n.tls_cert_file},
+      {"nats.tls.key_file", &n.tls_key_file}};
+  for (auto& [key, value] : keys)
+    if (!value->empty() && n.url.rfind("nats://", 0) != 0)
+      return "config: " + std::string(key) + ": credentials and TLS are for a nats://host:port "
+             "server, but nats.url is \"" + n.url + "\""
+             + (n.url == "embedded" ? " (the embedded nats-server listens on loopback only and "
+                                      "takes neither; point nats.url at your own server)"
+                                    : "");
+  if (n.user.empty() != n.password.empty())
+    return std::string("config: ") + (n.user.empty() ? "nats.user" : "nats.password")
+           + ": nats.user and nats.password go together (the password may come from "
+             "FLASHSALE_NATS_PASSWORD)";
+  int ways = !n.creds_file.empty() + !n.user.empty() + !n.token.empty();
+  if (ways > 1)
+    return std::string("config: ") + (n.creds_file.empty() ? "nats.token" : "nats.creds_file")
+           + ": set one of nats.creds_file, nats.user/nats.password and nats.token, not several";
+  if (n.tls_cert_file.empty() != n.tls_key_file.empty())
+    return std::string("config: ")
+           + (n.tls_cert_file.empty() ? "nats.tls.cert_file" : "nats.tls.key_file")
+           + ": a client certificate needs both nats.tls.cert_file and nats.tls.key_file";
+  return "";
 }
 
 } // namespace
@@ -378,6 +435,8 @@ std::variant<node_config, std::string> load_config(const config_sources& sources
       return std::string("config: payments.simulator.enabled: not available in cluster mode; "
                          "run `flashsale pay-sim` beside the nodes");
   }
+  if (auto problem = check_nats_security(config); !problem.empty())
+    return problem;
   // Across keys: JetStream rejects a de-dup window longer than the stream keeps messages.
   if (config.nats.duplicate_window_seconds > config.nats.stream_max_age_hours * 3600)
     return "config: nats.duplicate_window_seconds: "

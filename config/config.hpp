@@ -37,6 +37,15 @@ struct node_config {
     std::int64_t stream_max_age_hours = 0;     ///< MaxAge of stream FLASHSALE
     std::int64_t duplicate_window_seconds = 0; ///< its de-dup window; <= max age
     int publish_window = 0; ///< max unacknowledged async publishes of the outbox relay
+    /// Credentials and TLS for a nats:// server (all empty = none; refused with "embedded").
+    /// At most one of creds_file, user + password, token. Secrets: never printed.
+    std::string creds_file; ///< a NATS .creds file (user JWT and nkey seed)
+    std::string user;
+    std::string password; ///< also FLASHSALE_NATS_PASSWORD
+    std::string token;
+    std::string tls_ca_file;   ///< trust these CAs for the servers (turns TLS on)
+    std::string tls_cert_file; ///< a client certificate, with tls_key_file
+    std::string tls_key_file;
   } nats;
   /// Cluster mode (docs/SCALING.md): products and orders in `partitions` partitions leased
   /// through the NATS cluster that nats.url names, each committed to its replicated log.

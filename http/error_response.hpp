@@ -19,6 +19,10 @@ namespace flashsale {
 /// `Retry-After: <retry_after_seconds>` to a 429.
 void send_error(httplib::Response& res, const rejection& error, long retry_after_seconds = 1);
 
+/// The answer to a body over http.max_body_bytes, wherever the adapter refuses it (httplib on
+/// its Content-Length, the routes on a chunked body).
+rejection body_too_large();
+
 /// Sends a body that is already JSON text (answers of the node, views) with `status`.
 void send_json_text(httplib::Response& res, int status, const std::string& body);
 

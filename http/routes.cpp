@@ -109,11 +109,18 @@ const char* method_label(const std::string& m) {
   return "other";
 }
 
-/// Every handler runs inside this: it labels the request for the metrics and turns any
-/// exception into a typed 500 (the node must survive any input).
-handler route(const char* pattern, handler h) {
-  return [pattern, h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
+/// Every handler runs inside this: it labels the request for the metrics, refuses a body over
+/// the limit, and turns any exception into a typed 500 (the node must survive any input).
+handler route(const route_context& c, const char* pattern, handler h) {
+  return [&c, pattern, h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
     current_request.route = pattern;
+    // httplib 0.11 bounds a body by its Content-Length only (413 before reading it): a chunked
+    // body arrives whole whatever its size. It is refused here, read to its end, so the answer
+    // reaches the client (bare or behind the front) and the handler never runs.
+    if (static_cast<std::int64_t>(req.body.size()) > c.max_body_bytes) {
+      send_error(res, body_too_large());
+      return;
+    }
     try {
       h(req, res);
     } catch (const node_unavailable& e) {
@@ -127,25 +134,51 @@ handler route(const char* pattern, handler h) {
 }
 
 void install_operations(httplib::Server& server, route_context& c) {
-  server.Get("/health", route("/health", [&c](const httplib::Request&, httplib::Response& res) {
-               auto h = c.node.health();
-               nlohmann::ordered_json body{{"status", h.event_store_ok ? "ok" : "failing"},
-                                           {"event_store", h.event_store_ok ? "ok" : "failed"},
-                                           {"nats", h.nats},
-                                           {"outbox_lag", h.outbox_lag}};
-               if (!h.event_store_ok)
-                 body["event_store_error"] = h.event_store_error;
-               if (h.cluster)
-                 body["cluster"] = {{"node", h.cluster->node}, {"partitions", h.cluster->partitions}};
-               send_json_text(res, h.event_store_ok ? 200 : 503,
-                              body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-             }));
-  server.Get("/dashboard", route("/dashboard", [](const httplib::Request&, httplib::Response& res) {
+  server.Get(
+      "/health", route(c, "/health", [&c](const httplib::Request&, httplib::Response& res) {
+        auto h = c.node.health();
+        nlohmann::ordered_json body{{"status", h.event_store_ok ? "ok" : "failing"},
+                                    {"event_store", h.event_store_ok ? "ok" : "failed"},
+                                    {"nats", h.nats},
+                                    {"outbox_lag", h.outbox_lag}};
+        if (!h.event_store_ok)
+          body["event_store_error"] = h.event_store_error;
+        if (h.cluster)
+          body["cluster"] = {{"node", h.cluster->node}, {"partitions", h.cluster->partitions}};
+        send_json_text(res, h.event_store_ok ? 200 : 503,
+                       body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      }));
+  server.Get(
+      "/cluster", route(c, "/cluster", [&c](const httplib::Request&, httplib::Response& res) {
+        auto view = c.node.cluster();
+        if (!view)
+          return send_error(res, {errc::not_found, "this node does not run in cluster mode"});
+        auto partitions = nlohmann::ordered_json::array();
+        for (auto& p : view->partitions)
+          partitions.push_back({{"partition", p.id},
+                                {"owner", p.owner.empty() ? nlohmann::ordered_json()
+                                                          : nlohmann::ordered_json(p.owner)},
+                                {"epoch", p.epoch},
+                                {"log_leader", p.log_leader},
+                                {"log_last_seq", p.log_last_seq},
+                                {"served_here", p.served_here}});
+        auto nodes = nlohmann::ordered_json::array();
+        for (auto& n : view->nodes)
+          nodes.push_back({{"node", n.id}, {"address", n.address},
+                           {"heartbeat_at", format_rfc3339(n.heartbeat_ms)}});
+        nlohmann::ordered_json body{{"node", view->node},
+                                    {"lease_ms", view->lease_ms},
+                                    {"partitions", partitions},
+                                    {"nodes", nodes}};
+        send_json_text(res, 200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      }));
+  server.Get("/dashboard",
+             route(c, "/dashboard", [](const httplib::Request&, httplib::Response& res) {
                res.set_header("Cache-Control", "no-cache");
                res.set_content(dashboard_html(), "text/html; charset=utf-8");
              }));
   server.Get("/dashboard/chart.js",
-             route("/dashboard/chart.js", [](const httplib::Request&, httplib::Response& res) {
+             route(c, "/dashboard/chart.js", [](const httplib::Request&, httplib::Response& res) {
                const auto& js = chart_js();
                if (js.empty())
                  return send_error(res, {errc::not_found,
@@ -154,7 +187,8 @@ void install_operations(httplib::Server& server, route_context& c) {
                res.set_header("Cache-Control", "public, max-age=86400");
                res.set_content(js, "application/javascript");
              }));
-  server.Get("/metrics", route("/metrics", [&c](const httplib::Request&, httplib::Response& res) {
+  server.Get("/metrics",
+             route(c, "/metrics", [&c](const httplib::Request&, httplib::Response& res) {
                http_metrics::gauges g;
                g.products = c.node.products();
                g.stats = c.node.stats();
@@ -169,7 +203,7 @@ void install_operations(httplib::Server& server, route_context& c) {
 void install_products(httplib::Server& server, route_context& c) {
   server.Put(
       R"(/products/([^/]+))",
-      route("/products/{product_id}", [&c](const httplib::Request& req, httplib::Response& res) {
+      route(c, "/products/{product_id}", [&c](const httplib::Request& req, httplib::Response& res) {
         // Authenticate before looking at the body: strangers learn nothing about it.
         if (!bearer_matches(req.get_header_value("Authorization"), c.admin_token)) {
           res.set_header("WWW-Authenticate", "Bearer");
@@ -188,7 +222,7 @@ void install_products(httplib::Server& server, route_context& c) {
       }));
   server.Get(
       R"(/products/([^/]+))",
-      route("/products/{product_id}", [&c](const httplib::Request& req, httplib::Response& res) {
+      route(c, "/products/{product_id}", [&c](const httplib::Request& req, httplib::Response& res) {
         auto id = req.matches[1].str();
         if (!path_id_ok(res, "product_id", id))
           return;
@@ -197,7 +231,8 @@ void install_products(httplib::Server& server, route_context& c) {
           return send_error(res, {errc::not_found, "no product '" + id + "'"});
         send_json_text(res, 200, product_view_json(*view));
       }));
-  server.Get("/products", route("/products", [&c](const httplib::Request&, httplib::Response& res) {
+  server.Get("/products",
+             route(c, "/products", [&c](const httplib::Request&, httplib::Response& res) {
                std::string body = R"({"products":[)";
                bool first = true;
                for (auto& v : c.node.products()) {
@@ -211,7 +246,7 @@ void install_products(httplib::Server& server, route_context& c) {
 
 void install_orders(httplib::Server& server, route_context& c) {
   server.Post(
-      "/orders", route("/orders", [&c](const httplib::Request& req, httplib::Response& res) {
+      "/orders", route(c, "/orders", [&c](const httplib::Request& req, httplib::Response& res) {
         auto request = parse_order_request(req.body, header(req, "Idempotency-Key"));
         if (auto problem = std::get_if<rejection>(&request)) {
           c.metrics.observe_order(code_string(problem->code));
@@ -245,38 +280,41 @@ void install_orders(httplib::Server& server, route_context& c) {
         c.metrics.observe_order(outcome_label(outcome));
         send_placed(res, outcome);
       }));
-  server.Get(R"(/orders/([^/]+))",
-             route("/orders/{order_id}", [&c](const httplib::Request& req, httplib::Response& res) {
-               auto id = req.matches[1].str();
-               if (!path_id_ok(res, "order_id", id))
-                 return;
-               auto found = c.node.order(id);
-               if (found.error)
-                 return send_error(res, *found.error);
-               if (!found.state)
-                 return send_error(res, {errc::not_found, "no order '" + id + "'"});
-               send_json_text(res, 200, order_view_json(*found.state));
-             }));
-  server.Post(
-      R"(/orders/([^/]+)/cancel)",
-      route("/orders/{order_id}/cancel", [&c](const httplib::Request& req, httplib::Response& res) {
+  server.Get(
+      R"(/orders/([^/]+))",
+      route(c, "/orders/{order_id}", [&c](const httplib::Request& req, httplib::Response& res) {
         auto id = req.matches[1].str();
         if (!path_id_ok(res, "order_id", id))
           return;
-        auto command = parse_cancel_order(req.body);
-        if (auto problem = std::get_if<rejection>(&command))
-          return send_error(res, *problem);
-        auto ticket = c.writes.try_enter();
-        if (!ticket)
-          return send_error(res, {errc::unavailable, "the node is overloaded; retry shortly"});
-        send_command(res, c.node.command(id, std::get<cancel_order>(command)));
+        auto found = c.node.order(id);
+        if (found.error)
+          return send_error(res, *found.error);
+        if (!found.state)
+          return send_error(res, {errc::not_found, "no order '" + id + "'"});
+        send_json_text(res, 200, order_view_json(*found.state));
       }));
+  server.Post(
+      R"(/orders/([^/]+)/cancel)",
+      route(
+          c, "/orders/{order_id}/cancel",
+          [&c](const httplib::Request& req, httplib::Response& res) {
+            auto id = req.matches[1].str();
+            if (!path_id_ok(res, "order_id", id))
+              return;
+            auto command = parse_cancel_order(req.body);
+            if (auto problem = std::get_if<rejection>(&command))
+              return send_error(res, *problem);
+            auto ticket = c.writes.try_enter();
+            if (!ticket)
+              return send_error(res, {errc::unavailable, "the node is overloaded; retry shortly"});
+            send_command(res, c.node.command(id, std::get<cancel_order>(command)));
+          }));
 }
 
 void install_webhook(httplib::Server& server, route_context& c) {
   server.Post(
       "/payments/webhook",
-      route("/payments/webhook", [&c](const httplib::Request& req, httplib::Response& res) {
+      route(c, "/payments/webhook", [&c](const httplib::Request& req, httplib::Response& res) {
         // Verified over the raw bytes before any parsing: unauthenticated input goes no further.
         auto now_seconds = c.time.now() / 1000;
         auto check =

@@ -27,12 +27,13 @@ struct route_context {
   std::string admin_token;
   std::string webhook_secret;
   std::int64_t default_hold_seconds = 600;
-  const clock& time; ///< webhook signature tolerance
+  const clock& time;             ///< webhook signature tolerance
   rate_limiter& limiter;         ///< per user_id
   rate_limiter& address_limiter; ///< per client address
   admission& writes;
   http_metrics& metrics;
-  bool behind_front = false; ///< trust the front's X-Forwarded-For for the client address
+  bool behind_front = false;           ///< trust the front's X-Forwarded-For for the client address
+  std::int64_t max_body_bytes = 65536; ///< http.max_body_bytes: larger bodies get 413
 };
 
 void install_routes(httplib::Server& server, route_context& context);

@@ -1,13 +1,12 @@
 #include "http/server.hpp"
 
+#include <httplib.h>
 #include <sys/socket.h>
 
 #include <thread>
 
-#include <httplib.h>
-
-#include "events/clock.hpp"
 #include "actors/node_api.hpp"
+#include "events/clock.hpp"
 #include "http/admission.hpp"
 #include "http/error_response.hpp"
 #include "http/metrics.hpp"
@@ -44,23 +43,22 @@ std::string client_address(const std::string& remote_addr, const std::string& fo
 
 struct http_server::impl {
   impl(node_api& n, const http_options& o)
-      : node(n),
-        time(o.time ? *o.time : wall_clock),
-        limiter(o.rate_per_user_per_second, o.rate_burst, time),
-        address_limiter(o.rate_per_address_per_second, o.rate_burst, time),
-        // The gate measures durations: a monotonic clock, unless a test drives the time.
-        writes(admission::options{static_cast<std::size_t>(
+    : node(n), time(o.time ? *o.time : wall_clock),
+      limiter(o.rate_per_user_per_second, o.rate_burst, time),
+      address_limiter(o.rate_per_address_per_second, o.rate_burst, time),
+      // The gate measures durations: a monotonic clock, unless a test drives the time.
+      writes(admission::options{static_cast<std::size_t>(
                                     o.max_in_flight_writes > 0
-                                      ? o.max_in_flight_writes
-                                      : default_max_in_flight_writes(
-                                          o.threads > 0 ? o.threads
-                                                        : default_http_threads(o.behind_front))),
-                                  o.shed_after_ms, 100},
-               o.time ? o.time : &monotonic),
-        metrics(std::make_shared<http_metrics>()),
-        context{n,       o.admin_token,   o.webhook_secret, o.default_hold_seconds,
-                time,    limiter,         address_limiter,  writes,
-                *metrics, o.behind_front} {}
+                                        ? o.max_in_flight_writes
+                                        : default_max_in_flight_writes(
+                                            o.threads > 0 ? o.threads
+                                                          : default_http_threads(o.behind_front))),
+                                o.shed_after_ms, 100},
+             o.time ? o.time : &monotonic),
+      metrics(std::make_shared<http_metrics>()),
+      context{n,        o.admin_token,  o.webhook_secret, o.default_hold_seconds,
+              time,     limiter,        address_limiter,  writes,
+              *metrics, o.behind_front, o.max_body_bytes} {}
 
   node_api& node;
   system_clock wall_clock;
@@ -99,13 +97,13 @@ http_server::bind(const http_options& options, node_api& node) {
   // requests per connection avoid reconnect storms, and the short 2 s idle timeout hands an
   // idle connection's worker back quickly.
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  svr.set_tcp_nodelay(true);               // else ~40 ms per keep-alive response (Nagle)
-  svr.set_keep_alive_max_count(1000000);   // default 5 forces constant reconnects
+  svr.set_tcp_nodelay(true);             // else ~40 ms per keep-alive response (Nagle)
+  svr.set_keep_alive_max_count(1000000); // default 5 forces constant reconnects
   // Bare, an idle connection gives its worker back after 2 s. Behind the front the peers are
   // its pooled connections, which it closes itself when idle (pool-purge-delay, 5 s): they
   // must outlive that, or a request could be sent on a connection the adapter is closing.
   svr.set_keep_alive_timeout(options.behind_front ? 60 : 2);
-  svr.set_read_timeout(5, 0);              // a slow-loris client holds a worker 5 s at most
+  svr.set_read_timeout(5, 0); // a slow-loris client holds a worker 5 s at most
   svr.set_write_timeout(5, 0);
   svr.set_payload_max_length(static_cast<size_t>(options.max_body_bytes)); // larger → 413
   auto* raw = self.get();
@@ -121,7 +119,7 @@ http_server::bind(const http_options& options, node_api& node) {
     if (res.status == 404)
       send_error(res, {errc::not_found, "no route for " + req.method + " " + req.path});
     else if (res.status == 413)
-      send_error(res, {errc::payload_too_large, "the request body exceeds http.max_body_bytes"});
+      send_error(res, body_too_large());
     else if (res.status == 400)
       send_error(res, {errc::invalid_request, "malformed HTTP request"});
     else if (res.status == 503)
@@ -133,9 +131,9 @@ http_server::bind(const http_options& options, node_api& node) {
     }
   });
   svr.set_exception_handler(
-    [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-      send_error(res, {errc::internal, "internal error"});
-    });
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        send_error(res, {errc::internal, "internal error"});
+      });
   install_routes(svr, self->context);
   std::weak_ptr<http_metrics> metrics = self->metrics;
   node.on_commit([metrics](std::size_t events, std::size_t, std::chrono::microseconds d) {

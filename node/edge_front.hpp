@@ -11,7 +11,8 @@
 // so connections arriving meanwhile wait in the kernel's backlog instead of being refused,
 // and it is gone the moment the node is (HAProxy dies with the node: PR_SET_PDEATHSIG).
 // Files in the data dir: haproxy.cfg (generated at every start), haproxy.pid, haproxy.log
-// (start-up messages and abnormal sessions only), haproxy.sock (stats socket, readiness).
+// (start-up messages and abnormal sessions only), haproxy.sock (stats socket, readiness),
+// haproxy-errors/ (the answers it gives without the node: node/edge_answers.hpp).
 #pragma once
 
 #include <sys/types.h>
@@ -40,23 +41,19 @@ struct edge_options {
 /// What the generated configuration is made of; render_haproxy_config is pure so tests can
 /// check it (and `haproxy -c` can validate it) without starting anything.
 struct haproxy_settings {
-  int listen_fd = 3;              ///< the inherited client-facing socket
-  std::string backend_address;    ///< 127.0.0.1:<port>
+  int listen_fd = 3;           ///< the inherited client-facing socket
+  std::string backend_address; ///< 127.0.0.1:<port>
   int backend_connections = 32;
   int max_client_connections = 1000; ///< global maxconn
   int threads = 1;
-  std::string stats_socket;       ///< absolute path
+  std::string stats_socket; ///< absolute path
   std::int64_t max_body_bytes = 65536;
-  std::string tls_pem;            ///< certificate + key in one PEM; empty = plain HTTP
-  std::string error_dir;          ///< holds the <status>.http files render_error_files writes
+  std::string tls_pem;   ///< certificate + key in one PEM; empty = plain HTTP
+  std::string error_dir; ///< holds the answers write_error_files writes (node/edge_answers.hpp)
 };
 
 /// The whole haproxy.cfg text.
 std::string render_haproxy_config(const haproxy_settings& s);
-
-/// Writes, into s.error_dir, the answers HAProxy itself gives (timeouts, a full queue, a dead
-/// backend) in API.md's error shape; an error message, empty on success.
-std::string write_error_files(const std::string& error_dir);
 
 /// Clients HAProxy may hold at once, for this process's open-file limit (the child inherits
 /// it): an idle client costs one descriptor, a request in flight two.

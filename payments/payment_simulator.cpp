@@ -62,10 +62,18 @@ struct payment_simulator::impl {
   bool stopping = false;
   std::atomic<std::int64_t> succeeded{0}, failed{0}, settled{0}, retried{0}, dead_lettered{0};
 
-  pull_consumer_spec consumer() const {
+  /// Where the OrderReserved events are: one stream, or one per partition of a cluster.
+  struct source {
+    std::string stream, filter;
+  };
+  std::vector<source> sources;
+
+  pull_consumer_spec consumer(int worker) const {
+    auto& from = sources[static_cast<std::size_t>(worker) % sources.size()];
     pull_consumer_spec spec;
+    spec.stream = from.stream;
     spec.durable = payments_consumer;
-    spec.filter_subject = payments_subject;
+    spec.filter_subject = from.filter;
     spec.ack_wait_ms = options.latency_ms + ack_wait_margin_ms;
     spec.max_deliver = options.max_deliver;
     return spec;
@@ -87,7 +95,7 @@ struct payment_simulator::impl {
     while (sleep_for(std::chrono::milliseconds(0))) {
       std::string problem;
       if (!client->connected()) {
-        problem = "not connected to NATS at " + options.nats_url;
+        problem = "not connected to NATS at " + redact_nats_url(options.nats_url);
       } else {
         stream_spec dlq;
         dlq.name = dlq_stream;
@@ -95,11 +103,11 @@ struct payment_simulator::impl {
         dlq.max_age_hours = options.dlq_max_age_hours;
         if (auto e = client->ensure_stream(dlq))
           problem = "cannot create stream " + std::string(dlq_stream) + ": " + e->message;
-        else if (auto e = client->ensure_pull_consumer(consumer()))
+        else if (auto e = client->ensure_pull_consumer(consumer(worker)))
           problem = "cannot create consumer " + std::string(payments_consumer)
                     + " (is the node's stream there yet?): " + e->message;
         else {
-          auto bound = client->bind_pull(consumer());
+          auto bound = client->bind_pull(consumer(worker));
           if (auto sub = std::get_if<0>(&bound))
             return std::move(*sub);
           problem = "cannot bind consumer: " + std::get<jetstream_error>(bound).message;
@@ -265,13 +273,22 @@ payment_simulator::start(payment_simulator_options options) {
                        "success rate in 0..1");
   auto self = std::make_unique<impl>();
   self->options = std::move(options);
+  if (self->options.cluster_partitions <= 0) {
+    self->sources.push_back({jetstream_stream, payments_subject});
+  } else {
+    for (int p = 0; p < self->options.cluster_partitions; ++p)
+      self->sources.push_back({"FLASHSALE_P" + std::to_string(p),
+                               "flashsale.p." + std::to_string(p) + ".order.*.OrderReserved"});
+    // Every partition's consumer needs a worker of its own.
+    self->options.workers = std::max(self->options.workers, self->options.cluster_partitions);
+  }
   jetstream_options jo;
   jo.url = self->options.nats_url;
   jo.name = "flashsale-pay-sim";
+  jo.security = self->options.nats;
   auto connected = jetstream_client::connect(std::move(jo));
   if (auto e = std::get_if<jetstream_error>(&connected))
-    return "payment simulator: cannot connect to NATS at " + self->options.nats_url + ": "
-           + e->message;
+    return "payment simulator: cannot connect to NATS: " + e->message;
   self->client = std::move(std::get<0>(connected));
   auto* raw = self.get();
   for (int i = 0; i < self->options.workers; ++i)

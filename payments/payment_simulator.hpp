@@ -1,5 +1,6 @@
 // The payment simulator: plays the payment provider. A durable JetStream pull consumer
-// `payments` on flashsale.events.OrderReserved; each reserved order is paid (or fails, with
+// `payments` on flashsale.events.OrderReserved (a cluster: on each partition's stream,
+// flashsale.p.<p>.order.*.OrderReserved; the body is the same envelope); each reserved order is paid (or fails, with
 // probability 1 - success_rate, decided by a seeded hash of the order id so every redelivery
 // and every process decides the same) after `latency_ms`, by calling the node's webhook:
 //   POST /payments/webhook   Flashsale-Signature: t=<unix s>,v1=<hex HMAC-SHA256(secret, "t.body")>
@@ -19,6 +20,8 @@
 #include <string_view>
 #include <variant>
 
+#include "persistence/nats_connection.hpp"
+
 namespace flashsale {
 
 inline constexpr const char* payments_consumer = "payments";
@@ -33,6 +36,7 @@ struct payment_simulator_options {
   /// False only for the in-node simulator calling its own node over loopback.
   bool verify_certificate = true;
   std::string nats_url;        ///< nats://host:port
+  nats_security nats;          ///< credentials and TLS for the NATS server (the nats.* keys)
   std::string webhook_secret;
   int workers = 2;
   std::int64_t latency_ms = 3000;
@@ -40,6 +44,10 @@ struct payment_simulator_options {
   int max_deliver = 5;
   std::uint64_t seed = 0x5eed;
   std::int64_t dlq_max_age_hours = 168;
+  /// 0: a single node's events (stream FLASHSALE). P > 0: a cluster's, one stream per
+  /// partition (FLASHSALE_P0..P-1, subjects flashsale.p.<p>.order.<id>.OrderReserved), a
+  /// durable `payments` consumer on each and at least one worker per partition.
+  int cluster_partitions = 0;
 };
 
 struct payment_simulator_stats {

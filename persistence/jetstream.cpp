@@ -12,6 +12,8 @@
 
 #include <nats/nats.h>
 
+#include "persistence/nats_connection.hpp"
+
 namespace flashsale {
 
 namespace {
@@ -170,17 +172,19 @@ jetstream_client::connect(jetstream_options options) {
   natsOptions_SetReconnectBufSize(self->opts, 8 * 1024 * 1024);
   natsOptions_SetPingInterval(self->opts, 5000);   // ms: notice a dead server within ~15 s
   natsOptions_SetMaxPingsOut(self->opts, 3);
-  // A server that is not up yet: connect in the background instead of failing start-up.
-  natsOptions_SetRetryOnFailedConnect(self->opts, true, on_connected, closure);
   natsOptions_SetDisconnectedCB(self->opts, on_disconnected, closure);
   natsOptions_SetReconnectedCB(self->opts, on_connected, closure);
   natsOptions_SetClosedCB(self->opts, on_closed, closure);
+  if (auto problem = apply_nats_security(self->opts, o.security))
+    return jetstream_error{static_cast<int>(NATS_INVALID_ARG), 0, *problem};
 
-  s = natsConnection_Connect(&self->nc, self->opts);
-  if (s == NATS_OK)
+  // A server that is not up yet: connect in the background instead of failing start-up.
+  auto connected = connect_nats(self->opts, redact_nats_url(o.url), on_connected, closure);
+  if (auto problem = std::get_if<std::string>(&connected))
+    return jetstream_error{static_cast<int>(NATS_CONNECTION_AUTH_FAILED), 0, *problem};
+  self->nc = std::get<natsConnection*>(connected);
+  if (natsConnection_Status(self->nc) == NATS_CONN_STATUS_CONNECTED)
     self->hooks_->connected = true;
-  else if (s != NATS_NOT_YET_CONNECTED)
-    return make_error(s);
 
   jsOptions jo;
   jsOptions_Init(&jo);

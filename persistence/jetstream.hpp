@@ -16,6 +16,8 @@
 #include <variant>
 #include <vector>
 
+#include "persistence/nats_connection.hpp"
+
 namespace flashsale {
 
 inline constexpr const char* jetstream_stream = "FLASHSALE";
@@ -41,6 +43,7 @@ struct stream_spec {
 struct jetstream_options {
   std::string url;                   ///< nats://host:port
   std::string name = "flashsale";    ///< connection name, shown by the server
+  nats_security security;            ///< credentials and TLS (the nats.* keys); empty = none
   int publish_window = 1024;         ///< max async publishes in flight (library MaxPending)
   std::int64_t publish_timeout_ms = 5000; ///< an async publish without a PubAck by then fails
   std::int64_t api_timeout_ms = 5000;     ///< JetStream API requests (stream/consumer calls)
@@ -121,7 +124,8 @@ std::vector<std::string> split_nats_urls(const std::string& comma_separated);
 class jetstream_client {
 public:
   /// Connects to `options.url`. A server that is not up yet is not an error: the client keeps
-  /// trying in the background (forever, as it reconnects after a loss).
+  /// trying in the background (forever, as it reconnects after a loss). A server that refuses
+  /// us (credentials, TLS) is: the error names its reason.
   static std::variant<std::unique_ptr<jetstream_client>, jetstream_error>
   connect(jetstream_options options);
   ~jetstream_client();

@@ -246,6 +246,7 @@ outbox_relay::start(event_store& store, outbox_relay_options options) {
   jetstream_options jo;
   jo.url = self->options.nats_url;
   jo.name = "flashsale-outbox-" + self->store_id;
+  jo.security = self->options.security;
   jo.publish_window = self->options.publish_window;
   jo.publish_timeout_ms = self->options.publish_timeout_ms;
   jo.on_status = [raw](bool up) { raw->on_status(up); };
@@ -254,7 +255,7 @@ outbox_relay::start(event_store& store, outbox_relay_options options) {
   };
   auto connected = jetstream_client::connect(std::move(jo));
   if (auto problem = std::get_if<jetstream_error>(&connected))
-    return "cannot connect to NATS at " + self->options.nats_url + ": " + problem->message;
+    return "cannot connect to NATS: " + problem->message;
   self->client = std::move(std::get<0>(connected));
   self->thread = std::thread([raw] {
     pthread_setname_np(pthread_self(), "fs-outbox");

@@ -13,12 +13,15 @@
 #include <string>
 #include <variant>
 
+#include "persistence/nats_connection.hpp"
+
 namespace flashsale {
 
 class event_store;
 
 struct outbox_relay_options {
   std::string nats_url;                        ///< nats://host:port
+  nats_security security;                      ///< credentials and TLS (the nats.* keys)
   std::int64_t stream_max_age_hours = 168;
   std::int64_t duplicate_window_seconds = 120;
   /// Of stream FLASHSALE: 1 on a single server; in cluster mode cluster.replicas, so losing
@@ -37,7 +40,8 @@ struct outbox_relay_stats {
 class outbox_relay {
 public:
   /// Starts the thread; it connects in the background and never fails start-up because NATS is
-  /// down. A message only for a URL nats.c refuses outright.
+  /// down. A message for a URL nats.c refuses outright, and for a server that refuses us
+  /// (credentials, TLS), naming its reason.
   static std::variant<std::unique_ptr<outbox_relay>, std::string>
   start(event_store& store, outbox_relay_options options);
   /// Stops the thread; unacknowledged events stay in the store for the next start.

@@ -3,6 +3,8 @@
 // same data dir, as a crash-and-recover test needs.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +21,24 @@
 #include "tests/support/temp_dir.hpp"
 
 namespace flashsale::testing {
+
+/// A manual clock that counts its reads. Once a placed order has been answered, nothing but
+/// the expiry scheduler reads the clock, once per tick: a test can wait for the scheduler's own
+/// timer to have fired instead of sleeping for it.
+class counting_clock final : public clock {
+public:
+  explicit counting_clock(timestamp_ms start) : now_(start) {}
+  timestamp_ms now() const override {
+    ++reads_;
+    return now_.load();
+  }
+  void advance(std::chrono::milliseconds by) { now_ += by.count(); }
+  std::int64_t reads() const { return reads_.load(); }
+
+private:
+  std::atomic<timestamp_ms> now_;
+  mutable std::atomic<std::int64_t> reads_{0};
+};
 
 class node_fixture : public ::testing::Test {
 protected:
@@ -148,7 +168,7 @@ protected:
   }
 
   temp_dir dir_;
-  manual_clock clock_;
+  counting_clock clock_;
   std::unique_ptr<node> node_;
 };
 

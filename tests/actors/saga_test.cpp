@@ -272,7 +272,13 @@ TEST_F(Saga, ExpiryTimerSurvivesAClockBehindItsTimers) {
   // re-arm; it used to believe its timer was pending and armed none, so nothing expired.
   define("a", 1, 0, 100, 60);
   auto order = order_id_of(place("u-1", {{"a", 1}}));
-  std::this_thread::sleep_for(1200ms); // the armed tick fires; the clock still says t0
-  clock_.advance(61s);                 // past expires_at; only the scheduler's timer sees it
+  // From the answer on, only the scheduler reads the clock, once per tick: the tick the new
+  // hold sent it (it arms the timer; it may have run before the answer), then its timer's.
+  // Two reads after the answer, at least one was the timer's, with the clock still at t0. A
+  // scheduler that does not re-arm after that early tick never reads it again.
+  auto reads = clock_.reads();
+  ASSERT_TRUE(eventually([&] { return clock_.reads() >= reads + 2; }, 5s))
+      << "the scheduler's timer fired at most once: reads " << clock_.reads() - reads;
+  clock_.advance(61s); // past expires_at; only the scheduler's timer sees it
   EXPECT_TRUE(eventually([&] { return status_of(order) == "expired"; }, 10s)) << status_of(order);
 }

@@ -1,5 +1,6 @@
-// A fixture for cluster tests: a fresh three-server JetStream cluster per test, a NATS link
-// to it, and helpers to read who owns what from the placement bucket.
+// A fixture for cluster tests: a fresh three-server JetStream cluster per test (TLS and the
+// shipped accounts, tests/cluster/nats_cluster.hpp), a NATS link to it, and helpers to read who
+// owns what from the placement bucket.
 #pragma once
 
 #include <map>
@@ -19,7 +20,7 @@ namespace flashsale::testing {
 class ClusterTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    cluster = std::make_unique<nats_cluster>(dir.path());
+    cluster = std::make_unique<nats_cluster>(dir.path(), cluster_options);
     ASSERT_NO_FATAL_FAILURE(cluster->start_all());
     link = connect_link("test");
     ASSERT_TRUE(link);
@@ -28,7 +29,7 @@ protected:
   }
 
   std::shared_ptr<cluster::nats_link> connect_link(const std::string& name) {
-    auto l = cluster::nats_link::connect({cluster->url_list(), name, 2000});
+    auto l = cluster::nats_link::connect(cluster->link_options(name));
     if (auto e = std::get_if<std::string>(&l)) {
       ADD_FAILURE() << *e;
       return nullptr;
@@ -49,6 +50,9 @@ protected:
     return s;
   }
 
+  /// How the cluster is started: a derived fixture may change it in its constructor (the
+  /// durability tests turn sync_always on).
+  nats_cluster_options cluster_options;
   temp_dir dir;
   std::unique_ptr<nats_cluster> cluster;
   std::shared_ptr<cluster::nats_link> link;

@@ -202,3 +202,73 @@ TEST(ConfigErrors, ClusterModeNeedsANodeIdAndANatsCluster) {
   EXPECT_EQ(c.cluster.lease_ms, 3000);
   EXPECT_EQ(c.cluster.replicas, 3);
 }
+
+TEST(ConfigDefaults, NatsCredentialsAndTlsAreEmpty) {
+  auto c = load_ok({});
+  for (auto* v : {&c.nats.creds_file, &c.nats.user, &c.nats.password, &c.nats.token,
+                  &c.nats.tls_ca_file, &c.nats.tls_cert_file, &c.nats.tls_key_file})
+    EXPECT_EQ(*v, "");
+}
+
+TEST(ConfigLayers, NatsCredentialsComeFromEveryLayerThePasswordAlsoFromItsVariable) {
+  config_sources sources;
+  sources.sets = {"nats.url=nats://10.0.0.1:4222", "nats.user=flashsale-node",
+                  "nats.tls.ca_file=/etc/flashsale/ca.pem",
+                  "nats.tls.cert_file=/etc/flashsale/node.pem",
+                  "nats.tls.key_file=/etc/flashsale/node-key.pem"};
+  sources.env = {{"FLASHSALE_NATS_PASSWORD", "s3cret"}};
+  auto c = load_ok(sources);
+  EXPECT_EQ(c.nats.user, "flashsale-node");
+  EXPECT_EQ(c.nats.password, "s3cret");
+  EXPECT_EQ(c.nats.tls_ca_file, "/etc/flashsale/ca.pem");
+  EXPECT_EQ(c.nats.tls_cert_file, "/etc/flashsale/node.pem");
+  EXPECT_EQ(c.nats.tls_key_file, "/etc/flashsale/node-key.pem");
+  sources.sets = {"nats.url=nats://10.0.0.1:4222", "nats.creds_file=/etc/flashsale/node.creds"};
+  sources.env = {};
+  EXPECT_EQ(load_ok(sources).nats.creds_file, "/etc/flashsale/node.creds");
+  sources.sets = {"nats.url=nats://10.0.0.1:4222", "nats.token=t0ken"};
+  EXPECT_EQ(load_ok(sources).nats.token, "t0ken");
+}
+
+TEST(ConfigErrors, NatsCredentialsAreRefusedWithTheEmbeddedServerNamingTheKey) {
+  config_sources sources;
+  for (auto key : {"nats.creds_file", "nats.user", "nats.token", "nats.tls.ca_file",
+                   "nats.tls.cert_file"}) {
+    sources.sets = {std::string(key) + "=x"};
+    auto e = load_error(sources);
+    EXPECT_EQ(e.rfind(std::string("config: ") + key + ":", 0), 0u) << e;
+    EXPECT_NE(e.find("embedded"), std::string::npos) << e;
+  }
+  sources.sets = {"nats.url=off", "nats.user=u", "nats.password=p"};
+  EXPECT_NE(load_error(sources).find("nats.user"), std::string::npos);
+}
+
+TEST(ConfigErrors, NatsCredentialCombinationsNameTheKey) {
+  auto error_with = [](std::vector<std::string> sets) {
+    config_sources sources;
+    sources.sets = std::move(sets);
+    sources.sets.insert(sources.sets.begin(), "nats.url=nats://10.0.0.1:4222");
+    return load_error(sources);
+  };
+  EXPECT_EQ(error_with({"nats.user=u"}).rfind("config: nats.password:", 0), 0u);
+  EXPECT_EQ(error_with({"nats.password=p"}).rfind("config: nats.user:", 0), 0u);
+  EXPECT_EQ(error_with({"nats.user=u", "nats.password=p", "nats.token=t"})
+              .rfind("config: nats.token:", 0), 0u);
+  EXPECT_EQ(error_with({"nats.creds_file=c", "nats.token=t"}).rfind("config: nats.creds_file:", 0),
+            0u);
+  EXPECT_EQ(error_with({"nats.tls.cert_file=c"}).rfind("config: nats.tls.key_file:", 0), 0u);
+  EXPECT_EQ(error_with({"nats.tls.key_file=k"}).rfind("config: nats.tls.cert_file:", 0), 0u);
+}
+
+TEST(ConfigErrors, NeverShowASecretsValue) {
+  flashsale::testing::temp_dir dir;
+  config_sources sources;
+  sources.file = write_file(dir, R"({"nats": {"password": 123456789}})");
+  auto e = load_error(sources);
+  EXPECT_NE(e.find("nats.password"), std::string::npos) << e;
+  EXPECT_EQ(e.find("123456789"), std::string::npos) << e;
+  sources.file = write_file(dir, R"({"admin_token": ["hunter2"]})");
+  e = load_error(sources);
+  EXPECT_NE(e.find("admin_token"), std::string::npos) << e;
+  EXPECT_EQ(e.find("hunter2"), std::string::npos) << e;
+}

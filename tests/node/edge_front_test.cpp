@@ -2,7 +2,8 @@
 // front of its adapter. A crowd of one-shot buyers beside silent sockets is answered; HAProxy
 // killed mid-sale comes back and the sale goes on; a SIGKILLed node leaves nothing on its
 // port; a client that half-closes after its request still gets the answer; the client
-// address the node limits by is the one HAProxy saw, not what the client claims. Plus the
+// address the node limits by is the one HAProxy saw, not what the client claims; a body over the
+// limit is answered 413 also to a client still sending it (Python's http.client). Plus the
 // generated configuration, checked by `haproxy -c`. Every process is stopped by its PID.
 #include <arpa/inet.h>
 #include <httplib.h>
@@ -13,12 +14,14 @@
 
 #include <atomic>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "node/edge_answers.hpp"
 #include "node/edge_front.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/eventually.hpp"
@@ -131,6 +134,8 @@ TEST(EdgeConfig, GeneratedConfigurationPassesHaproxysOwnCheck) {
       << text;
   EXPECT_NE(text.find("maxconn 5000"), std::string::npos) << text;
   EXPECT_NE(text.find("gt 4096"), std::string::npos) << "bodies over the limit stop at the edge";
+  auto service = read_file(dir.file("errors/flashsale_too_large.lua"));
+  EXPECT_NE(service.find(R"(\"code\":\"payload_too_large\")"), std::string::npos) << service;
   { std::ofstream(dir.file("haproxy.cfg")) << text; }
   child_process check({"/usr/sbin/haproxy", "-c", "-f", dir.file("haproxy.cfg")});
   auto code = check.wait_exit(30s);
@@ -283,10 +288,61 @@ TEST_F(EdgeFront, AddressLimitCountsTheAddressTheEdgeSawNotTheOneClaimed) {
         "application/json");
     ASSERT_TRUE(r);
     statuses.push_back(r->status);
-    if (i == 2)
+    if (i == 2) {
       EXPECT_NE(r->body.find("127.0.0.1"), std::string::npos) << r->body;
+    }
   }
   EXPECT_EQ(statuses, (std::vector<int>{201, 201, 429}));
+}
+
+TEST_F(EdgeFront, BodyOverTheLimitGets413EveryTimeAlsoWhileTheClientStillSendsIt) {
+  start();
+  define("after", 5);
+  // Python's http.client sends the whole body before it reads: an edge that answered and
+  // closed at once left it a reset (BrokenPipeError) in most tries, not the 413.
+  constexpr int tries = 10;
+  child_process sender({FLASHSALE_PYTHON3, FLASHSALE_SOURCE_DIR "/tests/node/big_body_client.py",
+                        std::to_string(port_), std::to_string(tries),
+                        std::to_string(2 * 1024 * 1024)});
+  auto code = sender.wait_exit(120s);
+  ASSERT_TRUE(code) << sender.output();
+  ASSERT_EQ(*code, 0) << sender.output();
+  // "<framing>: <status> <error.code>", or "<framing>: <exception>" when the client raised.
+  std::map<std::string, int> seen;
+  std::istringstream lines(sender.output());
+  for (std::string l; std::getline(lines, l);) {
+    auto r = json::parse(l, nullptr, false);
+    if (!r.is_object() || !r.contains("framing")) {
+      ADD_FAILURE() << "not a report line: " << l;
+      continue;
+    }
+    auto outcome = r["framing"].get<std::string>() + ": ";
+    if (r.contains("error")) {
+      outcome += r["error"].get<std::string>();
+    } else {
+      auto body = json::parse(r.value("body", ""), nullptr, false);
+      auto& e = body.is_object() && body.size() == 1 ? body["error"] : body;
+      bool shaped = r.value("content_type", "") == "application/json" && e.is_object()
+                    && e.size() == 2 && e["code"].is_string() && e["message"].is_string()
+                    && !e["message"].get<std::string>().empty();
+      outcome += std::to_string(r.value("status", 0)) + " "
+                 + (shaped ? e["code"].get<std::string>() : "not the contract's shape: " + l);
+    }
+    ++seen[outcome];
+  }
+  EXPECT_EQ(seen, (std::map<std::string, int>{{"bytes: 413 payload_too_large", tries},
+                                              {"chunked: 413 payload_too_large", tries},
+                                              {"file: 413 payload_too_large", tries}}));
+  // The node kept serving, and nothing of the refused bodies reached it.
+  auto health = client()->Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  auto order = client()->Post(
+      "/orders", json{{"user_id", "u-after"}, {"product_id", "after"}, {"quantity", 1}}.dump(),
+      "application/json");
+  ASSERT_TRUE(order);
+  EXPECT_EQ(order->status, 201) << order->body;
+  EXPECT_EQ(product("after")["reserved"], 1);
 }
 
 TEST_F(EdgeFront, SigtermStopsTheEdgeWithTheNode) {

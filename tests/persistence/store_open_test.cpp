@@ -1,16 +1,22 @@
 // Opening the SQLite event store: the store id, the schema checks that refuse a file this build
-// must not write, and the data-dir lock that keeps a second node off the same directory.
+// must not write, the data-dir lock that keeps a second node off the same directory, and a
+// file whose pages are garbage (a stream read reports the error instead of passing for an empty
+// stream).
+#include <cstdio>
+#include <fstream>
+
 #include <gtest/gtest.h>
 
-#include <cstdio>
-
 #include "persistence/data_dir.hpp"
+#include "persistence/sqlite_reader_pool.hpp"
 #include "tests/persistence/store_test_util.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace flashsale {
 namespace {
 
+using testing::batch_of;
+using testing::events_for;
 using testing::exec_outside;
 using testing::open_error;
 using testing::open_store;
@@ -69,6 +75,34 @@ TEST(DataDir, SecondOpenOfTheSamePathFailsWhileTheFirstLives) {
       << std::get<std::string>(second);
   first = std::string("released");
   EXPECT_TRUE(std::holds_alternative<std::unique_ptr<data_dir>>(data_dir::open(path)));
+}
+
+TEST(EventStore, ACorruptFileIsAReadErrorNotAnEmptyStream) {
+  testing::temp_dir dir;
+  auto path = dir.file("events.db");
+  {
+    auto store = open_store(path);
+    ASSERT_TRUE(store);
+    for (int i = 0; i < 50; ++i) // several pages of rows and index
+      ASSERT_FALSE(
+          store->append_sync(batch_of(events_for("order-" + std::to_string(i), 0, 3))).error);
+  } // closed: the WAL is checkpointed into the file
+  sqlite_reader_pool healthy(path, 1);
+  ASSERT_EQ(healthy.read_stream("order-7", 0).events.size(), 3u);
+  {
+    // Every page but the first (the schema) becomes garbage, as a failing disk might return.
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(0, std::ios::end);
+    const auto size = static_cast<std::size_t>(file.tellg());
+    ASSERT_GT(size, 3u * 4096);
+    file.seekp(4096);
+    file << std::string(size - 4096, '\xa5');
+  }
+  sqlite_reader_pool readers(path, 1);
+  auto read = readers.read_stream("order-7", 0);
+  ASSERT_TRUE(read.error) << "corruption must not read as 'no such stream'";
+  EXPECT_TRUE(read.events.empty());
+  EXPECT_FALSE(read.error->message.empty());
 }
 
 } // namespace

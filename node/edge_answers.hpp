@@ -1,0 +1,33 @@
+// The answers the HTTP edge (HAProxy, node/edge_front) gives without the node, all in API.md's
+// error shape, written into its error directory at every start:
+//   <status>.http            what HAProxy sends for its own 400, 408, 413, 500, 501, 502, 503
+//                            and 504 (a dead or slow node, 502/504, is 503 unavailable +
+//                            Retry-After: 1, which a client retries with the same key)
+//   flashsale_too_large.lua  the service answering a body whose Content-Length exceeds the
+//                            limit: 413 at once, then it reads and drops the rest of the body
+//                            for up to 5 s before the connection closes, as nginx's lingering
+//                            close does, so a client still sending (Python's http.client)
+//                            reads the answer instead of a reset
+#pragma once
+
+#include <string>
+
+namespace flashsale {
+
+/// The service's name in the config: `http-request use-service lua.<name>`.
+inline constexpr const char* too_large_service = "flashsale_too_large";
+
+/// Where write_error_files puts the service (the config's `lua-load`).
+std::string too_large_service_file(const std::string& error_dir);
+
+/// The config's `errorfile` lines, one per status HAProxy answers itself.
+std::string errorfile_lines(const std::string& error_dir);
+
+/// The service's Lua text (pure, for tests).
+std::string render_too_large_service();
+
+/// Writes the answers into `error_dir` (created if missing); an error message, empty on
+/// success.
+std::string write_error_files(const std::string& error_dir);
+
+} // namespace flashsale
