@@ -32,9 +32,6 @@ std::uint64_t env_number(const char* name, std::uint64_t fallback) {
 /// reports their violations apart and fails only on anything else, unless CHAOS_STRICT=1.
 /// Each has a regression test below that runs strict. Remove an entry with its fix.
 const std::vector<known_defect> known_defects{
-    {"refusal", "409 invalid_state",
-     "a keyed retry after a 503 is refused 409 invalid_state (its hold was compensated; "
-     "events/product.cpp 'already released'); regression ChaosRegression.Seed14"},
     {"stale_answer", "resting on a racing hold that never committed",
      "a keyed order's sold_out is answered from holds decided but not yet durable, one of which "
      "then failed to commit (actors/inventory_actor.cpp reserve_atom answers at once); "
@@ -127,9 +124,11 @@ TEST(ChaosRegression, Seed1015AReassignedPartitionIsServedAgain) {
 // invalid_state "order 'o-…' already released product 's14-3'", and so is every later retry:
 // the key's order id is derived from the key, and a product never holds for an order id it
 // released. docs/API.md says a keyed request refused (503 included) is decided afresh. Seen in
-// seeds 10 and 14 (2 of ~25 runs), and in the long runs; not fixed here (events/ and actors/:
-// the domain decides it). Disabled until then: it fails when the timing reproduces it.
-TEST(ChaosRegression, DISABLED_Seed14AKeyedRetryAfterA503IsDecidedAfresh) {
+// seeds 10 and 14 (2 of ~25 runs), and in the long runs. Fixed in node/node.cpp and
+// actors/order_saga_actor.cpp: the saga says the id is spent, and the node decides the
+// request afresh under the key's next id (tests/http HttpIdempotency.AKeyedRetryIsDecided...
+// shows the same without a fault).
+TEST(ChaosRegression, Seed14AKeyedRetryAfterA503IsDecidedAfresh) {
   run_seed(14, strictness::strict);
 }
 
