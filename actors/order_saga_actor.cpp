@@ -414,10 +414,20 @@ void handle_command(saga_self self, const saga_context& ctx, const order_command
   });
 }
 
+/// How long an expiry whose order could not be read waits before it is tried again.
+constexpr timestamp_ms expiry_retry_ms = 1000;
+
 void expire(saga_self self, const saga_context& ctx) {
   auto& st = self->state;
-  if (st.load_failed) // the scheduler forgot it; the next start finds it overdue
+  if (st.load_failed) {
+    // The scheduler forgot it. A failed store stops the node and the next start finds it
+    // overdue; but a partition's log can fail a read and still take writes (a network fault
+    // timed it out), and nothing would start again: the hold would outlive its expiry
+    // forever (tests/chaos seeds 1015 and 1042). So it is armed again; the saga passivates
+    // meanwhile, and the next one reads the order afresh.
+    schedule_expiry(ctx.scheduler, *ctx.services, st.order.order_id, now_of(ctx) + expiry_retry_ms);
     return maybe_passivate(self, ctx);
+  }
   auto d = decide(st.order, expire_order{}, now_of(ctx));
   if (d.events.empty()) {
     if (st.order.status == order_status::reserved && st.order.expires_at) // fired early
