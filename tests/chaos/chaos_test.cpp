@@ -3,8 +3,8 @@
 // checker's verdict. A run fails when the checker finds a violation; its output has the seed,
 // the schedule and the offending history entries.
 //
-// - ChaosSeeds/ChaosSeed.Run/<seed> and ChaosRegression.*: the CI set, seeds 1..10
-//   (`ctest -L chaos`), seeds that found a defect among them.
+// - ChaosSeeds/ChaosSeed.Run/<seed> and ChaosRegression.*: the CI set, seeds 1..8 and the
+//   seeds that found a defect (`ctest -L chaos`): ten seeded runs.
 // - ChaosSeed.FromEnvironment: CHAOS_SEED=N replays seed N (skipped when unset).
 // - ChaosLong.Runs: CHAOS_RUNS=N runs N seeds from CHAOS_FIRST_SEED (default 1000) and prints
 //   the figures (bench/chaos.sh runs it; skipped when unset).
@@ -88,8 +88,9 @@ TEST_P(ChaosSeed, Run) {
   run_seed(GetParam());
 }
 
-// Seed 7 runs as ChaosRegression.Seed7...: with it, ten seeded runs.
-INSTANTIATE_TEST_SUITE_P(ChaosSeeds, ChaosSeed, ::testing::Values(1, 2, 3, 4, 5, 6, 8, 9, 10),
+// Seeds 7, 14 and 1015 run as ChaosRegression.Seed...: with them, ten seeded runs. Seeds 9
+// and 10 left the set when seed 14's regression joined it, to keep CI near 5 minutes.
+INSTANTIATE_TEST_SUITE_P(ChaosSeeds, ChaosSeed, ::testing::Values(1, 2, 3, 4, 5, 6, 8),
                          [](const auto& info) { return std::to_string(info.param); });
 
 // Seeds that found a defect, kept (tests/chaos in docs/TESTING.md lists them).
