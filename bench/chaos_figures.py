@@ -44,8 +44,9 @@ rec = sorted(r["recovery_ms"] for r in ok if r["recovery_ms"] is not None)
 if rec:
     print(f"every partition answered after the last heal within: median {rec[len(rec)//2]} ms, "
           f"max {rec[-1]} ms")
-print("longest unavailability of a partition per fault kind (median / max over its steps):")
+print("longest unavailability of a partition per fault kind (each run's longest over its "
+      "steps of that kind; median / max over the runs that had it):")
 for k, v in sorted(longest.items()):
     v.sort()
-    print(f"  {k}: {v[len(v)//2]} / {v[-1]} ms ({len(v)} steps)")
+    print(f"  {k}: {v[len(v)//2]} / {v[-1]} ms ({len(v)} runs)")
 print(f"seconds per run: {sum(r['seconds'] for r in runs) / max(1, len(runs)):.1f}")
