@@ -55,6 +55,10 @@ struct placed_order {
 struct place_outcome {
   std::variant<placed_order, rejection> result;
   bool replayed = false;
+  /// Between the saga and the node only: the keyed request's order id is spent (a hold for
+  /// it was given back and no order committed under it), so the node decides the request
+  /// afresh under the key's next id (node::place).
+  bool id_spent = false;
 };
 
 /// What a payment webhook gets: applied now, or already applied earlier (the same event id).

@@ -33,6 +33,8 @@ struct saga_state {
   bool resumed = false;
   std::optional<rejection> failure; ///< the first item that could not be held
   std::size_t outstanding = 0;      ///< inventory requests in flight
+  /// An item refused because it already released a hold for this order id: the id is spent.
+  bool id_spent = false;
   /// Known at spawn, used while placing; later steps (a sale, an expiry, minutes on) go
   /// through the directory, which knows a restarted inventory actor.
   inventory_handles inventories;
@@ -164,6 +166,7 @@ void end_placement(saga_self self, const saga_context& ctx) {
   st.placing.reset();
   st.reserved.clear();
   st.failure.reset();
+  st.id_spent = false;
   st.inventories.clear(); // the placement's inventory steps are over
   maybe_passivate(self, ctx);
 }
@@ -212,13 +215,16 @@ void answer_from_index(saga_self self, const saga_context& ctx) {
 
 /// Nothing could be held (or only some): the holds made are given back, then the clients
 /// hear why. A new order writes nothing of its own; one an older node placed (recovered as
-/// pending) is closed with OrderRejected.
+/// pending) is closed with OrderRejected. A new order whose id is spent (an item released a
+/// hold for it before: an earlier attempt with this key was answered 503 after its hold was
+/// durable, and recovery gave the orphan hold back) says so, and the node decides it afresh
+/// under the key's next id.
 void reject_placement(saga_self self, const saga_context& ctx) {
   compensate(self, ctx, [self, ctx] {
     auto& st = self->state;
     auto why = *st.failure;
     if (st.order.status != order_status::pending) {
-      answer_placement(self, ctx, place_outcome{why});
+      answer_placement(self, ctx, place_outcome{why, false, st.id_spent});
       return;
     }
     auto d = decide(st.order, reject_order{why.code, why.message}, now_of(ctx));
@@ -305,8 +311,12 @@ void reserve_all(saga_self self, const saga_context& ctx) {
               finish();
             },
             [self, finish](caf::error& err) {
+              auto why = to_rejection(err);
+              // A product refuses to hold for an order id (invalid_state) only when it
+              // released that id's hold before.
+              self->state.id_spent = self->state.id_spent || why.code == errc::invalid_state;
               if (!self->state.failure)
-                self->state.failure = to_rejection(err);
+                self->state.failure = std::move(why);
               finish();
             });
   }
@@ -404,10 +414,20 @@ void handle_command(saga_self self, const saga_context& ctx, const order_command
   });
 }
 
+/// How long an expiry whose order could not be read waits before it is tried again.
+constexpr timestamp_ms expiry_retry_ms = 1000;
+
 void expire(saga_self self, const saga_context& ctx) {
   auto& st = self->state;
-  if (st.load_failed) // the scheduler forgot it; the next start finds it overdue
+  if (st.load_failed) {
+    // The scheduler forgot it. A failed store stops the node and the next start finds it
+    // overdue; but a partition's log can fail a read and still take writes (a network fault
+    // timed it out), and nothing would start again: the hold would outlive its expiry
+    // forever (tests/chaos seeds 1015 and 1042). So it is armed again; the saga passivates
+    // meanwhile, and the next one reads the order afresh.
+    schedule_expiry(ctx.scheduler, *ctx.services, st.order.order_id, now_of(ctx) + expiry_retry_ms);
     return maybe_passivate(self, ctx);
+  }
   auto d = decide(st.order, expire_order{}, now_of(ctx));
   if (d.events.empty()) {
     if (st.order.status == order_status::reserved && st.order.expires_at) // fired early

@@ -217,7 +217,7 @@ struct cluster_node::impl {
       if (auto refused = std::get_if<cluster::open_refused>(&opened)) {
         say("partition " + std::to_string(s.p) + " not opened: " + refused->message);
         if (refused->superseded) {
-          s.wanted = 0;
+          forget(s, epoch);
           keeper().give_back(s.p, epoch);
           return;
         }
@@ -360,12 +360,17 @@ struct cluster_node::impl {
     say("partition " + std::to_string(s.p) + (another ? " fenced: " : " reopening: ") + why);
     stop(s, false);
     if (another) {
-      s.wanted = 0;
+      forget(s, epoch);
       keeper().give_back(s.p, epoch);
       return;
     }
     start(s, epoch);
   }
+
+  /// This node no longer wants p at `epoch`, unless the keeper assigned it again meanwhile:
+  /// that assignment's start is queued behind us, and clearing `wanted` would cancel it,
+  /// leaving p leased to this node and served by nobody (tests/chaos seed 1015).
+  static void forget(slot& s, std::uint64_t epoch) { s.wanted.compare_exchange_strong(epoch, 0); }
 
   // ---- the keeper's callbacks (its thread: post, do not block, except drain) ----
 

@@ -374,19 +374,35 @@ place_outcome node::place(const order_request& request) {
     cmd.request_hash = request_hash(request);
   // A random id never meets an earlier request; a keyed one is the same for every retry of
   // the request, so racing retries meet in one saga and one stream.
-  cmd.order_id = order_id_for(request);
-  return rt_->ask_with_reply<place_outcome>(place_atom::value, std::move(cmd));
+  cmd.order_id = order_id_for(request, 0);
+  auto outcome = rt_->ask_with_reply<place_outcome>(place_atom::value, place_order{cmd});
+  // A spent id (an earlier attempt's hold was given back, no order committed under it: a 503
+  // after the hold was durable, or a multi-item rejection) would refuse every retry; the
+  // request is decided afresh, as docs/API.md promises, under the key's next id. Every retry
+  // walks the same ids, so racing ones still meet; a placed order's key stores its answer,
+  // so a later retry replays it and never walks.
+  for (int spent = 1; keyed && outcome.id_spent && spent <= max_spent_order_ids; ++spent) {
+    cmd.order_id = order_id_for(request, spent);
+    outcome = rt_->ask_with_reply<place_outcome>(place_atom::value, place_order{cmd});
+  }
+  outcome.id_spent = false;
+  return outcome;
 }
 
-std::string node::order_id_for(const order_request& request) const {
+std::string node::order_id_for(const order_request& request, int skip) const {
   bool keyed = !request.idempotency_key.empty();
-  auto id = keyed ? derive_order_id(request.user_id, request.idempotency_key) : random_order_id();
-  // Every retry of a keyed request draws the same sequence, so it meets the same id.
-  for (int n = 1; rt_->order_id_accepted && !rt_->order_id_accepted(id, request); ++n)
-    id = keyed ? derive_order_id(request.user_id,
-                                 request.idempotency_key + "\x1f" + std::to_string(n))
-               : random_order_id();
-  return id;
+  // Every retry of a keyed request draws the same sequence, so it meets the same id; `skip`
+  // passes over that many accepted ids (spent ones).
+  for (int n = 0;; ++n) {
+    auto id = !keyed   ? random_order_id()
+              : n == 0 ? derive_order_id(request.user_id, request.idempotency_key)
+                       : derive_order_id(request.user_id,
+                                         request.idempotency_key + "\x1f" + std::to_string(n));
+    if (rt_->order_id_accepted && !rt_->order_id_accepted(id, request))
+      continue;
+    if (!keyed || skip-- == 0)
+      return id;
+  }
 }
 
 stream_read node::order_events(const std::string& order_id) {

@@ -81,7 +81,11 @@ public:
 private:
   struct runtime;
   explicit node(node_config config);
-  std::string order_id_for(const order_request& request) const;
+  /// The order id for a request: random, or the key's first accepted id after `skip` spent
+  /// ones.
+  std::string order_id_for(const order_request& request, int skip) const;
+  /// How many spent ids a keyed request walks past before its refusal stands.
+  static constexpr int max_spent_order_ids = 8;
   static std::optional<std::string> start_nats(runtime& rt, const node_config& config);
 
   node_config config_;

@@ -114,3 +114,40 @@ TEST(HttpIdempotency, AKeyedRejectionIsDecidedAgainOnRetry) {
   EXPECT_EQ(replay->get_header_value("Idempotent-Replayed"), "true");
   EXPECT_EQ(replay->body, later->body);
 }
+
+TEST(HttpIdempotency, AKeyedRetryIsDecidedAgainAfterAnItemGaveItsHoldBack) {
+  // A two-item order refused for its second item gives the first item's hold back. The key's
+  // order id is then spent (a product never holds again for an id it released): a retry is
+  // decided afresh under the key's next id, not refused 409 invalid_state. The same happens
+  // when a commit fails after the hold was durable and recovery gives it back (tests/chaos
+  // seed 14).
+  t::temp_dir dir;
+  http_node n(dir.path());
+  auto c = n.client();
+  ASSERT_EQ(t::define(*c, "a", {{"name", "a"}, {"stock", 5}})->status, 201);
+  ASSERT_EQ(t::define(*c, "b", {{"name", "b"}, {"stock", 1}})->status, 201);
+  auto both = [&] {
+    json body{{"user_id", "u-1"},
+              {"items",
+               {{{"product_id", "a"}, {"quantity", 1}}, {{"product_id", "b"}, {"quantity", 2}}}}};
+    return c->Post("/orders", httplib::Headers{{"Idempotency-Key", "k"}}, body.dump(),
+                   "application/json");
+  };
+  auto first = both();
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 409) << first->body;
+  EXPECT_EQ(t::error_code(first), "sold_out");
+  EXPECT_EQ(t::counts(*c, "a"), "5/5/0/0");
+  ASSERT_EQ(t::define(*c, "b", {{"name", "b"}, {"stock", 2}})->status, 200);
+  auto again = both();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 201) << again->body;
+  EXPECT_FALSE(again->has_header("Idempotent-Replayed"));
+  auto replay = both();
+  ASSERT_TRUE(replay);
+  EXPECT_EQ(replay->status, 201);
+  EXPECT_EQ(replay->get_header_value("Idempotent-Replayed"), "true");
+  EXPECT_EQ(replay->body, again->body);
+  EXPECT_EQ(t::counts(*c, "a"), "5/4/1/0");
+  EXPECT_EQ(t::counts(*c, "b"), "2/0/2/0");
+}
