@@ -108,16 +108,29 @@ struct node_stats {
   std::optional<cluster_part> cluster;
 };
 
-/// Reported after each group commit of the event store (on the writer thread: keep it short).
-using commit_listener = std::function<void(std::size_t events, std::size_t batches,
-                                           std::chrono::microseconds duration)>;
+/// What a node reports as its store commits (on the writer thread: keep it short).
+struct commit_listener {
+  /// After each group commit: its events, append batches and duration (/metrics).
+  std::function<void(std::size_t events, std::size_t batches, std::chrono::microseconds duration)>
+      committed;
+  /// Every product's availability once when the listener is set, then each one a commit
+  /// publishes; the HAProxy edge's sold-out map follows it (node/edge_sold_out.hpp).
+  /// The cluster's hook: cluster_node hands its listener to the inner node of every partition
+  /// it serves, so a member hears its own partitions' products only. Cluster-wide
+  /// availability (issue 23 item 1) plugs in by calling this same `availability` for the
+  /// products other members own, as their owners publish them.
+  availability_listener availability;
+
+  explicit operator bool() const { return committed || availability; }
+};
 
 class node_api {
 public:
   virtual ~node_api() = default;
   virtual health_report health() = 0;
   virtual node_stats stats() = 0;
-  /// Replaces the listener (one at a time; the HTTP adapter's metrics use it).
+  /// Replaces the listener (one at a time; the HTTP adapter sets it, for its metrics and for
+  /// the edge); a listener with `availability` hears every product's at once.
   virtual void on_commit(commit_listener listener) = 0;
 
   virtual define_result define(const define_product& command) = 0;
