@@ -50,6 +50,7 @@ http {
 EOF
 "$NGINX" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' > "$WORK/nginx/out.log" 2>&1 &
 PIDS+=($!)
+NGINX_PID=$!
 
 start_node edge
 export FLASHSALE_ADMIN_TOKEN=$TOKEN
@@ -76,14 +77,33 @@ done
 [ "$(answer_of "http://127.0.0.1:$NGINX_PORT")" = "$BODY 409" ] ||
   { echo "nginx does not answer as the node does: $(cat "$WORK"/nginx/*.log)" >&2; exit 1; }
 
-# run NAME URL [BODY=node] -> $WORK/NAME.txt (wrk's report)
+# The servers' processes, for their CPU: nginx's master and workers (its children), the node
+# and its HAProxy (by the PID file: the supervisor's child).
+server_pids() {
+  case $1 in
+    nginx) echo "$NGINX_PID" $(cat /proc/"$NGINX_PID"/task/*/children) ;;
+    *) echo "$PID_edge" "$(cat "$WORK/data-edge/haproxy.pid")" ;;
+  esac
+}
+# run NAME URL [BODY=node] -> $WORK/NAME.txt (wrk's report), $WORK/NAME.cpu (servers' ticks)
 run() {
-  local name=$1 url=$2
+  local name=$1 url=$2 pids before
   echo "+ wrk -t2 -c$CONNECTIONS -d${SECONDS_PER_RUN}s -H 'Connection: close' ($name)" >&2
-  env PRODUCT=gone ${3:+BODY=$3} wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -H 'Connection: close' \
-    -s bench/orders.lua "$url/orders" > "$WORK/$name.txt" 2>&1
+  pids=$(server_pids "${name%-*}")
+  # shellcheck disable=SC2086
+  before=$(cpu_ticks $pids)
+  env PRODUCT=gone ${3:+BODY=$3} wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" \
+    -H 'Connection: close' -s bench/orders.lua "$url/orders" > "$WORK/$name.txt" 2>&1
+  # shellcheck disable=SC2086
+  echo $(($(cpu_ticks $pids) - before)) > "$WORK/$name.cpu"
 }
 rps() { awk '/Requests\/sec/ { printf "%.0f", $2 }' "$WORK/$1.txt"; }
+requests() { awk '/requests in/ { print $1 }' "$WORK/$1.txt"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+cpu_per_buyer() { # microseconds of the servers' CPU per buyer answered
+  awk -v t="$(cat "$WORK/$1.cpu")" -v n="$(requests "$1")" -v us="$TICK_US" \
+    'BEGIN { printf "%.0f", t * us / n }'
+}
 errors() { # socket errors + answers other than 409 (wrk counts 409 as "Non-2xx or 3xx")
   local f=$WORK/$1.txt total non2xx errs
   total=$(awk '/requests in/ { print $1 }' "$f")
@@ -92,6 +112,7 @@ errors() { # socket errors + answers other than 409 (wrk counts 409 as "Non-2xx 
   echo "$errs / $((total - ${non2xx:-0}))"
 }
 
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 before=$(edge_answered)
 for round in $(seq 1 "$ROUNDS"); do
   run "nginx-$round" "http://127.0.0.1:$NGINX_PORT"
@@ -99,22 +120,26 @@ for round in $(seq 1 "$ROUNDS"); do
   run "node-$round" "$NODE" node
 done
 after=$(edge_answered)
-edge_total=0
+declare -A total=([nginx]=0 [edge]=0 [node]=0)
 for round in $(seq 1 "$ROUNDS"); do
-  edge_total=$((edge_total + $(awk '/requests in/ { print $1 }' "$WORK/edge-$round.txt")))
+  for k in nginx edge node; do total[$k]=$((total[$k] + $(requests "$k-$round"))); done
 done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 echo
-echo "$(nproc) cores shared by nginx, HAProxy, the node and wrk; wrk -t2 -c$CONNECTIONS," \
-     "${SECONDS_PER_RUN} s per run, Connection: close (a new connection per buyer)"
-printf '%-6s %12s %12s %12s %10s %10s %22s\n' round nginx/s edge/s node/s edge/nginx \
-  node/nginx 'errors / non-409 (e,n)'
+echo "$(nproc) cores shared by nginx, HAProxy, the node and wrk (load average before:" \
+     "$LOAD); wrk -t2 -c$CONNECTIONS, ${SECONDS_PER_RUN} s per run, Connection: close"
+echo "buyers a second (servers' CPU per buyer, µs)"
+printf '%-6s %15s %15s %15s %10s %10s %22s\n' round nginx edge node edge/nginx node/nginx \
+  'errors/non-409 (e; n)'
 for round in $(seq 1 "$ROUNDS"); do
   n=$(rps "nginx-$round"); e=$(rps "edge-$round"); o=$(rps "node-$round")
-  printf '%-6s %12s %12s %12s %10s %10s %22s\n' "$round" "$n" "$e" "$o" \
-    "$(awk -v a="$e" -v b="$n" 'BEGIN { printf "%.2f", a / b }')" \
-    "$(awk -v a="$o" -v b="$n" 'BEGIN { printf "%.2f", a / b }')" \
-    "$(errors "edge-$round"), $(errors "node-$round")"
+  printf '%-6s %15s %15s %15s %10s %10s %22s\n' "$round" \
+    "$n ($(cpu_per_buyer "nginx-$round"))" "$e ($(cpu_per_buyer "edge-$round"))" \
+    "$o ($(cpu_per_buyer "node-$round"))" "$(ratio "$e" "$n")" "$(ratio "$o" "$n")" \
+    "$(errors "edge-$round"); $(errors "node-$round")"
 done
+printf '%-6s %15s %15s %15s %10s %10s\n' all "${total[nginx]}" "${total[edge]}" "${total[node]}" \
+  "$(ratio "${total[edge]}" "${total[nginx]}")" "$(ratio "${total[node]}" "${total[nginx]}")"
 echo "buyers the edge answered (its HAProxy counter, via /metrics): $((after - before))" \
-     "of $edge_total edge-run requests wrk completed"
+     "of ${total[edge]} edge-run requests wrk completed"
