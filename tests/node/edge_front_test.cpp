@@ -24,6 +24,7 @@
 #include "node/edge_answers.hpp"
 #include "node/edge_front.hpp"
 #include "node/edge_sold_out.hpp"
+#include "node/haproxy_cli.hpp"
 #include "tests/node/edge_fixture.hpp"
 
 namespace {
@@ -87,6 +88,15 @@ TEST(EdgeConfig, GeneratedConfigurationPassesHaproxysOwnCheck) {
   EXPECT_NE(dead_node.find(R"({"error":{"code":"unavailable","message":)"), std::string::npos);
   auto slow_client = read_file(dir.file("errors/408.http"));
   EXPECT_NE(slow_client.find(R"("code":"request_timeout")"), std::string::npos) << slow_client;
+}
+
+TEST(EdgeConfig, RuntimeApiHelpersReadAStatColumnAndQuoteAnArgument) {
+  const std::string csv = "# pxname,svname,qcur,stot,req_tot,\nsold_out,BACKEND,0,41,40,\n\n";
+  EXPECT_EQ(flashsale::haproxy_stat_field(csv, "stot"), 41);
+  EXPECT_EQ(flashsale::haproxy_stat_field(csv, "req_tot"), 40);
+  EXPECT_EQ(flashsale::haproxy_stat_field(csv, "missing"), std::nullopt);
+  EXPECT_EQ(flashsale::haproxy_stat_field("Unknown command.\n", "stot"), std::nullopt);
+  EXPECT_EQ(flashsale::haproxy_cli_argument("/data dir/a;b"), "/data\\ dir/a\\;b");
 }
 
 TEST_F(EdgeFront, CrowdOfOneShotBuyersBesideSilentSocketsIsEveryoneAnswered) {
