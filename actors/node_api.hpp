@@ -108,6 +108,28 @@ struct node_stats {
   std::optional<cluster_part> cluster;
 };
 
+/// Cluster mode: who owns which partition and where each partition's log is led, as the
+/// placement bucket and the streams say now (GET /cluster, the dashboard).
+struct cluster_overview {
+  std::string node;         ///< the node asked
+  std::int64_t lease_ms = 0;
+  struct partition {
+    int id = 0;
+    std::string owner;      ///< empty: free
+    std::uint64_t epoch = 0;
+    std::string log_leader; ///< the server leading its stream; empty during an election
+    std::uint64_t log_last_seq = 0;
+    bool served_here = false;
+  };
+  std::vector<partition> partitions;
+  struct member {
+    std::string id;
+    std::string address;
+    std::int64_t heartbeat_ms = 0; ///< unix ms of its latest heartbeat (the bucket's clock)
+  };
+  std::vector<member> nodes;
+};
+
 /// What a node reports as its store commits (on the writer thread: keep it short).
 struct commit_listener {
   /// After each group commit: its events, append batches and duration (/metrics).
@@ -144,6 +166,10 @@ public:
   virtual order_lookup order(const std::string& order_id) = 0;
   /// Payment results and cancellations; not_found when the order does not exist.
   virtual command_outcome command(const std::string& order_id, const order_command& command) = 0;
+
+  /// Cluster mode only (a single node answers nullopt). Throws node_unavailable when NATS
+  /// cannot be read now.
+  virtual std::optional<cluster_overview> cluster() { return std::nullopt; }
 };
 
 } // namespace flashsale

@@ -3,7 +3,7 @@
 # cluster on this machine: bench/takeover_bench.cpp fills one partition through a real node and
 # times a new owner opening it (claim, snapshot, tail, recovery). Every server is started here
 # on free loopback ports and stopped by its PID.
-#   bench/takeover.sh [EVENTS] [SNAPSHOT_EVERY]
+#   [PAY=1] bench/takeover.sh [EVENTS] [SNAPSHOT_EVERY]     (PAY=1: every order paid: a sale's log)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -15,4 +15,4 @@ TOKEN=unused
 source bench/servers.sh
 start_nats_cluster takeover
 "$BUILD_DIR/bench/takeover_bench" --nats "$CLUSTER_URLS" --events "$EVENTS" \
-  --snapshot-every "$SNAPSHOT_EVERY"
+  --snapshot-every "$SNAPSHOT_EVERY" --pay "${PAY:-0}"

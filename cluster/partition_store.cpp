@@ -172,11 +172,13 @@ struct partition_store::impl {
 
   std::optional<std::string> load(std::uint64_t up_to) {
     std::uint64_t covers = 0;
+    auto began = steady::now();
     auto loaded = snapshots.load(p());
     if (auto s = std::get_if<std::optional<partition_snapshot>>(&loaded); s && *s
                                                                         && (*s)->covers <= up_to) {
       std::string world;
       std::vector<idempotency_record> records;
+      report.snapshot_bytes = (*s)->data.size();
       if (decode_partition_snapshot((*s)->data, world, records)) {
         covers = (*s)->covers;
         latest = snapshot{static_cast<std::int64_t>(covers), (*s)->taken_at, std::move(world)};
@@ -185,6 +187,8 @@ struct partition_store::impl {
       }
     } // no usable snapshot (or no answer): the whole log, slower but just as true
     report.snapshot_covers = covers;
+    report.snapshot_took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - began);
+    began = steady::now();
     last_event_seq = static_cast<std::int64_t>(covers);
     std::optional<std::string> problem;
     auto failed_read = log.read(p(), covers, up_to, [&](stored_record&& r) {
@@ -200,14 +204,13 @@ struct partition_store::impl {
         }
         heads[e->stream] = e->version;
         last_event_seq = e->seq;
-        if (is_order_stream(e->stream))
-          orders[e->stream].push_back(*e);
-        tail.push_back(std::move(*e));
+        tail.push_back(std::move(*e)); // an order asked for later is read from the log
       } else if (r.kind == record_kind::idempotency) {
         if (auto k = idempotency_of_body(r.body))
           keys.emplace(std::make_pair(k->user_id, k->key), key_entry{*k, r.seq});
       }
-    });
+    }, /*with_writer=*/false);
+    report.tail_took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - began);
     if (failed_read)
       return failed_read;
     return problem;
@@ -235,7 +238,8 @@ struct partition_store::impl {
   fate resolve(std::size_t messages) {
     auto give_up = steady::now() + o.resolve_patience;
     while (steady::now() < give_up) {
-      auto last = log.last_seq(p());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - steady::now());
+      auto last = log.last_seq(p(), std::max<std::int64_t>(50, left.count()));
       if (auto head = std::get_if<std::uint64_t>(&last)) {
         if (*head == expected_last)
           return fate::absent;

@@ -64,8 +64,10 @@ struct open_refused {
 struct open_report {
   std::uint64_t claim_seq = 0;
   std::uint64_t snapshot_covers = 0;  ///< 0: no snapshot
+  std::size_t snapshot_bytes = 0;
   std::size_t tail_records = 0;       ///< read after the snapshot
-  std::chrono::milliseconds took{0};
+  std::chrono::milliseconds snapshot_took{0}, tail_took{0};
+  std::chrono::milliseconds took{0};  ///< the whole opening
   std::optional<writer_id> previous;  ///< whose record preceded the claim
   bool previous_released = false;     ///< it was a release: no wait
 };

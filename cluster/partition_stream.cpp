@@ -153,8 +153,9 @@ bool partition_stream::move_leader(int p, const std::string& server, std::int64_
   return false;
 }
 
-std::variant<std::uint64_t, std::string> partition_stream::last_seq(int p) {
-  auto info = jetstream_request(*link_, "STREAM.INFO." + o_.names.stream(p), "", o_.timeout_ms);
+std::variant<std::uint64_t, std::string> partition_stream::last_seq(int p, std::int64_t timeout_ms) {
+  auto info = jetstream_request(*link_, "STREAM.INFO." + o_.names.stream(p), "",
+                                timeout_ms > 0 ? timeout_ms : o_.timeout_ms);
   if (auto e = std::get_if<api_error>(&info))
     return e->message;
   return std::get<nlohmann::json>(info)["state"].value("last_seq", std::uint64_t{0});
@@ -172,12 +173,14 @@ stored_record record_of(const partition_names& names, int p, stored_message&& m)
   return r;
 }
 
-stored_record record_of(const partition_names& names, int p, natsMsg* m, std::uint64_t seq) {
+stored_record record_of(const partition_names& names, int p, natsMsg* m, std::uint64_t seq,
+                        bool with_writer) {
   stored_record r;
   r.seq = seq;
   r.subject = natsMsg_GetSubject(m);
   r.kind = names.kind_of(p, r.subject);
-  r.writer = writer_of(header_of(m, writer_header));
+  if (with_writer)
+    r.writer = writer_of(header_of(m, writer_header));
   r.body.assign(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
   return r;
 }
@@ -196,7 +199,8 @@ std::variant<std::optional<stored_record>, std::string> partition_stream::record
 }
 
 std::optional<std::string> partition_stream::read(int p, std::uint64_t after, std::uint64_t up_to,
-                                                  const std::function<void(stored_record&&)>& each) {
+                                                  const std::function<void(stored_record&&)>& each,
+                                                  bool with_writer) {
   if (up_to <= after)
     return std::nullopt;
   auto& native = link_->native();
@@ -227,7 +231,7 @@ std::optional<std::string> partition_stream::read(int p, std::uint64_t after, st
         auto seq = meta->Sequence.Stream;
         jsMsgMetaData_Destroy(meta);
         if (seq >= next && seq <= up_to) {
-          each(record_of(o_.names, p, m, seq));
+          each(record_of(o_.names, p, m, seq, with_writer));
           next = seq + 1;
         } else if (seq > up_to) {
           next = up_to + 1;

@@ -69,8 +69,9 @@ public:
                                                      const writer_id& writer,
                                                      std::int64_t timeout_ms, bool rollup = false);
 
-  /// The partition's last sequence (the leader's), 0 when it is empty.
-  std::variant<std::uint64_t, std::string> last_seq(int partition);
+  /// The partition's last sequence (the leader's), 0 when it is empty. `timeout_ms` 0: the
+  /// stream's default.
+  std::variant<std::uint64_t, std::string> last_seq(int partition, std::int64_t timeout_ms = 0);
 
   /// The record at `seq` or, if deleted (a rolled-up heartbeat), the first one after it;
   /// nullopt when there is none.
@@ -79,9 +80,11 @@ public:
 
   /// Calls `each` with every record after `after` up to and including `up_to`, in order.
   /// Streams them through an ordered consumer, or record by record when no consumer can be
-  /// made (JetStream's meta leader electing).
+  /// made (JetStream's meta leader electing). `with_writer` false leaves `writer` empty
+  /// (parsing the headers of every message is a take-over's measurable cost).
   std::optional<std::string> read(int partition, std::uint64_t after, std::uint64_t up_to,
-                                  const std::function<void(stored_record&&)>& each);
+                                  const std::function<void(stored_record&&)>& each,
+                                  bool with_writer = true);
 
   /// Where the partition's stream is replicated now: its leader (empty during an election)
   /// and the servers holding it. nullopt when the stream does not exist or does not answer.

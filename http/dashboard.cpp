@@ -2,7 +2,9 @@
 //   table#products, one tr[data-product=<id>] per product, td[data-field=stock|available|
 //   reserved|sold] holding the numbers of its last poll; #store, #nats, #outbox-lag;
 //   canvas#orders-per-second, #order-latency, #units, each with data-points = the points its
-//   first series holds; body[data-updates] = polls applied so far.
+//   first series holds; body[data-updates] = polls applied so far. In cluster mode (GET
+//   /cluster answers) section#cluster shows, table#partitions, one tr[data-partition=<p>] per
+//   partition with td[data-field=owner|epoch|log-leader|log-last-seq|here], and the nodes.
 #include "http/dashboard.hpp"
 
 #include <fstream>
@@ -43,6 +45,14 @@ const char* const page = R"html(<!doctype html>
   <thead><tr><th>product</th><th>stock</th><th>available</th><th>reserved</th><th>sold</th></tr></thead>
   <tbody></tbody>
 </table>
+<section id="cluster" hidden>
+  <h2>cluster: partitions, owners and log leaders (asked of <span id="cluster-node">?</span>)</h2>
+  <table id="partitions">
+    <thead><tr><th>partition</th><th>owner</th><th>epoch</th><th>log leader</th><th>log last seq</th><th>served by this node</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  <div>nodes: <span id="cluster-nodes">?</span></div>
+</section>
 <div class="charts">
   <div><h2>orders per second, by outcome</h2><div class="chart"><canvas id="orders-per-second" data-points="0"></canvas></div></div>
   <div><h2>POST /orders latency (ms)</h2><div class="chart"><canvas id="order-latency" data-points="0"></canvas></div></div>
@@ -179,12 +189,38 @@ function showRates(metrics, at) {
   document.getElementById('order-latency').dataset.points = latencyChart.data.datasets[0].data.length;
 }
 
+function showCluster(view) {
+  const section = document.getElementById('cluster');
+  if (!view) { section.hidden = true; return; }
+  section.hidden = false;
+  document.getElementById('cluster-node').textContent = view.node;
+  const body = document.querySelector('#partitions tbody');
+  body.replaceChildren(...view.partitions.map(p => {
+    const tr = document.createElement('tr');
+    tr.dataset.partition = p.partition;
+    const cells = [['partition', p.partition], ['owner', p.owner === null ? '(free)' : p.owner],
+                   ['epoch', p.epoch], ['log-leader', p.log_leader || '(electing)'],
+                   ['log-last-seq', p.log_last_seq], ['here', p.served_here ? 'yes' : '']];
+    for (const [field, value] of cells) {
+      const td = document.createElement('td');
+      td.dataset.field = field;
+      td.textContent = String(value);
+      tr.appendChild(td);
+    }
+    return tr;
+  }));
+  document.getElementById('cluster-nodes').textContent = view.nodes.map(n =>
+    n.node + (n.address ? ' (' + n.address + ')' : '')).join(', ');
+}
+
 async function poll() {
   try {
-    const [products, health, metrics] = await Promise.all([
+    const [products, health, metrics, cluster] = await Promise.all([
       fetch('/products').then(r => r.json()),
       fetch('/health').then(r => r.json()),
-      fetch('/metrics').then(r => r.text())]);
+      fetch('/metrics').then(r => r.text()),
+      fetch('/cluster').then(r => r.ok ? r.json() : null)]);
+    showCluster(cluster);
     const at = Date.now();
     showProducts(products.products);
     setText('store', health.event_store, health.event_store === 'ok');

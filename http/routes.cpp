@@ -148,6 +148,30 @@ void install_operations(httplib::Server& server, route_context& c) {
         send_json_text(res, h.event_store_ok ? 200 : 503,
                        body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }));
+  server.Get(
+      "/cluster", route(c, "/cluster", [&c](const httplib::Request&, httplib::Response& res) {
+        auto view = c.node.cluster();
+        if (!view)
+          return send_error(res, {errc::not_found, "this node does not run in cluster mode"});
+        auto partitions = nlohmann::ordered_json::array();
+        for (auto& p : view->partitions)
+          partitions.push_back({{"partition", p.id},
+                                {"owner", p.owner.empty() ? nlohmann::ordered_json()
+                                                          : nlohmann::ordered_json(p.owner)},
+                                {"epoch", p.epoch},
+                                {"log_leader", p.log_leader},
+                                {"log_last_seq", p.log_last_seq},
+                                {"served_here", p.served_here}});
+        auto nodes = nlohmann::ordered_json::array();
+        for (auto& n : view->nodes)
+          nodes.push_back({{"node", n.id}, {"address", n.address},
+                           {"heartbeat_at", format_rfc3339(n.heartbeat_ms)}});
+        nlohmann::ordered_json body{{"node", view->node},
+                                    {"lease_ms", view->lease_ms},
+                                    {"partitions", partitions},
+                                    {"nodes", nodes}};
+        send_json_text(res, 200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      }));
   server.Get("/dashboard",
              route(c, "/dashboard", [](const httplib::Request&, httplib::Response& res) {
                res.set_header("Cache-Control", "no-cache");

@@ -100,6 +100,9 @@ struct cluster_node::impl {
   std::mutex listener_mutex;
   commit_listener listener;
   std::atomic<bool> leaving{false};
+  std::mutex overview_mutex; ///< one read of the bucket and the streams a second, however many ask
+  std::optional<cluster_overview> overview;
+  steady::time_point overview_at;
 
   int partition_of(const std::string& id) const { return cluster::partition_of(id, partitions); }
 
@@ -118,8 +121,8 @@ struct cluster_node::impl {
   here locally(int p, F&& f) {
     auto& s = *slots[static_cast<std::size_t>(p)];
     std::shared_lock lock(s.mutex);
-    if (!s.running)
-      return here::elsewhere;
+    if (!s.running) // ours but (re)opening: nobody else would answer a forward
+      return s.wanted ? here::unavailable : here::elsewhere;
     if (!s.running->store->serving())
       return here::unavailable;
     f(*s.running->inner);
@@ -290,6 +293,9 @@ struct cluster_node::impl {
     o.partition = s.p;
     o.writer = {config.cluster.node_id, epoch};
     o.lease_ms = config.cluster.lease_ms;
+    // An append unresolved for a serving window latches the store and the partition is
+    // reopened from the log: its waiting buyers hear 503 then, not after a leader election.
+    o.resolve_patience = std::chrono::milliseconds(config.cluster.lease_ms / 2);
     o.seen_since = [this, p = s.p](std::uint64_t seq) { return keeper().seen_since(p, seq); };
     o.on_failure = [this, p = s.p, epoch](const std::string& why, bool another) {
       auto& sl = *slots[static_cast<std::size_t>(p)];
@@ -307,6 +313,7 @@ struct cluster_node::impl {
     inner_config.actors.threads = 1;
     node_options options;
     options.store = r->store;
+    options.bounded_snapshot_tail = true; // a take-over reads at most snapshot_every events
     options.order_id_accepted = [this](const std::string& id, const order_request& req) {
       return req.items.empty() || partition_of(id) == partition_of(req.items.front().product_id);
     };
@@ -677,6 +684,39 @@ command_outcome cluster_node::command(const std::string& order_id, const order_c
   if (j->contains("payment"))
     return (*j)["payment"] == "applied" ? payment_result::applied : payment_result::duplicate;
   return node::fold_order(events_of((*j)["events"]));
+}
+
+std::optional<cluster_overview> cluster_node::cluster() {
+  std::lock_guard lock(self_->overview_mutex);
+  if (self_->overview && steady::now() - self_->overview_at < std::chrono::seconds(1))
+    return self_->overview;
+  auto read = cluster::read_cluster_view(*self_->link);
+  if (auto problem = std::get_if<std::string>(&read))
+    throw node_unavailable("the placement bucket cannot be read now: " + *problem);
+  auto& view = std::get<cluster::cluster_view>(read);
+  cluster_overview out;
+  out.node = self_->config.cluster.node_id;
+  out.lease_ms = view.lease_ms;
+  auto here = self_->served();
+  for (int p = 0; p < self_->partitions; ++p) {
+    cluster_overview::partition part;
+    part.id = p;
+    if (auto it = view.leases.find(p); it != view.leases.end()) {
+      part.owner = it->second.node;
+      part.epoch = it->second.epoch;
+    }
+    if (auto r = self_->logs->placement(p))
+      part.log_leader = r->leader;
+    if (auto seq = self_->logs->last_seq(p); std::holds_alternative<std::uint64_t>(seq))
+      part.log_last_seq = std::get<std::uint64_t>(seq);
+    part.served_here = std::find(here.begin(), here.end(), p) != here.end();
+    out.partitions.push_back(std::move(part));
+  }
+  for (auto& [id, n] : view.nodes)
+    out.nodes.push_back({id, n.address, n.heartbeat_ms});
+  self_->overview = out;
+  self_->overview_at = steady::now();
+  return out;
 }
 
 } // namespace flashsale

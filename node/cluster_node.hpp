@@ -43,6 +43,7 @@ public:
   place_outcome place(const order_request& request) override;
   order_lookup order(const std::string& order_id) override;
   command_outcome command(const std::string& order_id, const order_command& command) override;
+  std::optional<cluster_overview> cluster() override;
 
   struct impl;
 

@@ -251,7 +251,8 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
     std::cerr << "flashsale: snapshot not used (" << recovered.snapshot_problem
               << "), recovered from the full log\n";
   if (config.store.snapshot_every > 0)
-    rt.snapshots = std::make_unique<snapshotter>(*rt.store, w, config.store.snapshot_every);
+    rt.snapshots = std::make_unique<snapshotter>(*rt.store, w, config.store.snapshot_every,
+                                                 options.bounded_snapshot_tail);
   rt.store->set_commit_observer([&rt](const commit_stats& c) { rt.on_commit(c); });
   if (auto problem = start_nats(rt, config))
     return *problem;

@@ -30,6 +30,9 @@ struct node_options {
   /// events are committed to that partition's log). Ids are drawn (random) or derived (keyed,
   /// with a counter) until this accepts one; empty = any id.
   std::function<bool(const std::string& order_id, const order_request& request)> order_id_accepted;
+  /// A snapshot every store.snapshot_every events whatever the world's size (node/snapshotter.hpp):
+  /// cluster mode, where a take-over reads the log after the latest snapshot.
+  bool bounded_snapshot_tail = false;
 };
 
 class node final : public node_api {

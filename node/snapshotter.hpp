@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -21,7 +22,10 @@ class event_store;
 class snapshotter {
 public:
   /// Starts following the log after `recovered` (the world the node started from).
-  snapshotter(event_store& store, world recovered, std::int64_t every);
+  /// `bounded_tail`: a snapshot every `every` events whatever the world's size (cluster mode:
+  /// a new owner reads at most that many events after the snapshot, at the price of encoding
+  /// the world more often); otherwise every max(`every`, the world's entries) events.
+  snapshotter(event_store& store, world recovered, std::int64_t every, bool bounded_tail = false);
   ~snapshotter();
   snapshotter(const snapshotter&) = delete;
   snapshotter& operator=(const snapshotter&) = delete;
@@ -39,9 +43,12 @@ private:
   event_store& store_;
   world world_;
   const std::int64_t every_;
+  const bool bounded_tail_;
   const std::int64_t wake_after_; ///< unfolded events that justify a wake-up
   std::atomic<std::int64_t> folded_seq_{0};
   std::int64_t since_snapshot_ = 0;
+  std::chrono::steady_clock::time_point last_snapshot_{};
+  std::chrono::steady_clock::duration last_encode_{0};
   mutable std::mutex mutex_;
   std::condition_variable wakeup_;
   bool stop_ = false;
