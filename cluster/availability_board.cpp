@@ -175,10 +175,8 @@ struct availability_board::impl {
     changed.notify_all();
     if (thread.joinable())
       thread.join();
-    if (sub) {
-      natsSubscription_Unsubscribe(sub);
-      natsSubscription_Destroy(sub);
-    }
+    if (sub) // no callback may run once the board is gone
+      retire_subscription(*link, sub);
     if (kv)
       kvStore_Destroy(kv);
   }
