@@ -137,10 +137,10 @@ struct commit_listener {
       committed;
   /// Every product's availability once when the listener is set, then each one a commit
   /// publishes; the HAProxy edge's sold-out map follows it (node/edge_sold_out.hpp).
-  /// The cluster's hook: cluster_node hands its listener to the inner node of every partition
-  /// it serves, so a member hears its own partitions' products only. Cluster-wide
-  /// availability (issue 23 item 1) plugs in by calling this same `availability` for the
-  /// products other members own, as their owners publish them.
+  /// In cluster mode it hears every product of the cluster, whichever member serves it, as
+  /// its owner publishes it (cluster/availability_board): cluster_node hands this callback to
+  /// the board, and the inner node of each partition it serves reports to the board instead,
+  /// so every member's edge holds every sold-out product.
   availability_listener availability;
 
   explicit operator bool() const { return committed || availability; }
