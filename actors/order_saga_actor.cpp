@@ -466,9 +466,15 @@ void loaded(saga_self self, const saga_context& ctx, const stream_read& read) {
   st.loading = false;
   if (read.error)
     st.load_failed = read.error;
-  for (const auto& env : read.events)
-    if (auto decoded = decode(env); decoded.value)
-      apply(st.order, *decoded.value, env.recorded_at);
+  // Nothing else touched the order while it loaded (messages wait in `pending`): the stream
+  // is all of it, unless an event cannot be read, which fails the load (one rule everywhere).
+  auto folded = fold_order_stream(read.events);
+  if (folded.undecodable && !st.load_failed)
+    st.load_failed = store_error{store_errc::io_error,
+                                 "order stream holds an event this build cannot read ("
+                                     + *folded.undecodable + ")"};
+  else if (!folded.undecodable && !read.events.empty())
+    st.order = std::move(folded.order);
   auto pending = std::move(st.pending);
   st.pending.clear();
   for (auto& run : pending)

@@ -14,6 +14,7 @@
 #include "cli/options.hpp"
 #include "cluster/partition_stream.hpp"
 #include "node/nats_access.hpp"
+#include "events/event.hpp"
 #include "events/time.hpp"
 #include "persistence/snapshot_file.hpp"
 #include "persistence/sqlite_event_store.hpp"
@@ -143,9 +144,10 @@ std::optional<std::string> import_partition(const node_config& config, int p,
 /// Cheap per-event checks of the product an event touched (the full, cross-entity check runs
 /// once at the end): enough to name the first seq where a count went wrong.
 void check_event(const envelope& env, const world& w, std::vector<std::string>& violations) {
-  if (env.stream.rfind("product-", 0) != 0)
+  auto ref = parse_stream(env.stream);
+  if (!ref || ref->what != stream_ref::kind::product)
     return;
-  auto it = w.products.find(env.stream.substr(8));
+  auto it = w.products.find(std::string(ref->id));
   if (it == w.products.end())
     return;
   const auto& p = it->second;
@@ -167,12 +169,14 @@ nlohmann::json product_counts(const product_state& p) {
 int print_stream(sqlite_reader_pool& log, const replay_flags& flags) {
   auto stream = flags.stream;
   auto read = log.read_stream(stream, 0);
-  for (const char* prefix : {"product-", "order-"})
-    if (!read.error && read.events.empty() && stream.rfind(prefix, 0) != 0) {
-      read = log.read_stream(prefix + flags.stream, 0);
-      if (!read.events.empty())
-        stream = prefix + flags.stream;
-    }
+  // A bare id names a product's stream, else an order's.
+  if (!parse_stream(stream))
+    for (auto id_to_stream : {product_stream, order_stream})
+      if (!read.error && read.events.empty()) {
+        read = log.read_stream(id_to_stream(flags.stream), 0);
+        if (!read.events.empty())
+          stream = id_to_stream(flags.stream);
+      }
   if (read.error) {
     std::cerr << "flashsale replay: cannot read stream '" << flags.stream
               << "': " << read.error->message << "\n";
@@ -190,11 +194,13 @@ int print_stream(sqlite_reader_pool& log, const replay_flags& flags) {
       break;
     apply(w, env);
     nlohmann::json row = env;
-    if (auto p = w.products.find(env.stream.substr(8));
-        stream.rfind("product-", 0) == 0 && p != w.products.end())
-      row["state"] = product_counts(p->second);
-    else if (auto o = w.orders.find(env.stream.substr(6)); o != w.orders.end())
-      row["state"] = {{"status", to_string(o->second.status)}};
+    if (auto ref = parse_stream(env.stream); ref && ref->what == stream_ref::kind::product) {
+      if (auto p = w.products.find(std::string(ref->id)); p != w.products.end())
+        row["state"] = product_counts(p->second);
+    } else if (ref) {
+      if (auto o = w.orders.find(std::string(ref->id)); o != w.orders.end())
+        row["state"] = {{"status", to_string(o->second.status)}};
+    }
     if (flags.json) {
       out.push_back(std::move(row));
       continue;

@@ -4,14 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "events/event.hpp"
 #include "events/fast_decode.hpp"
 
 namespace flashsale::cluster {
 
 namespace {
-
-constexpr std::string_view order_prefix = "order-";
-constexpr std::string_view product_prefix = "product-";
 
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
@@ -73,14 +71,12 @@ std::string partition_names::all_subjects(int p) const {
 }
 
 std::string partition_names::event_subject(int p, const envelope& e) const {
-  std::string_view s = e.stream;
   std::string out = subject_prefix + "." + std::to_string(p);
-  if (starts_with(s, order_prefix))
-    out += ".order." + subject_token(s.substr(order_prefix.size()));
-  else if (starts_with(s, product_prefix))
-    out += ".product." + subject_token(s.substr(product_prefix.size()));
+  if (auto ref = parse_stream(e.stream))
+    out += (ref->what == stream_ref::kind::order ? ".order." : ".product.")
+           + subject_token(ref->id);
   else
-    out += ".stream." + subject_token(s);
+    out += ".stream." + subject_token(e.stream);
   return out + "." + e.type;
 }
 

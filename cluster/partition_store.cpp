@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "events/event.hpp"
 #include "persistence/read_queue.hpp"
 
 namespace flashsale::cluster {
@@ -22,7 +23,8 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 bool is_order_stream(const std::string& stream) {
-  return stream.compare(0, 6, "order-") == 0;
+  auto ref = parse_stream(stream);
+  return ref && ref->what == stream_ref::kind::order;
 }
 
 std::string conflict(const std::string& stream, std::int64_t expected, std::int64_t actual) {

@@ -69,12 +69,25 @@ const std::string& entity_id(const event& e) {
     e);
 }
 
+namespace {
+constexpr std::string_view product_prefix = "product-";
+constexpr std::string_view order_prefix = "order-";
+} // namespace
+
 std::string product_stream(std::string_view product_id) {
-  return "product-" + std::string(product_id);
+  return std::string(product_prefix).append(product_id);
 }
 
 std::string order_stream(std::string_view order_id) {
-  return "order-" + std::string(order_id);
+  return std::string(order_prefix).append(order_id);
+}
+
+std::optional<stream_ref> parse_stream(std::string_view stream) {
+  if (stream.substr(0, product_prefix.size()) == product_prefix)
+    return stream_ref{stream_ref::kind::product, stream.substr(product_prefix.size())};
+  if (stream.substr(0, order_prefix.size()) == order_prefix)
+    return stream_ref{stream_ref::kind::order, stream.substr(order_prefix.size())};
+  return std::nullopt;
 }
 
 std::string stream_of(const event& e) {

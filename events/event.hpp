@@ -32,10 +32,22 @@ bool is_product_event(const event& e);
 /// The id the event belongs to: its product_id for product events, else its order_id.
 const std::string& entity_id(const event& e);
 
+/// Stream ids are "product-<product_id>" or "order-<order_id>": built by the two functions
+/// below and read back by parse_stream alone, so no caller knows the prefixes.
 std::string product_stream(std::string_view product_id);
 std::string order_stream(std::string_view order_id);
 
-/// "product-<product_id>" or "order-<order_id>".
+/// What a stream id names. `id` views into the string parsed.
+struct stream_ref {
+  enum class kind { product, order };
+  kind what;
+  std::string_view id;
+};
+
+/// nullopt for a string that is neither a product's nor an order's stream id.
+std::optional<stream_ref> parse_stream(std::string_view stream);
+
+/// product_stream or order_stream of the entity the event belongs to.
 std::string stream_of(const event& e);
 
 /// The envelope to append: seq 0 (the store assigns it), data = the event's JSON text.

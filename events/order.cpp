@@ -209,6 +209,19 @@ decision decide(const order_state& s, const expire_order&, timestamp_ms now) {
   return decision::emit(OrderExpired{s.order_id});
 }
 
+order_fold fold_order_stream(const std::vector<envelope>& events) {
+  order_fold out;
+  for (const auto& env : events) {
+    auto decoded = decode(env);
+    if (!decoded.value) {
+      out.undecodable = "seq " + std::to_string(env.seq) + ": " + decoded.error;
+      break;
+    }
+    apply(out.order, *decoded.value, env.recorded_at);
+  }
+  return out;
+}
+
 void apply(order_state& s, const event& e, timestamp_ms at) {
   if (is_product_event(e))
     return;

@@ -146,4 +146,14 @@ decision decide(const order_state& s, const expire_order& c, timestamp_ms now);
 /// event id and history entry but changes neither status nor updated_at.
 void apply(order_state& s, const event& e, timestamp_ms at);
 
+/// An order's stream folded, or why it could not be. The one rule for a stored event this
+/// build cannot decode, everywhere (start-up, GET /orders, the saga, a forwarded read): the
+/// fold stops and names it, and the caller refuses to act on a partial order.
+struct order_fold {
+  order_state order;
+  std::optional<std::string> undecodable; ///< "seq N: <decode error>"
+};
+
+order_fold fold_order_stream(const std::vector<envelope>& events);
+
 } // namespace flashsale

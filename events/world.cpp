@@ -123,10 +123,9 @@ namespace {
 
 /// env.stream == stream_of(e), without building the string (this runs once per replayed event).
 bool stream_matches(const std::string& stream, const event& e) {
-  const std::string_view prefix = is_product_event(e) ? "product-" : "order-";
-  const auto& id = entity_id(e);
-  return stream.size() == prefix.size() + id.size() && stream.compare(0, prefix.size(), prefix) == 0
-         && stream.compare(prefix.size(), id.size(), id) == 0;
+  auto ref = parse_stream(stream);
+  auto kind = is_product_event(e) ? stream_ref::kind::product : stream_ref::kind::order;
+  return ref && ref->what == kind && ref->id == entity_id(e);
 }
 
 } // namespace

@@ -3,11 +3,11 @@
 // Format (JSON, internal: times are integer milliseconds, not RFC 3339, for speed):
 //   {"format": 1, "last_seq", "events", "forget_settled_orders",
 //    "order_counts": {"<status>": n},
-//    "products": [{...every product_state field, "holds": {"<order>": [user, qty, price,
-//                  "held"|"sold"|"released"]}, "user_units": {"<user>": n}}],
+//    "products": [{...every product_state field, "holds": "<packed>", "user_units": "<packed>"}],
 //    "orders": [{...every order_state field}]}
-// invariant: decode(encode(w)) folds on exactly like w. A snapshot of another format is
-// refused (the caller then replays from scratch). Pure.
+// Format 2 packs holds and per-user counts into strings (see world_snapshot.cpp); format 1
+// (JSON objects) is still read. invariant: decode(encode(w)) folds on exactly like w. A
+// snapshot of another format is refused (the caller then replays from scratch). Pure.
 #pragma once
 
 #include <optional>
@@ -18,7 +18,7 @@
 
 namespace flashsale {
 
-inline constexpr int world_snapshot_format = 1;
+inline constexpr int world_snapshot_format = 2;
 
 std::string encode_world(const world& w);
 

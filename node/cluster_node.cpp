@@ -714,10 +714,7 @@ order_lookup cluster_node::order(const std::string& order_id) {
     return {std::nullopt, no_owner(p)};
   if (j->contains("rejected"))
     return {std::nullopt, rejection_of((*j)["rejected"])};
-  auto events = events_of((*j)["events"]);
-  if (events.empty())
-    return {};
-  return {node::fold_order(events), std::nullopt};
+  return node::lookup_of(events_of((*j)["events"]));
 }
 
 command_outcome cluster_node::command(const std::string& order_id, const order_command& command) {
@@ -736,7 +733,12 @@ command_outcome cluster_node::command(const std::string& order_id, const order_c
     return rejection_of((*j)["rejected"]);
   if (j->contains("payment"))
     return (*j)["payment"] == "applied" ? payment_result::applied : payment_result::duplicate;
-  return node::fold_order(events_of((*j)["events"]));
+  auto found = node::lookup_of(events_of((*j)["events"]));
+  if (found.error)
+    return *found.error;
+  if (!found.state)
+    return rejection{errc::not_found, "order '" + order_id + "' has no events"};
+  return std::move(*found.state);
 }
 
 std::optional<cluster_overview> cluster_node::cluster() {

@@ -399,12 +399,16 @@ stream_read node::order_events(const std::string& order_id) {
   return rt_->store->read_stream(order_stream(order_id));
 }
 
-order_state node::fold_order(const std::vector<envelope>& events) {
-  order_state state;
-  for (auto& env : events)
-    if (auto decoded = decode(env); decoded.value)
-      apply(state, *decoded.value, env.recorded_at);
-  return state;
+order_lookup node::lookup_of(const std::vector<envelope>& events) {
+  if (events.empty())
+    return {};
+  auto folded = fold_order_stream(events);
+  if (folded.undecodable)
+    return {std::nullopt, rejection{errc::unavailable,
+                                    "event store holds an event of stream '" + events.front().stream
+                                        + "' this build cannot read (" + *folded.undecodable
+                                        + ")"}};
+  return {std::move(folded.order), std::nullopt};
 }
 
 order_lookup node::order(const std::string& order_id) {
@@ -412,9 +416,7 @@ order_lookup node::order(const std::string& order_id) {
   if (read.error)
     return {std::nullopt,
             rejection{errc::unavailable, "event store cannot be read: " + read.error->message}};
-  if (read.events.empty())
-    return {};
-  return {fold_order(read.events), std::nullopt};
+  return lookup_of(read.events);
 }
 
 command_outcome node::command(const std::string& order_id, const order_command& command) {

@@ -56,10 +56,11 @@ public:
   const node_config& config() const { return config_; }
 
   /// The committed events of an order's stream (cluster mode ships them to the node that was
-  /// asked, which folds them with fold_order).
+  /// asked, which folds them with lookup_of).
   stream_read order_events(const std::string& order_id);
-  /// An order's state from its events: the same apply as everywhere.
-  static order_state fold_order(const std::vector<envelope>& events);
+  /// An order's state from its events (fold_order_stream: the same apply as everywhere); no
+  /// events: not found; an undecodable one: unavailable, as an unreadable store is.
+  static order_lookup lookup_of(const std::vector<envelope>& events);
 
   /// Makes the expiry scheduler look at the clock now (tests, after advancing a manual clock).
   void check_expiries();

@@ -71,6 +71,20 @@ TEST(EventJson, NamesStreamsAfterTheirEntity) {
   EXPECT_EQ(order_stream("y"), "order-y");
 }
 
+TEST(EventJson, ParsesTheStreamIdsItBuildsAndNothingElse) {
+  auto product = parse_stream(product_stream("order-7"));
+  ASSERT_TRUE(product);
+  EXPECT_EQ(product->what, stream_ref::kind::product);
+  EXPECT_EQ(product->id, "order-7");
+  auto order = parse_stream(order_stream("o-1"));
+  ASSERT_TRUE(order);
+  EXPECT_EQ(order->what, stream_ref::kind::order);
+  EXPECT_EQ(order->id, "o-1");
+  EXPECT_FALSE(parse_stream("products-x"));
+  EXPECT_FALSE(parse_stream("orde"));
+  EXPECT_FALSE(parse_stream(""));
+}
+
 TEST(EventJson, DecodesAnOldShapeEventMissingNewerFieldsAndIgnoresUnknownOnes) {
   envelope env;
   env.seq = 3;

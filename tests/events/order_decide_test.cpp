@@ -292,3 +292,26 @@ TEST(OrderStatus, NamesAndTerminality) {
 
 } // namespace
 } // namespace flashsale
+
+namespace flashsale {
+namespace {
+
+TEST(OrderFold, FoldsAStreamAndStopsAtTheFirstEventItCannotRead) {
+  std::vector<envelope> stream{
+      to_envelope(OrderPlaced{"o1", "u1", {{"p1", 1}}, "", "h", t0}, 1, t0),
+      to_envelope(OrderReserved{"o1", expiry, 100, {{"p1", 1, 100}}}, 2, t0 + 1)};
+  stream[0].seq = 4;
+  stream[1].seq = 7;
+  auto whole = fold_order_stream(stream);
+  EXPECT_FALSE(whole.undecodable);
+  EXPECT_EQ(whole.order.status, order_status::reserved);
+  EXPECT_EQ(whole.order.version, 2);
+
+  stream[1].data = "{"; // damaged, or written by a build that knows more
+  auto partial = fold_order_stream(stream);
+  ASSERT_TRUE(partial.undecodable);
+  EXPECT_EQ(partial.undecodable->rfind("seq 7: ", 0), 0u) << *partial.undecodable;
+}
+
+} // namespace
+} // namespace flashsale
