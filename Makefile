@@ -5,12 +5,13 @@
 
 BUILD ?= build
 JOBS ?= 2
-# Everything the build, the tests and the node need, as Debian 12 ships it.
+# Everything the build, the tests, the benches (wrk, nginx-light: bench/edge_sold_out.sh) and
+# the node need, as Debian 12 ships it.
 PACKAGES := cmake g++ make pkg-config libcaf-dev libnats-dev nats-server libcpp-httplib-dev \
             nlohmann-json3-dev libsqlite3-dev libgtest-dev libssl-dev libjemalloc-dev chromium \
             haproxy prometheus-cpp-dev prometheus libjs-chart.js python3-jsonschema python3-yaml \
             dpkg-dev file curl systemd adduser iproute2 iptables openssl debian-archive-keyring \
-            libcli11-dev
+            libcli11-dev wrk nginx-light
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build run test

@@ -134,16 +134,29 @@ struct cluster_overview {
   std::vector<member> nodes;
 };
 
-/// Reported after each group commit of the event store (on the writer thread: keep it short).
-using commit_listener = std::function<void(std::size_t events, std::size_t batches,
-                                           std::chrono::microseconds duration)>;
+/// What a node reports as its store commits (on the writer thread: keep it short).
+struct commit_listener {
+  /// After each group commit: its events, append batches and duration (/metrics).
+  std::function<void(std::size_t events, std::size_t batches, std::chrono::microseconds duration)>
+      committed;
+  /// Every product's availability once when the listener is set, then each one a commit
+  /// publishes; the HAProxy edge's sold-out map follows it (node/edge_sold_out.hpp).
+  /// In cluster mode it hears every product of the cluster, whichever member serves it, as
+  /// its owner publishes it (cluster/availability_board): cluster_node hands this callback to
+  /// the board, and the inner node of each partition it serves reports to the board instead,
+  /// so every member's edge holds every sold-out product.
+  availability_listener availability;
+
+  explicit operator bool() const { return committed || availability; }
+};
 
 class node_api {
 public:
   virtual ~node_api() = default;
   virtual health_report health() = 0;
   virtual node_stats stats() = 0;
-  /// Replaces the listener (one at a time; the HTTP adapter's metrics use it).
+  /// Replaces the listener (one at a time; the HTTP adapter sets it, for its metrics and for
+  /// the edge); a listener with `availability` hears every product's at once.
   virtual void on_commit(commit_listener listener) = 0;
 
   virtual define_result define(const define_product& command) = 0;

@@ -13,7 +13,26 @@ product_view make_product_view(const product_state& s) {
 void product_views::publish(product_view view) {
   std::unique_lock<std::shared_mutex> guard{mutex_};
   auto id = view.product_id;
+  auto available = view.available;
   views_[id] = std::move(view);
+  if (watcher_)
+    watcher_(id, available);
+}
+
+void product_views::watch(availability_listener watcher) {
+  std::unique_lock<std::shared_mutex> guard{mutex_};
+  watcher_ = std::move(watcher);
+  if (watcher_)
+    for (auto& [id, v] : views_)
+      watcher_(id, v.available);
+}
+
+void product_views::withdraw() {
+  std::unique_lock<std::shared_mutex> guard{mutex_};
+  if (watcher_)
+    for (auto& [id, v] : views_)
+      watcher_(id, std::nullopt);
+  watcher_ = nullptr;
 }
 
 std::optional<product_view> product_views::find(const std::string& product_id) const {

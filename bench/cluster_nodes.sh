@@ -95,21 +95,6 @@ cluster_node() {
     --set cluster.enabled=true --set cluster.node_id="$1" --set cluster.partitions=$PARTITIONS
 }
 
-# Waits until the nodes on PORTS serve every partition between them.
-wait_served() {
-  for _ in $(seq 1 300); do
-    local served=0 port
-    for port in "$@"; do
-      served=$((served + $(curl -sf "http://127.0.0.1:$port/health" |
-        python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("cluster",{}).get("partitions",[])))' \
-        2>/dev/null || echo 0)))
-    done
-    [ "$served" -eq "$PARTITIONS" ] && return 0
-    sleep 0.1
-  done
-  echo "the cluster never served all $PARTITIONS partitions" >&2; return 1
-}
-
 echo "# $LOADS loads x $CONCURRENCY connections, ${SECONDS_PER_RUN} s each, $(nproc) cores shared by everything"
 # The single node with its embedded nats-server (a child of the node: counted as a server).
 start_node single --set http.front=none --set nats.url=embedded

@@ -112,3 +112,18 @@ cpu_ticks() {
   for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
   echo "$t"
 }
+
+# wait_served PORT... : until the cluster nodes on PORTS serve all $PARTITIONS partitions between them.
+wait_served() {
+  for _ in $(seq 1 300); do
+    local served=0 port
+    for port in "$@"; do
+      served=$((served + $(curl -sf "http://127.0.0.1:$port/health" |
+        python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("cluster",{}).get("partitions",[])))' \
+        2>/dev/null || echo 0)))
+    done
+    [ "$served" -eq "$PARTITIONS" ] && return 0
+    sleep 0.1
+  done
+  echo "the cluster never served all $PARTITIONS partitions" >&2; return 1
+}

@@ -11,6 +11,7 @@
 #include "http/server.hpp"
 #include "node/cluster_node.hpp"
 #include "node/edge_front.hpp"
+#include "node/edge_sold_out.hpp"
 #include "node/node.hpp"
 
 namespace flashsale::cli {
@@ -87,6 +88,12 @@ int serve(const config_sources& sources) {
     *target = s.value;
     std::cout << label << ": " << (s.path.empty() ? "from config" : s.path) << std::endl;
   }
+  std::shared_ptr<edge_sold_out> sold_out;
+  if (fronted) { // the edge turns sold-out buyers away itself (node/edge_sold_out.hpp)
+    sold_out = std::make_shared<edge_sold_out>(config.data_dir);
+    options.availability = sold_out_feed(sold_out);
+    options.edge_orders = edge_order_counts(sold_out);
+  }
   auto bound = http_server::bind(options, the_node);
   if (auto problem = std::get_if<std::string>(&bound)) {
     std::cerr << "flashsale: " << *problem << "\n";
@@ -105,6 +112,7 @@ int serve(const config_sources& sources) {
     edge.data_dir = config.data_dir;
     edge.tls_cert_file = config.http.tls_cert_file;
     edge.tls_key_file = config.http.tls_key_file;
+    edge.sold_out = sold_out;
     auto started_front = edge_front::start(edge);
     if (auto problem = std::get_if<std::string>(&started_front)) {
       std::cerr << "flashsale: " << *problem << "\n";

@@ -132,14 +132,8 @@ struct command_bus::impl {
   std::vector<std::unique_ptr<served>> retired;
 
   void unsubscribe(std::unique_ptr<served> s) {
-    if (s->sub) {
-      // Connected: drain (no new requests; those already delivered still queue their jobs).
-      // Disconnected, a drain could not complete: nothing more can arrive anyway.
-      if (link->connected() && natsSubscription_Drain(s->sub) == NATS_OK)
-        natsSubscription_WaitForDrainCompletion(s->sub, 1000);
-      else
-        natsSubscription_Unsubscribe(s->sub);
-      natsSubscription_Destroy(s->sub);
+    if (s->sub) { // the requests already delivered still queue their jobs
+      retire_subscription(*link, s->sub);
       s->sub = nullptr;
     }
     retired.push_back(std::move(s));
@@ -164,13 +158,8 @@ std::unique_ptr<command_bus> command_bus::start(std::shared_ptr<nats_link> link,
 command_bus::command_bus(std::unique_ptr<impl> self) : self_(std::move(self)) {}
 
 command_bus::~command_bus() {
-  if (self_->replies) { // no reply callback may run once the bus is gone
-    if (self_->link->connected() && natsSubscription_Drain(self_->replies) == NATS_OK)
-      natsSubscription_WaitForDrainCompletion(self_->replies, 1000);
-    else
-      natsSubscription_Unsubscribe(self_->replies);
-    natsSubscription_Destroy(self_->replies);
-  }
+  if (self_->replies) // no reply callback may run once the bus is gone
+    retire_subscription(*self_->link, self_->replies);
   {
     std::lock_guard lock(self_->mutex);
     for (auto& [p, s] : self_->subscriptions)

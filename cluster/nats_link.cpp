@@ -23,6 +23,14 @@ std::string nats_failure(const char* what, natsStatus s) {
   return text;
 }
 
+void retire_subscription(nats_link& link, natsSubscription* sub) {
+  if (link.connected() && natsSubscription_Drain(sub) == NATS_OK)
+    natsSubscription_WaitForDrainCompletion(sub, 1000);
+  else
+    natsSubscription_Unsubscribe(sub);
+  natsSubscription_Destroy(sub);
+}
+
 std::variant<std::shared_ptr<nats_link>, std::string> nats_link::connect(nats_link_options o) {
   if (o.urls.empty())
     return std::string("no NATS server given");

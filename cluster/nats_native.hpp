@@ -21,4 +21,9 @@ struct nats_link::impl {
 /// "what: <nats status text> (<last error>)".
 std::string nats_failure(const char* what, natsStatus s);
 
+/// Ends `sub` so that no callback of it runs any more once this returns (its closure may then
+/// go): connected, a drain (what was delivered is handled, for at most 1 s); cut off, an
+/// unsubscribe (nothing more can arrive). Destroys it.
+void retire_subscription(nats_link& link, natsSubscription* sub);
+
 } // namespace flashsale::cluster

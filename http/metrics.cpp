@@ -95,6 +95,12 @@ struct http_metrics::impl {
                         .Help("1 while the event store takes writes.")
                         .Register(registry)
                         .Add({});
+  Family<Counter>& edge_orders =
+      prometheus::BuildCounter()
+          .Name("flashsale_edge_orders_total")
+          .Help("POST /orders the HAProxy edge answered itself, by outcome (sold_out); "
+                "flashsale_orders_total counts them too.")
+          .Register(registry);
   Counter& shed = prometheus::BuildCounter()
                       .Name("flashsale_http_shed_total")
                       .Help("Write requests refused with 503 because the node was behind.")
@@ -259,6 +265,13 @@ std::string http_metrics::render(const gauges& g) {
     s.nats_state.Add({{"state", state}}).Set(g.health.nats == state ? 1 : 0);
   s.store_up.Set(g.health.event_store_ok ? 1 : 0);
   s.advance(s.shed, "shed", static_cast<double>(g.shed));
+  for (const auto& [outcome, total] : g.edge_orders) {
+    // Totals since the node started: both series move by what the edge added since the last
+    // scrape, so the node's own answers and the edge's add up in flashsale_orders_total.
+    s.advance(s.edge_orders.Add({{"outcome", outcome}}), "edge " + outcome,
+              static_cast<double>(total));
+    s.advance(s.order(outcome), "edge orders " + outcome, static_cast<double>(total));
+  }
   if (g.stats.cluster)
     s.render_cluster(*g.stats.cluster);
   return prometheus::TextSerializer().Serialize(s.registry.Collect());

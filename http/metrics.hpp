@@ -3,7 +3,9 @@
 //   flashsale_http_requests_total / flashsale_http_request_duration_seconds{method,route,status}
 //     (route = the route pattern, e.g. "/orders/{order_id}", never the raw path, so label
 //     cardinality stays bounded; "unmatched" for 404s and requests refused before routing)
-//   flashsale_orders_total{outcome}  (created, replayed, or the error code of the answer)
+//   flashsale_orders_total{outcome}  (created, replayed, or the error code of the answer;
+//     also the orders the HAProxy edge answered itself)
+//   flashsale_edge_orders_total{outcome}  (of those, the ones the edge answered: sold_out)
 //   flashsale_product_units{product_id,state}  (stock, available, reserved, sold)
 //   flashsale_store_commit_duration_seconds, flashsale_store_commit_events (histograms)
 //   flashsale_outbox_lag, flashsale_live_actors{kind}, flashsale_events_committed,
@@ -21,6 +23,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +51,8 @@ public:
     std::size_t in_flight_writes = 0;
     std::size_t shed = 0; ///< writes refused so far
     health_report health;
+    /// POST /orders the edge answered itself since the node started, by outcome.
+    std::map<std::string, std::int64_t> edge_orders;
   };
   std::string render(const gauges& g);
 

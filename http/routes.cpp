@@ -195,6 +195,8 @@ void install_operations(httplib::Server& server, route_context& c) {
                g.in_flight_writes = c.writes.in_flight();
                g.shed = c.writes.shed();
                g.health = c.node.health();
+               if (c.edge_orders)
+                 g.edge_orders = c.edge_orders();
                res.status = 200;
                res.set_content(c.metrics.render(g), "text/plain; version=0.0.4; charset=utf-8");
              }));

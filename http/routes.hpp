@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 
 namespace httplib {
@@ -34,6 +36,8 @@ struct route_context {
   http_metrics& metrics;
   bool behind_front = false;           ///< trust the front's X-Forwarded-For for the client address
   std::int64_t max_body_bytes = 65536; ///< http.max_body_bytes: larger bodies get 413
+  /// The orders the edge answered itself, by outcome (http_options::edge_orders); may be empty.
+  std::function<std::map<std::string, std::int64_t>()> edge_orders;
 };
 
 void install_routes(httplib::Server& server, route_context& context);

@@ -58,7 +58,7 @@ struct http_server::impl {
       metrics(std::make_shared<http_metrics>()),
       context{n,        o.admin_token,  o.webhook_secret, o.default_hold_seconds,
               time,     limiter,        address_limiter,  writes,
-              *metrics, o.behind_front, o.max_body_bytes} {}
+              *metrics, o.behind_front, o.max_body_bytes, o.edge_orders} {}
 
   node_api& node;
   system_clock wall_clock;
@@ -136,10 +136,13 @@ http_server::bind(const http_options& options, node_api& node) {
       });
   install_routes(svr, self->context);
   std::weak_ptr<http_metrics> metrics = self->metrics;
-  node.on_commit([metrics](std::size_t events, std::size_t, std::chrono::microseconds d) {
+  commit_listener listener;
+  listener.committed = [metrics](std::size_t events, std::size_t, std::chrono::microseconds d) {
     if (auto m = metrics.lock())
       m->observe_commit(events, d);
-  });
+  };
+  listener.availability = options.availability;
+  node.on_commit(std::move(listener));
   if (options.port == 0) {
     self->port = svr.bind_to_any_port(options.host);
     if (self->port <= 0) {

@@ -7,9 +7,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <variant>
+
+#include "actors/read_models.hpp"
 
 namespace flashsale {
 
@@ -40,6 +44,13 @@ struct http_options {
   std::int64_t shed_after_ms = 0;
   /// Time for the rate limiter and the webhook tolerance; nullptr = the system clock.
   const clock* time = nullptr;
+  /// Behind the embedded edge, which turns sold-out buyers away itself (node/edge_sold_out.hpp):
+  /// told every product's availability as the node publishes it (node_api::on_commit)...
+  availability_listener availability;
+  /// ...and read at each scrape: the POST /orders the edge answered, by outcome ("sold_out"),
+  /// since the node started. /metrics counts them in flashsale_orders_total and shows them as
+  /// flashsale_edge_orders_total. Must answer quickly. Empty = none.
+  std::function<std::map<std::string, std::int64_t>()> edge_orders;
 };
 
 /// Workers in the pool when `http.threads` is 0. httplib serves one keep-alive connection per

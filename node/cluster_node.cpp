@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cluster/availability_board.hpp"
 #include "cluster/command_bus.hpp"
 #include "cluster/partition_store.hpp"
 #include "cluster/partition_stream.hpp"
@@ -21,6 +22,7 @@
 #include "cluster/placement.hpp"
 #include "cluster/snapshot_store.hpp"
 #include "events/event.hpp"
+#include "events/product.hpp"
 #include "node/cluster_wire.hpp"
 #include "node/nats_access.hpp"
 #include "node/node.hpp"
@@ -56,6 +58,19 @@ void say(const std::string& what) {
   std::cerr << "flashsale: cluster: " << what << std::endl;
 }
 
+/// `open()` retried for 30 s: a fresh cluster's JetStream elects its meta leader seconds after
+/// it starts. Its last failure when it never succeeds.
+template <class Open>
+auto opened_within_30s(Open open) -> decltype(open()) {
+  auto give_up = steady::now() + std::chrono::seconds(30);
+  for (;;) {
+    auto opened = open();
+    if (!std::holds_alternative<std::string>(opened) || steady::now() >= give_up)
+      return opened;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
 } // namespace
 
 struct cluster_node::impl {
@@ -66,6 +81,9 @@ struct cluster_node::impl {
   std::unique_ptr<cluster::partition_stream> logs;
   std::unique_ptr<cluster::snapshot_store> snapshots;
   std::unique_ptr<cluster::command_bus> bus;
+  /// Every product's availability, every owner's (issue 23): sold-out buyers of a partition
+  /// served elsewhere are answered here; this node's owners publish into it.
+  std::unique_ptr<cluster::availability_board> board;
   // Set once start() has it; the keeper's first callbacks may come before (they wait).
   std::unique_ptr<cluster::placement> placement;
   std::mutex placement_mutex;
@@ -105,6 +123,40 @@ struct cluster_node::impl {
   steady::time_point overview_at;
 
   int partition_of(const std::string& id) const { return cluster::partition_of(id, partitions); }
+
+  /// What an inner node serving a partition at `epoch` reports: its commits to the HTTP
+  /// adapter's listener, its availability to the board (which publishes it to every node;
+  /// the adapter's edge hears it from there, with every other owner's). A withdrawal (the
+  /// partition stops) publishes nothing: the last word stays, so sold-out answers go on
+  /// while the partition moves. Call under listener_mutex.
+  commit_listener inner_listener(std::uint64_t epoch) {
+    commit_listener l;
+    l.committed = listener.committed;
+    l.availability = [b = board.get(), epoch](const std::string& id,
+                                             std::optional<std::int64_t> available) {
+      if (available)
+        b->publish(id, *available, epoch);
+    };
+    return l;
+  }
+
+  /// Answered here from the board, as the single node answers from its views: an unkeyed
+  /// order with an item whose published availability is 0, checked in the items' order up to
+  /// the first item the board has not heard of (the owner decides from there). A keyed order
+  /// always crosses: its owner may hold the first answer to replay. Stale availability may turn
+  /// a buyer away a moment too long; only the owner reserves, so it never sells twice.
+  std::optional<rejection> sold_out_here(const order_request& request) const {
+    if (!request.idempotency_key.empty())
+      return std::nullopt;
+    for (auto& item : request.items) {
+      auto available = board->available(item.product_id);
+      if (!available)
+        return std::nullopt;
+      if (*available <= 0)
+        return sold_out(item.product_id, *available).rejected;
+    }
+    return std::nullopt;
+  }
 
   cluster::placement& keeper() {
     std::unique_lock lock(placement_mutex);
@@ -323,8 +375,7 @@ struct cluster_node::impl {
     r->inner = std::move(std::get<0>(started));
     {
       std::lock_guard lock(listener_mutex);
-      if (listener)
-        r->inner->on_commit(listener);
+      r->inner->on_commit(inner_listener(epoch));
     }
     return r;
   }
@@ -346,8 +397,12 @@ struct cluster_node::impl {
     if (!r)
       return;
     r->inner.reset();
-    if (hand_over)
+    if (hand_over) {
+      // Our availability out before the release, so the next owner's puts land after ours in
+      // the bucket too (watchers already order by epoch). Not on a reopen: it would delay it.
+      board->flush(std::chrono::milliseconds(500));
       r->store->release();
+    }
     r->store.reset();
     ++counts.partitions_stopped;
   }
@@ -437,21 +492,15 @@ cluster_node::start(const node_config& config, const std::string& address) {
   self->logs = std::make_unique<cluster::partition_stream>(self->link, so);
   cluster::snapshot_store_options snap;
   snap.replicas = config.cluster.replicas;
-  {
-    std::string failure;
-    auto give_up = steady::now() + std::chrono::seconds(30);
-    while (!self->snapshots && steady::now() < give_up) {
-      auto opened = cluster::snapshot_store::open(self->link, snap);
-      if (auto problem = std::get_if<std::string>(&opened)) {
-        failure = *problem; // the cluster's JetStream is still electing its meta leader
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        continue;
-      }
-      self->snapshots = std::move(std::get<0>(opened));
-    }
-    if (!self->snapshots)
-      return "nats.url: " + failure;
-  }
+  auto snapshots = opened_within_30s([&] { return cluster::snapshot_store::open(self->link, snap); });
+  if (auto problem = std::get_if<std::string>(&snapshots))
+    return "nats.url: " + *problem;
+  self->snapshots = std::move(std::get<0>(snapshots));
+  auto board = opened_within_30s(
+    [&] { return cluster::availability_board::start(self->link, config.cluster.replicas); });
+  if (auto problem = std::get_if<std::string>(&board))
+    return "nats.url: " + *problem;
+  self->board = std::move(std::get<0>(board));
   self->bus = cluster::command_bus::start(self->link, 8);
   for (int p = 0; p < self->partitions; ++p) {
     self->slots.push_back(std::make_unique<impl::slot>());
@@ -560,8 +609,9 @@ void cluster_node::on_commit(commit_listener listener) {
   for (auto& s : self_->slots) {
     std::shared_lock lock(s->mutex);
     if (s->running)
-      s->running->inner->on_commit(listener);
+      s->running->inner->on_commit(self_->inner_listener(s->running->epoch));
   }
+  self_->board->watch(std::move(listener.availability)); // the edge: every owner's products
 }
 
 define_result cluster_node::define(const define_product& command) {
@@ -637,6 +687,9 @@ place_outcome cluster_node::place(const order_request& request) {
   auto where = self_->locally(p, [&](node& n) { out = n.place(request); });
   if (where == impl::here::served)
     return out;
+  // Served elsewhere, or here but opening: a buyer who cannot get anything hears so at once.
+  if (auto early = self_->sold_out_here(request))
+    return place_outcome{*early};
   if (where == impl::here::unavailable)
     return place_outcome{not_serving(p)};
   // The owner must not place it once we stopped waiting: our client hears 503 and may retry.

@@ -7,7 +7,9 @@
 // giving back or reopening one partition costs the others nothing. A partition answers only
 // while its store says it may (its fenced appends acknowledged within lease/2); otherwise
 // 503 + Retry-After. A request for a partition served elsewhere goes to its owner over
-// `flashsale.cmd.<p>` with a deadline past which the owner refuses to place it.
+// `flashsale.cmd.<p>` with a deadline past which the owner refuses to place it, unless it
+// cannot reserve: every node knows every product's availability (cluster/availability_board,
+// published by the owners), so a keyless order for a sold-out product is answered 409 here.
 //
 // Limits: an order's items must all be in one partition (others: 400 invalid_request); the
 // payment simulator runs as `flashsale pay-sim`, not in the node.

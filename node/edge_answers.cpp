@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "events/errors.hpp"
+#include "events/product.hpp"
 
 namespace flashsale {
 
@@ -74,6 +75,22 @@ std::string too_large_service_file(const std::string& error_dir) {
   return error_dir + "/" + too_large_service + ".lua";
 }
 
+std::string sold_out_body_file(const std::string& error_dir) {
+  return error_dir + "/sold_out.lf";
+}
+
+std::string render_sold_out_body() {
+  // The node's own wording, with a marker where the id goes: ids are [A-Za-z0-9._:-], which
+  // neither JSON nor log-format escapes, so the id is inserted as it came.
+  const std::string marker = "@product@";
+  auto body = error_body(*sold_out(marker, 0).rejected);
+  std::string out;
+  for (char c : body) // a literal '%' in a log-format string is written '%%'
+    out += c == '%' ? std::string("%%") : std::string(1, c);
+  auto at = out.find(marker);
+  return out.replace(at, marker.size(), std::string("%[var(") + sold_out_variable + ")]");
+}
+
 std::string errorfile_lines(const std::string& error_dir) {
   std::ostringstream o;
   for (const auto& e : edge_errors)
@@ -120,6 +137,13 @@ std::string write_error_files(const std::string& error_dir) {
     auto path = too_large_service_file(error_dir);
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << render_too_large_service();
+    if (!out)
+      return "cannot write " + path;
+  }
+  {
+    auto path = sold_out_body_file(error_dir);
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << render_sold_out_body(); // no newline: the file is the body
     if (!out)
       return "cannot write " + path;
   }

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "node/edge_answers.hpp"
+#include "node/edge_sold_out.hpp"
 #include "node/process_supervisor.hpp"
 
 namespace flashsale {
@@ -140,7 +141,7 @@ std::string render_haproxy_config(const haproxy_settings& s) {
     << "s\n"
        "  stats socket "
     << s.stats_socket
-    << " mode 600 level user\n"
+    << " mode 600 level admin\n" // admin: `add map` / `del map` (node/edge_sold_out.hpp)
        "  log stdout format raw local0 info\n"
        "  lua-load "
     << too_large_service_file(s.error_dir) << "\n";
@@ -195,7 +196,8 @@ std::string render_haproxy_config(const haproxy_settings& s) {
        "  option forwardfor\n"
        "  # Keep-alive towards clients is the edge's business, not the adapter's.\n"
        "  http-response del-header Keep-Alive\n"
-       "  use_backend too_large if body_too_large\n"
+    << (s.sold_out_map.empty() ? std::string() : sold_out_frontend_rules(s.sold_out_map))
+    << "  use_backend too_large if body_too_large\n"
        "  default_backend node\n"
        "\n"
        "backend too_large\n"
@@ -204,9 +206,9 @@ std::string render_haproxy_config(const haproxy_settings& s) {
        "  # while the service still reads, not 200 ms later.\n"
        "  option http-no-delay\n"
        "  http-request use-service lua."
-    << too_large_service
+    << too_large_service << "\n\n"
+    << sold_out_backend_section(sold_out_body_file(s.error_dir))
     << "\n"
-       "\n"
        "backend node\n"
        "  # Every client's first request may use an idle backend connection: a crowd of one-shot\n"
        "  # buyers then shares the few connections the adapter has threads for.\n"
@@ -243,6 +245,10 @@ std::variant<std::unique_ptr<edge_front>, std::string> edge_front::start(const e
   }
   if (auto problem = write_error_files(s.error_dir); !problem.empty())
     return problem;
+  auto sold_out = o.sold_out ? o.sold_out : std::make_shared<edge_sold_out>(dir);
+  s.sold_out_map = sold_out->map_file();
+  if (auto problem = sold_out->write_map_file(); !problem.empty())
+    return problem; // HAProxy refuses to start without it
   auto config_path = dir + "/haproxy.cfg";
   {
     std::ofstream out(config_path, std::ios::trunc);
@@ -271,12 +277,17 @@ std::variant<std::unique_ptr<edge_front>, std::string> edge_front::start(const e
     ::close(l.fd);
     return *problem;
   }
-  return std::unique_ptr<edge_front>(
-      new edge_front(l.fd, l.port, tls, std::move(std::get<0>(started))));
+  std::unique_ptr<edge_front> front(
+      new edge_front(l.fd, l.port, tls, std::move(std::get<0>(started)), sold_out));
+  // What changed since the file was written reaches HAProxy's map now, then every change.
+  sold_out->start(s.stats_socket, [child = front->child_.get()] { return child->restarts(); });
+  return front;
 }
 
-edge_front::edge_front(int listen_fd, int port, bool tls, std::unique_ptr<process_supervisor> child)
-  : listen_fd_(listen_fd), port_(port), tls_(tls), child_(std::move(child)) {}
+edge_front::edge_front(int listen_fd, int port, bool tls, std::unique_ptr<process_supervisor> child,
+                       std::shared_ptr<edge_sold_out> sold_out)
+  : listen_fd_(listen_fd), port_(port), tls_(tls), child_(std::move(child)),
+    sold_out_(std::move(sold_out)) {}
 
 edge_front::~edge_front() {
   stop();
@@ -290,6 +301,8 @@ int edge_front::restarts() const {
 }
 
 void edge_front::stop() {
+  if (sold_out_) // before HAProxy goes: its thread asks HAProxy's socket and restart count
+    sold_out_->stop();
   if (listen_fd_ >= 0) { // first: HAProxy's copy is then the last, and closes on soft stop
     ::close(listen_fd_);
     listen_fd_ = -1;

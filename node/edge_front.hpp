@@ -12,7 +12,8 @@
 // and it is gone the moment the node is (HAProxy dies with the node: PR_SET_PDEATHSIG).
 // Files in the data dir: haproxy.cfg (generated at every start), haproxy.pid, haproxy.log
 // (start-up messages and abnormal sessions only), haproxy.sock (stats socket, readiness),
-// haproxy-errors/ (the answers it gives without the node: node/edge_answers.hpp).
+// haproxy-errors/ (the answers it gives without the node: node/edge_answers.hpp),
+// haproxy-sold-out.map (the products it turns buyers away for: node/edge_sold_out.hpp).
 #pragma once
 
 #include <sys/types.h>
@@ -25,6 +26,7 @@
 namespace flashsale {
 
 class process_supervisor;
+class edge_sold_out;
 
 struct edge_options {
   std::string host = "127.0.0.1"; ///< where clients connect (http.host)
@@ -36,6 +38,9 @@ struct edge_options {
   std::string tls_cert_file; ///< both set: the edge serves HTTPS (PEM files)
   std::string tls_key_file;
   int threads = 1; ///< HAProxy's nbthread
+  /// The sold-out products the edge answers for itself, fed by the node's availability; the
+  /// edge keeps HAProxy's map of them current while it runs. Null: an empty map of its own.
+  std::shared_ptr<edge_sold_out> sold_out;
 };
 
 /// What the generated configuration is made of; render_haproxy_config is pure so tests can
@@ -50,6 +55,8 @@ struct haproxy_settings {
   std::int64_t max_body_bytes = 65536;
   std::string tls_pem;   ///< certificate + key in one PEM; empty = plain HTTP
   std::string error_dir; ///< holds the answers write_error_files writes (node/edge_answers.hpp)
+  /// Absolute path of the sold-out map (node/edge_sold_out.hpp); empty = no edge answers.
+  std::string sold_out_map;
 };
 
 /// The whole haproxy.cfg text.
@@ -82,11 +89,13 @@ public:
   void stop();
 
 private:
-  edge_front(int listen_fd, int port, bool tls, std::unique_ptr<process_supervisor> child);
+  edge_front(int listen_fd, int port, bool tls, std::unique_ptr<process_supervisor> child,
+             std::shared_ptr<edge_sold_out> sold_out);
   int listen_fd_;
   int port_;
   bool tls_;
   std::unique_ptr<process_supervisor> child_;
+  std::shared_ptr<edge_sold_out> sold_out_;
 };
 
 } // namespace flashsale

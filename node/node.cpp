@@ -83,7 +83,7 @@ struct node::runtime {
   std::unique_ptr<snapshotter> snapshots;
   /// The store has one commit observer; it fans out to everything that follows commits.
   std::mutex listener_mutex;
-  commit_listener metrics_listener;
+  std::function<void(std::size_t, std::size_t, std::chrono::microseconds)> metrics_listener;
 
   void on_commit(const commit_stats& c) {
     {
@@ -148,6 +148,9 @@ struct node::runtime {
       store->set_commit_observer(nullptr);
       store->flush();
     }
+    // Nothing publishes any more: whoever follows availability (the edge's sold-out map)
+    // forgets this node's products, which in cluster mode may now be answered elsewhere.
+    views.withdraw();
     snapshots.reset();
     nats_server.reset(); // last: SIGTERM (then SIGKILL) to its PID
   }
@@ -326,8 +329,11 @@ node_stats node::stats() {
 }
 
 void node::on_commit(commit_listener listener) {
-  std::lock_guard<std::mutex> guard{rt_->listener_mutex};
-  rt_->metrics_listener = std::move(listener);
+  {
+    std::lock_guard<std::mutex> guard{rt_->listener_mutex};
+    rt_->metrics_listener = std::move(listener.committed);
+  }
+  rt_->views.watch(std::move(listener.availability));
 }
 
 define_result node::define(const define_product& command) {

@@ -27,6 +27,7 @@
 
 #include "events/clock.hpp"
 #include "node/edge_front.hpp"
+#include "node/edge_sold_out.hpp"
 #include "node/node.hpp"
 #include "config/config.hpp"
 #include "http/server.hpp"
@@ -142,6 +143,11 @@ public:
     options.rate_per_user_per_second = config_.rate_limit.per_user_per_second;
     options.rate_burst = config_.rate_limit.burst;
     options.time = setup.time;
+    if (fronted) { // as `flashsale serve` wires it: the edge turns sold-out buyers away
+      sold_out_ = std::make_shared<edge_sold_out>(data_dir);
+      options.availability = sold_out_feed(sold_out_);
+      options.edge_orders = edge_order_counts(sold_out_);
+    }
     if (setup.http)
       setup.http(options);
     auto bound = http_server::bind(options, *node_);
@@ -155,6 +161,7 @@ public:
       edge.backend_connections = options.threads;
       edge.max_body_bytes = options.max_body_bytes;
       edge.data_dir = data_dir;
+      edge.sold_out = sold_out_;
       auto started_front = edge_front::start(edge);
       if (auto problem = std::get_if<std::string>(&started_front))
         throw std::runtime_error(*problem);
@@ -188,6 +195,7 @@ public:
 private:
   node_config config_;
   std::unique_ptr<flashsale::node> node_;
+  std::shared_ptr<edge_sold_out> sold_out_;
   std::unique_ptr<http_server> server_;
   std::unique_ptr<edge_front> front_;
 };

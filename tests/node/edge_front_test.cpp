@@ -23,91 +23,20 @@
 
 #include "node/edge_answers.hpp"
 #include "node/edge_front.hpp"
-#include "tests/support/child_process.hpp"
-#include "tests/support/eventually.hpp"
-#include "tests/support/serve_process.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "node/edge_sold_out.hpp"
+#include "node/haproxy_cli.hpp"
+#include "tests/node/edge_fixture.hpp"
 
 namespace {
 
 using flashsale::testing::child_process;
+using flashsale::testing::connect_to;
+using flashsale::testing::EdgeFront;
 using flashsale::testing::eventually;
+using flashsale::testing::read_file;
 using flashsale::testing::temp_dir;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-
-const std::string admin_token = "edge-test-admin-token";
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-int pid_in(const std::string& path) {
-  std::ifstream in(path);
-  int pid = -1;
-  in >> pid;
-  return pid;
-}
-
-/// `flashsale serve` with the embedded front (the default) on a temp data dir.
-class EdgeFront : public ::testing::Test {
-protected:
-  void start(std::vector<std::string> extra = {}, int port = 0) {
-    std::vector<std::string> argv{FLASHSALE_BINARY, "serve",
-                                  "--set",          "http.port=" + std::to_string(port),
-                                  "--set",          "data_dir=" + dir_.file("data"),
-                                  "--set",          "nats.url=off",
-                                  "--set",          "store.sync=normal"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    node_ = std::make_unique<child_process>(
-        argv, std::vector<std::string>{"FLASHSALE_ADMIN_TOKEN=" + admin_token});
-    port_ = flashsale::testing::listening_port(*node_);
-    ASSERT_GT(port_, 0) << node_->output();
-  }
-
-  std::string data(const std::string& name) const { return dir_.file("data/" + name); }
-  int haproxy_pid() const { return pid_in(data("haproxy.pid")); }
-
-  std::unique_ptr<httplib::Client> client() const {
-    auto c = std::make_unique<httplib::Client>("127.0.0.1", port_);
-    c->set_connection_timeout(5, 0);
-    c->set_read_timeout(30, 0);
-    return c;
-  }
-
-  void define(const std::string& product, int stock) {
-    auto r = client()->Put("/products/" + product, {{"Authorization", "Bearer " + admin_token}},
-                           json{{"name", product}, {"stock", stock}}.dump(), "application/json");
-    ASSERT_TRUE(r);
-    ASSERT_EQ(r->status, 201) << r->body;
-  }
-
-  json product(const std::string& id) {
-    auto r = client()->Get("/products/" + id);
-    return r && r->status == 200 ? json::parse(r->body) : json();
-  }
-
-  temp_dir dir_;
-  std::unique_ptr<child_process> node_;
-  int port_ = -1;
-};
-
-/// Connects to 127.0.0.1:port; -1 on failure.
-int connect_to(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 TEST(EdgeConfig, GeneratedConfigurationPassesHaproxysOwnCheck) {
   temp_dir dir;
@@ -128,12 +57,21 @@ TEST(EdgeConfig, GeneratedConfigurationPassesHaproxysOwnCheck) {
   s.max_body_bytes = 4096;
   s.error_dir = dir.file("errors");
   ASSERT_EQ(flashsale::write_error_files(s.error_dir), "");
+  flashsale::edge_sold_out sold_out(dir.path());
+  sold_out.note("gone", 0);
+  ASSERT_EQ(sold_out.write_map_file(), "");
+  s.sold_out_map = sold_out.map_file();
   auto text = flashsale::render_haproxy_config(s);
   EXPECT_NE(text.find("server node 127.0.0.1:9 maxconn 24 pool-max-conn 24"), std::string::npos)
       << "the backend never gets more connections than the adapter has threads:\n"
       << text;
   EXPECT_NE(text.find("maxconn 5000"), std::string::npos) << text;
   EXPECT_NE(text.find("gt 4096"), std::string::npos) << "bodies over the limit stop at the edge";
+  EXPECT_NE(read_file(sold_out.map_file()).find("\ngone 0\n"), std::string::npos);
+  // The node's own sold_out body, the product named from the variable the rules set.
+  EXPECT_EQ(read_file(dir.file("errors/sold_out.lf")),
+            R"({"error":{"code":"sold_out","message":"product '%[var(txn.sold_out)]' has only 0 )"
+            R"(units available"}})");
   auto service = read_file(dir.file("errors/flashsale_too_large.lua"));
   EXPECT_NE(service.find(R"(\"code\":\"payload_too_large\")"), std::string::npos) << service;
   { std::ofstream(dir.file("haproxy.cfg")) << text; }
@@ -150,6 +88,15 @@ TEST(EdgeConfig, GeneratedConfigurationPassesHaproxysOwnCheck) {
   EXPECT_NE(dead_node.find(R"({"error":{"code":"unavailable","message":)"), std::string::npos);
   auto slow_client = read_file(dir.file("errors/408.http"));
   EXPECT_NE(slow_client.find(R"("code":"request_timeout")"), std::string::npos) << slow_client;
+}
+
+TEST(EdgeConfig, RuntimeApiHelpersReadAStatColumnAndQuoteAnArgument) {
+  const std::string csv = "# pxname,svname,qcur,stot,req_tot,\nsold_out,BACKEND,0,41,40,\n\n";
+  EXPECT_EQ(flashsale::haproxy_stat_field(csv, "stot"), 41);
+  EXPECT_EQ(flashsale::haproxy_stat_field(csv, "req_tot"), 40);
+  EXPECT_EQ(flashsale::haproxy_stat_field(csv, "missing"), std::nullopt);
+  EXPECT_EQ(flashsale::haproxy_stat_field("Unknown command.\n", "stot"), std::nullopt);
+  EXPECT_EQ(flashsale::haproxy_cli_argument("/data dir/a;b"), "/data\\ dir/a\\;b");
 }
 
 TEST_F(EdgeFront, CrowdOfOneShotBuyersBesideSilentSocketsIsEveryoneAnswered) {
@@ -176,7 +123,7 @@ TEST_F(EdgeFront, CrowdOfOneShotBuyersBesideSilentSocketsIsEveryoneAnswered) {
                       "--product",
                       "crowd",
                       "--json"},
-                     {"FLASHSALE_ADMIN_TOKEN=" + admin_token});
+                     {"FLASHSALE_ADMIN_TOKEN=" + flashsale::testing::edge_admin_token});
   auto code = load.wait_exit(60s);
   ASSERT_TRUE(code) << load.output();
   json report;
