@@ -11,10 +11,10 @@ PACKAGES := cmake g++ make pkg-config libcaf-dev libnats-dev nats-server libcpp-
             nlohmann-json3-dev libsqlite3-dev libgtest-dev libssl-dev libjemalloc-dev chromium \
             haproxy prometheus-cpp-dev prometheus libjs-chart.js python3-jsonschema python3-yaml \
             dpkg-dev file curl systemd adduser iproute2 iptables openssl debian-archive-keyring \
-            libcli11-dev wrk nginx-light
+            libcli11-dev wrk nginx-light clang-format
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build run test
+.PHONY: deps build run test format format-check
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do \
@@ -36,5 +36,16 @@ build: deps
 run: build
 	$(BUILD)/cli/flashsale serve
 
-test: build
+test: build format-check
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900
+
+# Every C++ source as .clang-format has it (Debian 12's clang-format 14). `make format` fixes.
+SOURCES = $$(find actors bench cli cluster config events fuzz http node payments persistence tests \
+            -name '*.cpp' -o -name '*.hpp')
+
+format-check: deps
+	@clang-format --dry-run --Werror $(SOURCES) || \
+	  { echo "sources differ from .clang-format: run 'make format'"; exit 1; }
+
+format:
+	clang-format -i $(SOURCES)

@@ -100,13 +100,13 @@ struct node_stats {
   std::int64_t snapshots_written = 0; ///< by this node since it started
   /// Cluster mode only: counts since the node started.
   struct cluster_part {
-    int partitions = 0;                 ///< P, the cluster's
-    std::vector<int> served;            ///< the partitions served here now
-    std::int64_t partitions_started = 0; ///< partitions this node began serving (take-overs)
-    std::int64_t partitions_stopped = 0; ///< ...and stopped serving (lost, given back, fenced)
-    std::int64_t opens = 0;             ///< partition stores opened (claim, snapshot, tail)
-    double last_open_seconds = 0;       ///< how long the last one took to serve
-    std::int64_t forwarded = 0;         ///< requests sent to another partition's owner
+    int partitions = 0;                   ///< P, the cluster's
+    std::vector<int> served;              ///< the partitions served here now
+    std::int64_t partitions_started = 0;  ///< partitions this node began serving (take-overs)
+    std::int64_t partitions_stopped = 0;  ///< ...and stopped serving (lost, given back, fenced)
+    std::int64_t opens = 0;               ///< partition stores opened (claim, snapshot, tail)
+    double last_open_seconds = 0;         ///< how long the last one took to serve
+    std::int64_t forwarded = 0;           ///< requests sent to another partition's owner
     std::int64_t forwards_unanswered = 0; ///< ...that got no answer in time (503 to the client)
   };
   std::optional<cluster_part> cluster;
@@ -115,11 +115,11 @@ struct node_stats {
 /// Cluster mode: who owns which partition and where each partition's log is led, as the
 /// placement bucket and the streams say now (GET /cluster, the dashboard).
 struct cluster_overview {
-  std::string node;         ///< the node asked
+  std::string node; ///< the node asked
   std::int64_t lease_ms = 0;
   struct partition {
     int id = 0;
-    std::string owner;      ///< empty: free
+    std::string owner; ///< empty: free
     std::uint64_t epoch = 0;
     std::string log_leader; ///< the server leading its stream; empty during an election
     std::uint64_t log_last_seq = 0;

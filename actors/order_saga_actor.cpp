@@ -490,9 +490,9 @@ void loaded(saga_self self, const saga_context& ctx, const stream_read& read) {
   // is all of it, unless an event cannot be read, which fails the load (one rule everywhere).
   auto folded = fold_order_stream(read.events);
   if (folded.undecodable && !st.load_failed)
-    st.load_failed = store_error{store_errc::io_error,
-                                 "order stream holds an event this build cannot read ("
-                                     + *folded.undecodable + ")"};
+    st.load_failed =
+        store_error{store_errc::io_error, "order stream holds an event this build cannot read ("
+                                              + *folded.undecodable + ")"};
   else if (!folded.undecodable && !read.events.empty())
     st.order = std::move(folded.order);
   auto pending = std::move(st.pending);

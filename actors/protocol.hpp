@@ -97,8 +97,7 @@ using directory_actor = stock_actor::extend<
     // A saga asking to stop; true when the directory forwarded it nothing it has not seen.
     caf::replies_to<passivate_atom, std::string, std::uint64_t>::with<bool>,
     caf::reacts_to<restore_atom, product_state>, caf::reacts_to<resume_atom, order_state>,
-    caf::reacts_to<tick_atom>,
-    caf::replies_to<count_atom>::with<std::int64_t, std::int64_t>>;
+    caf::reacts_to<tick_atom>, caf::replies_to<count_atom>::with<std::int64_t, std::int64_t>>;
 
 /// The caf::error category of domain rejections; the context message carries the text.
 inline constexpr caf::atom_value error_category = caf::atom("flashsale");

@@ -5,8 +5,8 @@
 namespace flashsale {
 
 product_view make_product_view(const product_state& s) {
-  return product_view{s.product_id, s.name,           s.stock,          s.available(),
-                      s.reserved,   s.sold,           s.per_user_limit, s.price_cents,
+  return product_view{s.product_id,     s.name,        s.stock,          s.available(),
+                      s.reserved,       s.sold,        s.per_user_limit, s.price_cents,
                       s.sale_starts_at, s.hold_seconds};
 }
 

@@ -34,8 +34,10 @@ double cpu_seconds() {
 } // namespace
 
 int main(int argc, char** argv) {
-  std::map<std::string, std::string> arg{{"--replicas", "3"}, {"--writers", "4"},
-                                         {"--seconds", "5"}, {"--body-bytes", "600"},
+  std::map<std::string, std::string> arg{{"--replicas", "3"},
+                                         {"--writers", "4"},
+                                         {"--seconds", "5"},
+                                         {"--body-bytes", "600"},
                                          {"--messages", "1"}};
   for (int i = 1; i + 1 < argc; i += 2)
     arg[argv[i]] = argv[i + 1];
@@ -90,7 +92,7 @@ int main(int argc, char** argv) {
         if (auto seq = std::get_if<std::uint64_t>(&r)) {
           expected[w] = *seq;
           latencies[w].push_back(
-            std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+              std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
         } else {
           ++failures;
           return;
@@ -106,12 +108,13 @@ int main(int argc, char** argv) {
     all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
   auto pct = [&](double q) {
-    return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<std::size_t>(q * all.size()))];
+    return all.empty() ? 0.0
+                       : all[std::min(all.size() - 1, static_cast<std::size_t>(q * all.size()))];
   };
   std::printf("R%d writers=%d messages=%zu appends=%zu appends_per_s=%.0f p50_ms=%.2f p99_ms=%.2f "
               "client_cpu_us_per_append=%.1f failures=%d\n",
-              replicas, writers, per_append, all.size(), static_cast<double>(all.size()) / elapsed, pct(0.5),
-              pct(0.99), all.empty() ? 0.0 : cpu * 1e6 / static_cast<double>(all.size()),
+              replicas, writers, per_append, all.size(), static_cast<double>(all.size()) / elapsed,
+              pct(0.5), pct(0.99), all.empty() ? 0.0 : cpu * 1e6 / static_cast<double>(all.size()),
               failures.load());
   return failures.load() ? 1 : 0;
 }

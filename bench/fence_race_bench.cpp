@@ -25,8 +25,8 @@ int main(int argc, char** argv) {
   }
   auto info = cluster::probe_server(cluster::server_address(arg["--a"]), 2000);
   std::string version = std::holds_alternative<cluster::server_info>(info)
-                          ? std::get<cluster::server_info>(info).version
-                          : "unknown";
+                            ? std::get<cluster::server_info>(info).version
+                            : "unknown";
   int trials = std::stoi(arg["--trials"]);
   for (auto kind : {fence_kind::stream, fence_kind::subject}) {
     auto t = run_fence_race(a.js, b.js, kind, trials);

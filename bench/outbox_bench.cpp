@@ -17,8 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include "node/nats_server.hpp"
-#include "persistence/outbox_relay.hpp"
 #include "persistence/jetstream.hpp"
+#include "persistence/outbox_relay.hpp"
 #include "persistence/sqlite_event_store.hpp"
 
 namespace {
@@ -67,8 +67,8 @@ int main(int argc, char** argv) {
     else if (flag == "--window")
       window = std::atoi(argv[i + 1]);
   }
-  auto dir = std::filesystem::temp_directory_path()
-             / ("outbox_bench_" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("outbox_bench_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   nats_server_options so;
   so.data_dir = dir.string();
@@ -96,7 +96,9 @@ int main(int argc, char** argv) {
   jetstream_options jo;
   jo.url = server.url();
   jo.publish_window = window;
-  jo.on_publish_result = [&](const std::string&, const std::optional<jetstream_error>&) { ++acked; };
+  jo.on_publish_result = [&](const std::string&, const std::optional<jetstream_error>&) {
+    ++acked;
+  };
   auto raw_client = std::move(std::get<0>(jetstream_client::connect(jo)));
   while (!raw_client->connected())
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -125,8 +127,8 @@ int main(int argc, char** argv) {
   double relay_rate = events / since(t1);
   std::printf("events %ld, window %d, body %zu bytes\n", events, window, body.size());
   std::printf("raw js_PublishAsync + MsgId: %8.0f msg/s\n", raw_rate);
-  std::printf("outbox relay (read+publish+ack+position): %8.0f events/s  ratio %.2f\n",
-              relay_rate, relay_rate / raw_rate);
+  std::printf("outbox relay (read+publish+ack+position): %8.0f events/s  ratio %.2f\n", relay_rate,
+              relay_rate / raw_rate);
 
   // 3. Burst at the store's peak append rate (sync=normal, 100-event batches, one producer).
   auto t2 = clock_type::now();

@@ -7,6 +7,7 @@
 //   3. node start-up to the first 200 from /health, without and with a snapshot.
 // Usage: replay_bench [--orders N] [--dir DIR] [--keep]
 #include <fcntl.h>
+#include <httplib.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -21,7 +22,6 @@
 #include <thread>
 #include <vector>
 
-#include <httplib.h>
 #include <sqlite3.h>
 
 #include "events/event.hpp"
@@ -111,8 +111,10 @@ double raw_read(const std::string& path, std::int64_t& rows) {
   sqlite3* db = nullptr;
   sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
   sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db, "SELECT seq, stream, version, type, data, recorded_at FROM events"
-                         " ORDER BY seq", -1, &st, nullptr);
+  sqlite3_prepare_v2(db,
+                     "SELECT seq, stream, version, type, data, recorded_at FROM events"
+                     " ORDER BY seq",
+                     -1, &st, nullptr);
   auto start = clock_type::now();
   rows = 0;
   std::size_t bytes = 0;
@@ -130,8 +132,10 @@ double raw_read(const std::string& path, std::int64_t& rows) {
 
 /// Spawns `flashsale serve` on the data dir and times the first 200 from /health.
 double startup_seconds(const std::string& binary, const std::string& dir, int port) {
-  std::vector<std::string> args{binary, "serve", "--set", "data_dir=" + dir, "--set",
-                                "http.port=" + std::to_string(port), "--set", "nats.url=off",
+  std::vector<std::string> args{binary,  "serve",
+                                "--set", "data_dir=" + dir,
+                                "--set", "http.port=" + std::to_string(port),
+                                "--set", "nats.url=off",
                                 "--set", "store.snapshot_every=0"};
   std::vector<char*> argv;
   for (auto& a : args)
@@ -183,7 +187,8 @@ int main(int argc, char** argv) {
     }
   }
   if (dir.empty())
-    dir = std::filesystem::temp_directory_path() / ("flashsale-replay-bench-" + std::to_string(getpid()));
+    dir = std::filesystem::temp_directory_path()
+          / ("flashsale-replay-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   auto path = dir + "/events.db";
 
@@ -223,14 +228,15 @@ int main(int argc, char** argv) {
     recovery_options scratch;
     scratch.use_snapshot = false;
     log_source source{
-      [&log](std::int64_t after, std::size_t limit) { return log.read_from(after, limit); },
-      [] { return std::optional<snapshot>{}; }, {}};
+        [&log](std::int64_t after, std::size_t limit) { return log.read_from(after, limit); },
+        [] { return std::optional<snapshot>{}; },
+        {}};
     auto folded = recover_world(source, scratch);
     auto replay = seconds_since(start);
     std::printf("replay       : %lld events from scratch in %.2f s = %.0f events/s (%.2f of raw"
                 " read; target >= 1M events/s)\n",
-                static_cast<long long>(folded.events_folded), replay,
-                folded.events_folded / replay, raw / replay);
+                static_cast<long long>(folded.events_folded), replay, folded.events_folded / replay,
+                raw / replay);
     std::printf("world        : %zu products, %zu live orders kept, %zu decode errors\n",
                 folded.state.products.size(), folded.state.orders.size(),
                 folded.state.decode_errors.size());
@@ -253,8 +259,9 @@ int main(int argc, char** argv) {
     store.flush();
   }
   auto with = startup_seconds(binary, dir, 18472);
-  std::printf("start-up     : %.2f s to first /health with a snapshot (target < 1 s); %.1fx faster\n",
-              with, without / with);
+  std::printf(
+      "start-up     : %.2f s to first /health with a snapshot (target < 1 s); %.1fx faster\n", with,
+      without / with);
   if (!keep)
     std::filesystem::remove_all(dir);
   return 0;

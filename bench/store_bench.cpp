@@ -4,7 +4,6 @@
 // appending single-event batches to its own stream with a bounded number in flight.
 // Prints events/s for both (best of --rounds, alternating), the ratio store/raw (target >= 0.5)
 // and the mean group size. Usage: store_bench [--events N] [--producers P] [--in-flight K].
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -19,6 +18,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sqlite3.h>
 
 #include "persistence/sqlite_event_store.hpp"
 
@@ -40,10 +41,10 @@ double seconds_since(clock_type::time_point start) {
 
 /// ~200 bytes, shaped like an OrderPlaced event.
 std::string payload(long i) {
-  std::string p = "{\"order_id\":\"o-" + std::to_string(i) +
-                  "\",\"user_id\":\"u-" + std::to_string(i % 997) +
-                  "\",\"items\":[{\"product_id\":\"p-1\",\"qty\":1}],\"total_cents\":1999,"
-                  "\"expires_at\":\"2026-11-21T10:05:00.000Z\",\"pad\":\"";
+  std::string p = "{\"order_id\":\"o-" + std::to_string(i) + "\",\"user_id\":\"u-"
+                  + std::to_string(i % 997)
+                  + "\",\"items\":[{\"product_id\":\"p-1\",\"qty\":1}],\"total_cents\":1999,"
+                    "\"expires_at\":\"2026-11-21T10:05:00.000Z\",\"pad\":\"";
   p.append(200 - std::min<std::size_t>(p.size() + 2, 200), 'x');
   return p + "\"}";
 }
@@ -192,8 +193,8 @@ bool parse(int argc, char** argv, options& o) {
     else
       return false;
   }
-  return o.events > 0 && o.producers > 0 && o.in_flight > 0 && o.rounds > 0 &&
-         o.events >= o.producers;
+  return o.events > 0 && o.producers > 0 && o.in_flight > 0 && o.rounds > 0
+         && o.events >= o.producers;
 }
 
 } // namespace

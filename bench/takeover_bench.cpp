@@ -85,8 +85,10 @@ void report(const char* what, const opened& o) {
 } // namespace
 
 int main(int argc, char** argv) {
-  std::map<std::string, std::string> arg{{"--events", "1000000"}, {"--products", "10"},
-                                         {"--threads", "8"}, {"--snapshot-every", "50000"},
+  std::map<std::string, std::string> arg{{"--events", "1000000"},
+                                         {"--products", "10"},
+                                         {"--threads", "8"},
+                                         {"--snapshot-every", "50000"},
                                          {"--pay", "0"}};
   for (int i = 1; i + 1 < argc; i += 2)
     arg[argv[i]] = argv[i + 1];
@@ -110,7 +112,8 @@ int main(int argc, char** argv) {
   }
   if (!snapshots)
     return 1;
-  auto root = std::filesystem::temp_directory_path() / ("takeover-bench-" + std::to_string(getpid()));
+  auto root =
+      std::filesystem::temp_directory_path() / ("takeover-bench-" + std::to_string(getpid()));
   node_config config;
   config.nats.url = "off";
   config.actors.threads = 1;

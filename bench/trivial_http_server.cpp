@@ -2,12 +2,12 @@
 // (TCP_NODELAY, unlimited keep-alive, 2 s idle, backlog 4096, 64 workers), answering
 // POST /orders by parsing the JSON and returning a small 201 body, with no node behind it.
 // Prints "listening on <port>" and serves until killed.
+#include <httplib.h>
 #include <sys/socket.h>
 
 #include <atomic>
 #include <iostream>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 int main() {
@@ -32,9 +32,9 @@ int main() {
     res.status = 201;
     auto id = "o-" + std::to_string(next++);
     res.set_header("Location", "/orders/" + id);
-    res.set_content(nlohmann::json{{"order_id", id}, {"user_id", in["user_id"]},
-                                   {"status", "reserved"}}.dump(),
-                    "application/json");
+    res.set_content(
+        nlohmann::json{{"order_id", id}, {"user_id", in["user_id"]}, {"status", "reserved"}}.dump(),
+        "application/json");
   });
   int port = svr.bind_to_any_port("127.0.0.1");
   if (port <= 0)

@@ -80,20 +80,24 @@ int status(const node_config& config, const std::string& bucket, bool as_json) {
         continue; // absent (a log nobody claimed yet) or unreadable now
       nlohmann::json followers = nlohmann::json::array();
       for (auto& f : r->followers)
-        followers.push_back({{"server", f.server}, {"current", f.current},
-                             {"offline", f.offline}, {"lag", f.lag}, {"seen_ms", f.seen_ms}});
+        followers.push_back({{"server", f.server},
+                             {"current", f.current},
+                             {"offline", f.offline},
+                             {"lag", f.lag},
+                             {"seen_ms", f.seen_ms}});
       out["streams"][name] = {{"leader", r->leader}, {"followers", followers}};
     }
     out["nodes"] = nlohmann::json::object();
     for (auto& [id, n] : view.nodes)
-      out["nodes"][id] = {{"started_ms", n.started_ms}, {"heartbeat_ms", n.heartbeat_ms},
-                          {"address", n.address}};
+      out["nodes"][id] = {
+          {"started_ms", n.started_ms}, {"heartbeat_ms", n.heartbeat_ms}, {"address", n.address}};
     out["leases"] = nlohmann::json::array();
     for (int p = 0; p < view.partitions; ++p) {
-      nlohmann::json entry{{"partition", p}, {"log_last_seq", last_seq[p]},
-                           {"log_leader", leader_of(p)}};
+      nlohmann::json entry{
+          {"partition", p}, {"log_last_seq", last_seq[p]}, {"log_leader", leader_of(p)}};
       if (auto it = view.leases.find(p); it != view.leases.end() && !it->second.node.empty())
-        entry.update({{"owner", it->second.node}, {"epoch", it->second.epoch},
+        entry.update({{"owner", it->second.node},
+                      {"epoch", it->second.epoch},
                       {"taken_ms", it->second.taken_ms}});
       else
         entry["owner"] = nullptr;
@@ -113,8 +117,8 @@ int status(const node_config& config, const std::string& bucket, bool as_json) {
   for (int p = 0; p < view.partitions; ++p) {
     auto it = view.leases.find(p);
     if (it == view.leases.end() || it->second.node.empty()) {
-      std::printf("%-9d %-16s %8s %10s %-10s %12llu\n", p, "(free)", "-", "-",
-                  leader_of(p).c_str(), static_cast<unsigned long long>(last_seq[p]));
+      std::printf("%-9d %-16s %8s %10s %-10s %12llu\n", p, "(free)", "-", "-", leader_of(p).c_str(),
+                  static_cast<unsigned long long>(last_seq[p]));
       continue;
     }
     auto& l = it->second;
@@ -130,8 +134,9 @@ int status(const node_config& config, const std::string& bucket, bool as_json) {
     for (auto& f : r->followers)
       others += (others.empty() ? "" : ", ") + f.server
                 + (f.offline ? " (offline)"
-                   : " (" + std::string(f.current ? "current" : "behind") + ", lag "
-                       + std::to_string(f.lag) + ", seen " + std::to_string(f.seen_ms) + " ms ago)");
+                             : " (" + std::string(f.current ? "current" : "behind") + ", lag "
+                                   + std::to_string(f.lag) + ", seen " + std::to_string(f.seen_ms)
+                                   + " ms ago)");
     std::printf("%-24s %-8s %s\n", name.c_str(), r->leader.empty() ? "(none)" : r->leader.c_str(),
                 others.c_str());
   }

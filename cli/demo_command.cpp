@@ -43,7 +43,8 @@ std::string self_path() {
 std::string nats_server_of(const demo_flags& flags) {
   if (!flags.nats_server.empty())
     return flags.nats_server;
-  auto beside = fs::path(self_path()).parent_path().parent_path() / "deps/nats/root/usr/sbin/nats-server";
+  auto beside =
+      fs::path(self_path()).parent_path().parent_path() / "deps/nats/root/usr/sbin/nats-server";
   if (::access(beside.c_str(), X_OK) == 0)
     return beside.string();
   return find_program("nats-server");
@@ -143,24 +144,15 @@ int demo(const demo_flags& flags) {
     auto id = "node" + std::to_string(n);
     child_spec spec;
     spec.name = id;
-    spec.argv = {self_path(),
-                 "serve",
-                 "--config",
-                 config,
-                 "--set",
-                 "data_dir=" + dir + "/" + id,
-                 "--set",
-                 "http.port=" + std::to_string(port),
-                 "--set",
-                 "http.front=" + flags.front,
-                 "--set",
-                 "nats.url=" + urls,
-                 "--set",
-                 "cluster.enabled=true",
-                 "--set",
-                 "cluster.node_id=" + id,
-                 "--set",
-                 "cluster.partitions=" + std::to_string(flags.partitions)};
+    spec.argv = {self_path(), "serve",
+                 "--config",  config,
+                 "--set",     "data_dir=" + dir + "/" + id,
+                 "--set",     "http.port=" + std::to_string(port),
+                 "--set",     "http.front=" + flags.front,
+                 "--set",     "nats.url=" + urls,
+                 "--set",     "cluster.enabled=true",
+                 "--set",     "cluster.node_id=" + id,
+                 "--set",     "cluster.partitions=" + std::to_string(flags.partitions)};
     spec.log_path = dir + "/" + id + ".log";
     spec.ready = [port] { return accepts_connections(port); };
     spec.ready_timeout = std::chrono::seconds(60);
@@ -205,7 +197,9 @@ command add_demo(CLI::App& program) {
       "nodes in cluster mode on loopback ports, prints where to reach them, and stops\n"
       "everything it started on Ctrl-C. No TLS, no credentials: a demo, not a deployment.");
   auto flags = std::make_shared<demo_flags>();
-  app->add_option("--nodes", flags->nodes, "how many nodes")->type_name("N")->check(integer_in(1, 9));
+  app->add_option("--nodes", flags->nodes, "how many nodes")
+      ->type_name("N")
+      ->check(integer_in(1, 9));
   app->add_option("--partitions", flags->partitions, "cluster.partitions")
       ->type_name("P")
       ->check(integer_in(1, 256));

@@ -14,8 +14,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version",
                        "flashsale " FLASHSALE_VERSION " (git " FLASHSALE_GIT_COMMIT ")",
                        "print the version and the git commit it was built from");
-  std::vector<command> commands{add_serve(app), add_replay(app), add_load(app), add_pay_sim(app),
-                                add_cluster(app), add_demo(app)};
+  std::vector<command> commands{add_serve(app),   add_replay(app),  add_load(app),
+                                add_pay_sim(app), add_cluster(app), add_demo(app)};
   auto* help = app.add_subcommand("help", "this text")->group(""); // `flashsale help`, unlisted
   commands.push_back({help, [&app] {
                         std::cout << help_of(app);

@@ -31,8 +31,9 @@ int pay_sim(const payment_simulator_options& o) {
   }
   std::cout << "pay-sim: consuming "
             << (o.cluster_partitions > 0
-                  ? "OrderReserved of " + std::to_string(o.cluster_partitions) + " partition streams"
-                  : std::string(payments_subject))
+                    ? "OrderReserved of " + std::to_string(o.cluster_partitions)
+                          + " partition streams"
+                    : std::string(payments_subject))
             << " from " << redact_nats_url(o.nats_url) << ", paying at " << o.node_url << std::endl;
   int received = 0;
   sigwait(&stop_signals, &received);

@@ -4,18 +4,18 @@
 // lock, so it can inspect the store of a running node (it sees the last commit) or a copy
 // taken from a crashed one.
 #include <filesystem>
-#include <map>
 #include <iomanip>
 #include <iostream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "cluster/partition_stream.hpp"
-#include "node/nats_access.hpp"
 #include "events/event.hpp"
 #include "events/time.hpp"
+#include "node/nats_access.hpp"
 #include "persistence/snapshot_file.hpp"
 #include "persistence/sqlite_event_store.hpp"
 #include "persistence/sqlite_reader_pool.hpp"

@@ -22,10 +22,17 @@ std::string availability_key(const std::string& product_id) {
   key.reserve(product_id.size());
   for (char c : product_id)
     switch (c) {
-    case '.': key += "=2E"; break;
-    case ':': key += "=3A"; break;
-    case '=': key += "=3D"; break;
-    default: key += c;
+    case '.':
+      key += "=2E";
+      break;
+    case ':':
+      key += "=3A";
+      break;
+    case '=':
+      key += "=3D";
+      break;
+    default:
+      key += c;
     }
   return key;
 }
@@ -35,7 +42,7 @@ std::string availability_json(const availability_entry& e) {
               {"available", e.available},
               {"epoch", e.epoch},
               {"version", e.version}}
-    .dump();
+      .dump();
 }
 
 std::optional<availability_entry> availability_of(const std::string& text) {
@@ -192,18 +199,18 @@ availability_board::start(std::shared_ptr<nats_link> link, int replicas) {
   self->kv = std::get<kvStore*>(bucket);
   // Live first, then the bucket whole: a put between the two is heard either way, and the
   // (epoch, version) order makes the order they arrive in irrelevant.
-  natsStatus s = natsConnection_Subscribe(&self->sub, self->link->native().nc,
-                                          (std::string("$KV.") + availability_bucket + ".>").c_str(),
-                                          impl::on_put, self.get());
+  natsStatus s = natsConnection_Subscribe(
+      &self->sub, self->link->native().nc,
+      (std::string("$KV.") + availability_bucket + ".>").c_str(), impl::on_put, self.get());
   if (s != NATS_OK)
     return nats_failure("subscribe to availability", s);
   natsConnection_FlushTimeout(self->link->native().nc, 1000);
   auto seen = self->reconnects();
   bool loaded = self->load();
-  self->next_version = static_cast<std::uint64_t>(
-    std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::system_clock::now().time_since_epoch())
-      .count());
+  self->next_version =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
   self->thread = std::thread([raw = self.get(), seen, loaded] { raw->run(seen, loaded); });
   return std::unique_ptr<availability_board>(new availability_board(std::move(self)));
 }

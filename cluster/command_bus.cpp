@@ -1,13 +1,13 @@
 #include "cluster/command_bus.hpp"
 
-#include <cstring>
-#include <random>
-#include <cstdio>
-#include <optional>
 #include <condition_variable>
+#include <cstdio>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -146,7 +146,7 @@ std::unique_ptr<command_bus> command_bus::start(std::shared_ptr<nats_link> link,
   char inbox[64];
   std::snprintf(inbox, sizeof inbox, "_INBOX.fs%016llx",
                 static_cast<unsigned long long>(std::random_device{}()) << 32
-                  | std::random_device{}());
+                    | std::random_device{}());
   self->inbox = inbox;
   natsConnection_Subscribe(&self->replies, self->link->native().nc, (self->inbox + ".*").c_str(),
                            impl::on_reply, self.get());
@@ -216,9 +216,8 @@ std::optional<std::string> command_bus::request(int partition, const std::string
   auto reply_to = self_->inbox + "." + std::to_string(token);
   if (!before.first
       || natsConnection_PublishRequest(self_->link->native().nc, command_subject(partition).c_str(),
-                                       reply_to.c_str(), body.data(),
-                                       static_cast<int>(body.size()))
-           != NATS_OK) {
+                                       reply_to.c_str(), body.data(), static_cast<int>(body.size()))
+             != NATS_OK) {
     forget();
     return std::nullopt;
   }

@@ -22,14 +22,15 @@ std::variant<nlohmann::json, api_error> jetstream_request(nats_link& link, const
                                         static_cast<int>(body.size()), timeout_ms);
   if (s != NATS_OK)
     return api_error{0, nats_failure(what.c_str(), s)};
-  auto j = nlohmann::json::parse(natsMsg_GetData(reply),
-                                 natsMsg_GetData(reply) + natsMsg_GetDataLength(reply), nullptr,
-                                 false);
+  auto j =
+      nlohmann::json::parse(natsMsg_GetData(reply),
+                            natsMsg_GetData(reply) + natsMsg_GetDataLength(reply), nullptr, false);
   natsMsg_Destroy(reply);
   if (j.is_discarded() || !j.is_object())
     return api_error{-1, what + ": JetStream answered something that is not JSON"};
   if (auto e = j.find("error"); e != j.end() && e->is_object())
-    return api_error{e->value("err_code", -1), what + ": " + e->value("description", std::string{})};
+    return api_error{e->value("err_code", -1),
+                     what + ": " + e->value("description", std::string{})};
   return j;
 }
 

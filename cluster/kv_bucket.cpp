@@ -8,9 +8,8 @@ bool no_answer(natsStatus s) {
          || s == NATS_STALE_CONNECTION;
 }
 
-std::variant<std::vector<kv_entry>, std::string> read_bucket(jsCtx* js, kvStore* kv,
-                                                             const std::string& bucket,
-                                                             std::int64_t timeout_ms) {
+std::variant<std::vector<kv_entry>, std::string>
+read_bucket(jsCtx* js, kvStore* kv, const std::string& bucket, std::int64_t timeout_ms) {
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.Wait = timeout_ms;
@@ -43,8 +42,8 @@ std::variant<std::vector<kv_entry>, std::string> read_bucket(jsCtx* js, kvStore*
   return entries;
 }
 
-std::variant<kvStore*, std::string> ensure_bucket(jsCtx* js, const std::string& name,
-                                                  int replicas, std::int64_t ttl_ms) {
+std::variant<kvStore*, std::string> ensure_bucket(jsCtx* js, const std::string& name, int replicas,
+                                                  std::int64_t ttl_ms) {
   kvConfig cfg;
   kvConfig_Init(&cfg);
   cfg.Bucket = name.c_str();

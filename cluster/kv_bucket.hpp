@@ -23,13 +23,12 @@ struct kv_entry {
 };
 
 /// Every live key of `bucket` (opened as `kv`) with its latest value.
-std::variant<std::vector<kv_entry>, std::string> read_bucket(jsCtx* js, kvStore* kv,
-                                                             const std::string& bucket,
-                                                             std::int64_t timeout_ms);
+std::variant<std::vector<kv_entry>, std::string>
+read_bucket(jsCtx* js, kvStore* kv, const std::string& bucket, std::int64_t timeout_ms);
 
 /// Creates bucket `name` (history 1, no TTL unless `ttl_ms`) or opens it when it exists.
-std::variant<kvStore*, std::string> ensure_bucket(jsCtx* js, const std::string& name,
-                                                  int replicas, std::int64_t ttl_ms = 0);
+std::variant<kvStore*, std::string> ensure_bucket(jsCtx* js, const std::string& name, int replicas,
+                                                  std::int64_t ttl_ms = 0);
 
 /// The cluster-wide constant `key` (created by the first node), checked against ours:
 /// nullopt when they agree; an error naming `config_key` when they do not. `transient` is set

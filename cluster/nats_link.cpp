@@ -35,8 +35,8 @@ std::variant<std::shared_ptr<nats_link>, std::string> nats_link::connect(nats_li
   if (o.urls.empty())
     return std::string("no NATS server given");
   if (o.check_server_version)
-    if (auto refused = check_server_versions(o.urls, o.minimum_server_version,
-                                             o.version_check_timeout_ms))
+    if (auto refused =
+            check_server_versions(o.urls, o.minimum_server_version, o.version_check_timeout_ms))
       return *refused;
   auto self = std::make_unique<impl>();
   self->api_timeout_ms = o.api_timeout_ms;
@@ -97,8 +97,8 @@ std::optional<nats_link::replication> nats_link::stream_replication(const std::s
     r.leader = c->Leader ? c->Leader : "";
     for (int i = 0; i < c->ReplicasLen; ++i) {
       auto* peer = c->Replicas[i];
-      r.followers.push_back({peer->Name ? peer->Name : "", peer->Current, peer->Offline,
-                             peer->Lag, peer->Active / 1'000'000});
+      r.followers.push_back({peer->Name ? peer->Name : "", peer->Current, peer->Offline, peer->Lag,
+                             peer->Active / 1'000'000});
     }
   }
   jsStreamInfo_Destroy(si);

@@ -18,10 +18,10 @@
 namespace flashsale::cluster {
 
 struct nats_link_options {
-  std::vector<std::string> urls;         ///< nats://host:port of any servers of the cluster
-  std::string name = "flashsale";        ///< connection name, shown by the servers
-  std::int64_t api_timeout_ms = 2000;    ///< JetStream API and publish acknowledgements
-  nats_security security;                ///< credentials and TLS (the nats.* keys)
+  std::vector<std::string> urls;      ///< nats://host:port of any servers of the cluster
+  std::string name = "flashsale";     ///< connection name, shown by the servers
+  std::int64_t api_timeout_ms = 2000; ///< JetStream API and publish acknowledgements
+  nats_security security;             ///< credentials and TLS (the nats.* keys)
   /// Refuse (connect fails, naming the server, its version and why) any server of `urls`, or
   /// of its cluster (INFO's connect_urls), older than `minimum_server_version`. Off only for
   /// tools that must reach an old server (bench/fence_race.sh measures one).
@@ -51,10 +51,10 @@ public:
     std::string leader; ///< empty during an election
     struct replica {
       std::string server;
-      bool current = false;      ///< caught up with the leader
+      bool current = false; ///< caught up with the leader
       bool offline = false;
-      std::uint64_t lag = 0;     ///< operations behind the leader
-      std::int64_t seen_ms = 0;  ///< since the leader last heard from it
+      std::uint64_t lag = 0;    ///< operations behind the leader
+      std::int64_t seen_ms = 0; ///< since the leader last heard from it
     };
     std::vector<replica> followers;
   };

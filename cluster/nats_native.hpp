@@ -2,9 +2,9 @@
 // from a header outside cluster/).
 #pragma once
 
-#include <nats/nats.h>
-
 #include <string>
+
+#include <nats/nats.h>
 
 #include "cluster/nats_link.hpp"
 

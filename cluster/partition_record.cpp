@@ -36,12 +36,18 @@ std::optional<writer_id> writer_of(std::string_view header) {
 
 const char* to_string(record_kind k) {
   switch (k) {
-  case record_kind::event: return "event";
-  case record_kind::idempotency: return "key";
-  case record_kind::claim: return "claim";
-  case record_kind::beat: return "beat";
-  case record_kind::release: return "release";
-  case record_kind::unknown: break;
+  case record_kind::event:
+    return "event";
+  case record_kind::idempotency:
+    return "key";
+  case record_kind::claim:
+    return "claim";
+  case record_kind::beat:
+    return "beat";
+  case record_kind::release:
+    return "release";
+  case record_kind::unknown:
+    break;
   }
   return "unknown";
 }
@@ -73,8 +79,8 @@ std::string partition_names::all_subjects(int p) const {
 std::string partition_names::event_subject(int p, const envelope& e) const {
   std::string out = subject_prefix + "." + std::to_string(p);
   if (auto ref = parse_stream(e.stream))
-    out += (ref->what == stream_ref::kind::order ? ".order." : ".product.")
-           + subject_token(ref->id);
+    out +=
+        (ref->what == stream_ref::kind::order ? ".order." : ".product.") + subject_token(ref->id);
   else
     out += ".stream." + subject_token(e.stream);
   return out + "." + e.type;
@@ -118,11 +124,11 @@ std::string control_body(const writer_id& w) {
 }
 
 std::string idempotency_body(const idempotency_record& r) {
-  return nlohmann::json{{"user_id", r.user_id},         {"key", r.key},
-                        {"request_hash", r.request_hash}, {"order_id", r.order_id},
-                        {"status", r.status},           {"body", r.body},
-                        {"recorded_at", r.recorded_at}}
-    .dump();
+  return nlohmann::json{
+      {"user_id", r.user_id},        {"key", r.key},       {"request_hash", r.request_hash},
+      {"order_id", r.order_id},      {"status", r.status}, {"body", r.body},
+      {"recorded_at", r.recorded_at}}
+      .dump();
 }
 
 std::optional<idempotency_record> idempotency_of_body(std::string_view body) {

@@ -42,11 +42,11 @@ const char* to_string(record_kind k);
 
 /// Names of one cluster's partition streams and subjects.
 struct partition_names {
-  std::string stream_prefix = "FLASHSALE_P";    ///< stream of partition p: <prefix><p>
-  std::string subject_prefix = "flashsale.p";   ///< subjects of p: <prefix>.<p>.>
+  std::string stream_prefix = "FLASHSALE_P";  ///< stream of partition p: <prefix><p>
+  std::string subject_prefix = "flashsale.p"; ///< subjects of p: <prefix>.<p>.>
 
   std::string stream(int p) const;
-  std::string all_subjects(int p) const;        ///< <prefix>.<p>.>
+  std::string all_subjects(int p) const; ///< <prefix>.<p>.>
   std::string event_subject(int p, const envelope& e) const;
   std::string idempotency_subject(int p) const;
   std::string control_subject(int p, record_kind k) const; ///< claim, beat or release

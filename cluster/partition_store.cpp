@@ -1,5 +1,7 @@
 #include "cluster/partition_store.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -8,8 +10,6 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
-
-#include <pthread.h>
 
 #include <nlohmann/json.hpp>
 
@@ -59,8 +59,9 @@ bool decode_partition_snapshot(const std::string& bytes, std::string& world,
   if (bytes.size() < newline + 1 + length)
     return false;
   world = bytes.substr(newline + 1, length);
-  auto records = nlohmann::json::parse(bytes.begin() + static_cast<std::ptrdiff_t>(newline + 1 + length),
-                                       bytes.end(), nullptr, false);
+  auto records =
+      nlohmann::json::parse(bytes.begin() + static_cast<std::ptrdiff_t>(newline + 1 + length),
+                            bytes.end(), nullptr, false);
   if (records.is_discarded() || !records.is_array())
     return false;
   for (auto& r : records) {
@@ -97,7 +98,7 @@ struct partition_store::impl {
   // ---- the committed state (under mutex) ----
   std::vector<envelope> tail; ///< events after the latest snapshot, for read_from
   std::unordered_map<std::string, std::vector<envelope>> orders; ///< order streams read or written
-  std::unordered_map<std::string, std::int64_t> heads; ///< last version of streams seen
+  std::unordered_map<std::string, std::int64_t> heads;           ///< last version of streams seen
   struct key_entry {
     idempotency_record record;
     std::uint64_t seq = 0;
@@ -122,8 +123,8 @@ struct partition_store::impl {
   std::thread::id writer_id;
 
   impl(partition_stream& l, snapshot_store& s, partition_store_options opts)
-      : log(l), snapshots(s), o(std::move(opts)), id("partition-" + std::to_string(o.partition)),
-        window(o.lease_ms / 2), beat_every(o.lease_ms / 4) {}
+    : log(l), snapshots(s), o(std::move(opts)), id("partition-" + std::to_string(o.partition)),
+      window(o.lease_ms / 2), beat_every(o.lease_ms / 4) {}
 
   int p() const { return o.partition; }
 
@@ -155,14 +156,15 @@ struct partition_store::impl {
         prev = std::get<std::optional<stored_record>>(rec);
         if (prev && prev->writer && prev->writer->epoch > o.writer.epoch)
           return open_refused{true, "partition " + std::to_string(p()) + " was claimed at epoch "
-                                      + std::to_string(prev->writer->epoch) + " by "
-                                      + prev->writer->node + ", after ours ("
-                                      + std::to_string(o.writer.epoch) + ")"};
+                                        + std::to_string(prev->writer->epoch) + " by "
+                                        + prev->writer->node + ", after ours ("
+                                        + std::to_string(o.writer.epoch) + ")"};
       }
       sent = steady::now();
-      auto r = log.append(p(), head, {{log.names().control_subject(p(), record_kind::claim),
-                                       control_body(o.writer)}},
-                          o.writer, window.count());
+      auto r = log.append(
+          p(), head,
+          {{log.names().control_subject(p(), record_kind::claim), control_body(o.writer)}},
+          o.writer, window.count());
       if (auto seq = std::get_if<std::uint64_t>(&r)) {
         claim_seq = *seq;
         return std::nullopt;
@@ -176,8 +178,8 @@ struct partition_store::impl {
     std::uint64_t covers = 0;
     auto began = steady::now();
     auto loaded = snapshots.load(p());
-    if (auto s = std::get_if<std::optional<partition_snapshot>>(&loaded); s && *s
-                                                                        && (*s)->covers <= up_to) {
+    if (auto s = std::get_if<std::optional<partition_snapshot>>(&loaded);
+        s && *s && (*s)->covers <= up_to) {
       std::string world;
       std::vector<idempotency_record> records;
       report.snapshot_bytes = (*s)->data.size();
@@ -189,29 +191,33 @@ struct partition_store::impl {
       }
     } // no usable snapshot (or no answer): the whole log, slower but just as true
     report.snapshot_covers = covers;
-    report.snapshot_took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - began);
+    report.snapshot_took =
+        std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - began);
     began = steady::now();
     last_event_seq = static_cast<std::int64_t>(covers);
     std::optional<std::string> problem;
-    auto failed_read = log.read(p(), covers, up_to, [&](stored_record&& r) {
-      if (problem)
-        return;
-      ++report.tail_records;
-      if (r.kind == record_kind::event) {
-        auto e = envelope_of_body(r.body);
-        if (!e || e->seq != static_cast<std::int64_t>(r.seq)) {
-          problem = "record " + std::to_string(r.seq) + " of partition " + std::to_string(p())
-                    + " is not an event of this log";
-          return;
-        }
-        heads[e->stream] = e->version;
-        last_event_seq = e->seq;
-        tail.push_back(std::move(*e)); // an order asked for later is read from the log
-      } else if (r.kind == record_kind::idempotency) {
-        if (auto k = idempotency_of_body(r.body))
-          keys.emplace(std::make_pair(k->user_id, k->key), key_entry{*k, r.seq});
-      }
-    }, /*with_writer=*/false);
+    auto failed_read = log.read(
+        p(), covers, up_to,
+        [&](stored_record&& r) {
+          if (problem)
+            return;
+          ++report.tail_records;
+          if (r.kind == record_kind::event) {
+            auto e = envelope_of_body(r.body);
+            if (!e || e->seq != static_cast<std::int64_t>(r.seq)) {
+              problem = "record " + std::to_string(r.seq) + " of partition " + std::to_string(p())
+                        + " is not an event of this log";
+              return;
+            }
+            heads[e->stream] = e->version;
+            last_event_seq = e->seq;
+            tail.push_back(std::move(*e)); // an order asked for later is read from the log
+          } else if (r.kind == record_kind::idempotency) {
+            if (auto k = idempotency_of_body(r.body))
+              keys.emplace(std::make_pair(k->user_id, k->key), key_entry{*k, r.seq});
+          }
+        },
+        /*with_writer=*/false);
     report.tail_took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - began);
     if (failed_read)
       return failed_read;
@@ -296,8 +302,9 @@ struct partition_store::impl {
         return true;
       case fate::absent:
         if (expected_last != planned_after) {
-          latch(failure.message + " (our own heartbeat landed first; the batch is stamped "
-                                  "for the sequences it took)",
+          latch(failure.message
+                    + " (our own heartbeat landed first; the batch is stamped "
+                      "for the sequences it took)",
                 false);
           return false;
         }
@@ -320,9 +327,10 @@ struct partition_store::impl {
     // A heartbeat carries no state: a lost answer only costs the window, so it is resolved
     // (and latches) only when the log says another owner appended.
     auto sent = steady::now();
-    auto r = log.append(p(), expected_last,
-                        {{log.names().control_subject(p(), record_kind::beat), control_body(o.writer)}},
-                        o.writer, window.count(), true);
+    auto r =
+        log.append(p(), expected_last,
+                   {{log.names().control_subject(p(), record_kind::beat), control_body(o.writer)}},
+                   o.writer, window.count(), true);
     if (auto seq = std::get_if<std::uint64_t>(&r)) {
       expected_last = *seq;
       last_ack_sent = sent.time_since_epoch().count();
@@ -396,7 +404,7 @@ struct partition_store::impl {
       for (auto& sa : a->batch.streams) {
         auto version = sa.expected_version;
         for (auto& ev : sa.events) {
-          envelope e{++seq, sa.stream, ++version, std::move(ev.type), std::move(ev.data),
+          envelope e{++seq,         sa.stream, ++version, std::move(ev.type), std::move(ev.data),
                      ev.recorded_at};
           current.messages.push_back({log.names().event_subject(p(), e), envelope_json(e)});
           out.results[i].committed.push_back(std::move(e));
@@ -415,7 +423,8 @@ struct partition_store::impl {
   }
 
   /// Makes a committed request's events and records readable.
-  void remember(append_result& r, std::vector<idempotency_record>& new_keys, std::uint64_t key_seq) {
+  void remember(append_result& r, std::vector<idempotency_record>& new_keys,
+                std::uint64_t key_seq) {
     std::lock_guard lock(mutex);
     for (auto& e : r.committed) {
       heads[e.stream] = e.version;
@@ -466,9 +475,9 @@ struct partition_store::impl {
           if (a->done)
             a->done(std::move(r));
         } else { // a release: everything before it is committed
-          append_fenced({{log.names().control_subject(p(), record_kind::release),
-                          control_body(o.writer)}},
-                        false);
+          append_fenced(
+              {{log.names().control_subject(p(), record_kind::release), control_body(o.writer)}},
+              false);
         }
       }
       answered = chunk.end;
@@ -553,15 +562,15 @@ partition_store::open(partition_stream& log, snapshot_store& snapshots, partitio
   // The previous writer answers until lease/2 after it sent its last record; we saw that
   // record no later than now (or since seen_since says), so its window ends by then + lease/2.
   // Its own earlier self (a restart on this node) and a release need no wait.
-  bool no_wait = !prev || !prev->writer || rep.previous_released
-                 || prev->writer->node == self->o.writer.node;
+  bool no_wait =
+      !prev || !prev->writer || rep.previous_released || prev->writer->node == self->o.writer.node;
   auto seen = sent;
   if (!no_wait && self->o.seen_since)
     if (auto since = self->o.seen_since(prev->seq))
       seen = std::min(seen, *since);
-  self->serve_after = no_wait ? steady::now()
-                              : seen + self->window + self->window / 10
-                                  + std::chrono::milliseconds(50);
+  self->serve_after = no_wait
+                          ? steady::now()
+                          : seen + self->window + self->window / 10 + std::chrono::milliseconds(50);
   if (auto problem = self->load(claim_seq))
     return open_refused{false, *problem};
   self->expected_last = claim_seq;
@@ -693,7 +702,7 @@ std::optional<idempotency_record> partition_store::find_idempotency(const std::s
 }
 
 bool partition_store::visit_idempotency_keys(
-  const std::function<void(std::string_view, std::string_view)>& visit) {
+    const std::function<void(std::string_view, std::string_view)>& visit) {
   std::lock_guard lock(self_->mutex);
   for (auto& [k, entry] : self_->keys)
     visit(k.first, k.second);

@@ -38,8 +38,8 @@ namespace flashsale::cluster {
 
 struct partition_store_options {
   int partition = 0;
-  writer_id writer;             ///< this node, at its lease's epoch
-  std::int64_t lease_ms = 3000; ///< serving window lease/2, heartbeat every lease/4
+  writer_id writer;                      ///< this node, at its lease's epoch
+  std::int64_t lease_ms = 3000;          ///< serving window lease/2, heartbeat every lease/4
   std::size_t max_batch_messages = 1000; ///< nats-server's default atomic batch limit
   /// How long opening may keep retrying its claim while the log does not answer.
   std::chrono::milliseconds claim_patience{5000};
@@ -48,8 +48,7 @@ struct partition_store_options {
   std::chrono::milliseconds resolve_patience{10000};
   /// When this node first saw the partition's current last record (its previous owner's):
   /// that owner stops serving lease/2 after it sent it, so the wait ends sooner.
-  std::function<std::optional<std::chrono::steady_clock::time_point>(std::uint64_t seq)>
-    seen_since;
+  std::function<std::optional<std::chrono::steady_clock::time_point>(std::uint64_t seq)> seen_since;
   /// The store latched (told once, on the writer thread: keep it short).
   std::function<void(const std::string& why, bool fenced_by_another)> on_failure;
 };
@@ -63,13 +62,13 @@ struct open_refused {
 /// What opening found, for logs and metrics.
 struct open_report {
   std::uint64_t claim_seq = 0;
-  std::uint64_t snapshot_covers = 0;  ///< 0: no snapshot
+  std::uint64_t snapshot_covers = 0; ///< 0: no snapshot
   std::size_t snapshot_bytes = 0;
-  std::size_t tail_records = 0;       ///< read after the snapshot
+  std::size_t tail_records = 0; ///< read after the snapshot
   std::chrono::milliseconds snapshot_took{0}, tail_took{0};
-  std::chrono::milliseconds took{0};  ///< the whole opening
-  std::optional<writer_id> previous;  ///< whose record preceded the claim
-  bool previous_released = false;     ///< it was a release: no wait
+  std::chrono::milliseconds took{0}; ///< the whole opening
+  std::optional<writer_id> previous; ///< whose record preceded the claim
+  bool previous_released = false;    ///< it was a release: no wait
 };
 
 class partition_store final : public event_store {
@@ -97,7 +96,7 @@ public:
   std::optional<idempotency_record> find_idempotency(const std::string& user_id,
                                                      const std::string& key) override;
   bool visit_idempotency_keys(
-    const std::function<void(std::string_view, std::string_view)>& visit) override;
+      const std::function<void(std::string_view, std::string_view)>& visit) override;
   void run_read(std::function<void()> job) override;
   void save_snapshot(snapshot s, std::function<void(std::optional<store_error>)> done) override;
   std::optional<snapshot> latest_snapshot() override;

@@ -41,20 +41,17 @@ bool unanswered(natsStatus s) {
 } // namespace
 
 partition_stream::partition_stream(std::shared_ptr<nats_link> link, partition_stream_options o)
-    : link_(std::move(link)), o_(std::move(o)) {}
+  : link_(std::move(link)), o_(std::move(o)) {}
 
 std::optional<std::string> partition_stream::ensure(int p) {
   nlohmann::json config{
-      {"name", o_.names.stream(p)},
-      {"subjects", {o_.names.all_subjects(p)}},
-      {"storage", "file"},
-      {"num_replicas", o_.replicas},
-      {"retention", "limits"},
-      {"discard", "old"},
-      {"allow_atomic", true},       // a commit group is stored whole or not at all
-      {"allow_direct", true},       // reads answered by any replica where staleness is safe
-      {"allow_rollup_hdrs", true},  // a heartbeat replaces the one before it
-      {"deny_delete", true},        // a partition's history is its state
+      {"name", o_.names.stream(p)}, {"subjects", {o_.names.all_subjects(p)}},
+      {"storage", "file"},          {"num_replicas", o_.replicas},
+      {"retention", "limits"},      {"discard", "old"},
+      {"allow_atomic", true},      // a commit group is stored whole or not at all
+      {"allow_direct", true},      // reads answered by any replica where staleness is safe
+      {"allow_rollup_hdrs", true}, // a heartbeat replaces the one before it
+      {"deny_delete", true},       // a partition's history is its state
   };
   if (auto e = ensure_stream(*link_, config, o_.timeout_ms))
     return "stream " + o_.names.stream(p) + ": " + e->message;
@@ -117,8 +114,8 @@ partition_stream::append(int /*partition: its subjects say*/, std::uint64_t expe
     jsPubAck_Destroy(ack);
     if (seq != expected_last + messages.size())
       return append_failure{append_failure::kind::unknown,
-                            "append acknowledged at sequence " + std::to_string(seq)
-                              + ", expected " + std::to_string(expected_last + messages.size())};
+                            "append acknowledged at sequence " + std::to_string(seq) + ", expected "
+                                + std::to_string(expected_last + messages.size())};
     return seq;
   }
   return expected_last; // not reached
@@ -153,7 +150,8 @@ bool partition_stream::move_leader(int p, const std::string& server, std::int64_
   return false;
 }
 
-std::variant<std::uint64_t, std::string> partition_stream::last_seq(int p, std::int64_t timeout_ms) {
+std::variant<std::uint64_t, std::string> partition_stream::last_seq(int p,
+                                                                    std::int64_t timeout_ms) {
   auto info = jetstream_request(*link_, "STREAM.INFO." + o_.names.stream(p), "",
                                 timeout_ms > 0 ? timeout_ms : o_.timeout_ms);
   if (auto e = std::get_if<api_error>(&info))
@@ -187,8 +185,8 @@ stored_record record_of(const partition_names& names, int p, natsMsg* m, std::ui
 
 } // namespace
 
-std::variant<std::optional<stored_record>, std::string> partition_stream::record_at(int p,
-                                                                                     std::uint64_t seq) {
+std::variant<std::optional<stored_record>, std::string>
+partition_stream::record_at(int p, std::uint64_t seq) {
   auto got = get_message(*link_, o_.names.stream(p), seq, o_.names.all_subjects(p), o_.timeout_ms);
   if (auto e = std::get_if<api_error>(&got))
     return e->message;

@@ -19,8 +19,8 @@ using steady = std::chrono::steady_clock;
 
 std::int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string lease_key(int p) {
@@ -90,11 +90,12 @@ struct placement::impl {
       std::lock_guard lock(mutex);
       where = address;
     }
-    auto value = nlohmann::json{{"node", o.node_id},
-                                {"started_ms", started_ms},
-                                {"address", where},
-                                {"beat", ++beats}}
-                   .dump();
+    auto value = nlohmann::json{
+        {"node", o.node_id},
+        {"started_ms", started_ms},
+        {"address", where},
+        {"beat",
+         ++beats}}.dump();
     uint64_t rev = 0;
     return kvStore_PutString(&rev, kv, ("node." + o.node_id).c_str(), value.c_str()) == NATS_OK;
   }
@@ -103,9 +104,10 @@ struct placement::impl {
   std::optional<std::uint64_t> assign(int p, const std::string& node, std::uint64_t revision) {
     auto value = nlohmann::json{{"node", node}}.dump();
     uint64_t rev = 0;
-    natsStatus s = revision == 0
-                     ? kvStore_CreateString(&rev, kv, lease_key(p).c_str(), value.c_str())
-                     : kvStore_UpdateString(&rev, kv, lease_key(p).c_str(), value.c_str(), revision);
+    natsStatus s =
+        revision == 0
+            ? kvStore_CreateString(&rev, kv, lease_key(p).c_str(), value.c_str())
+            : kvStore_UpdateString(&rev, kv, lease_key(p).c_str(), value.c_str(), revision);
     if (s != NATS_OK)
       return std::nullopt;
     return rev;
@@ -231,8 +233,8 @@ struct placement::impl {
         late.insert(id);
       if (settled && quiet >= lease && dead.insert(id).second)
         std::cerr << "flashsale: cluster: node " << id << " judged dead (no heartbeat for "
-                  << std::chrono::duration_cast<std::chrono::milliseconds>(quiet).count()
-                  << " ms)" << std::endl;
+                  << std::chrono::duration_cast<std::chrono::milliseconds>(quiet).count() << " ms)"
+                  << std::endl;
       if (!dead.count(id))
         live.push_back(id);
     }
@@ -305,8 +307,8 @@ struct placement::impl {
   }
 };
 
-std::variant<std::unique_ptr<placement>, std::string> placement::start(std::shared_ptr<nats_link> link,
-                                                                         placement_options o) {
+std::variant<std::unique_ptr<placement>, std::string>
+placement::start(std::shared_ptr<nats_link> link, placement_options o) {
   if (o.partitions < 1)
     return std::string("cluster.partitions must be at least 1");
   if (o.lease_ms < 200)
@@ -341,11 +343,11 @@ std::variant<std::unique_ptr<placement>, std::string> placement::start(std::shar
     }
     auto* m = std::get<kvStore*>(meta);
     bool transient = false;
-    auto disagreement = agree_on(m, "partitions", std::to_string(o.partitions),
-                                 "cluster.partitions", transient);
+    auto disagreement =
+        agree_on(m, "partitions", std::to_string(o.partitions), "cluster.partitions", transient);
     if (!disagreement)
-      disagreement = agree_on(m, "lease_ms", std::to_string(o.lease_ms), "cluster.lease_ms",
-                              transient);
+      disagreement =
+          agree_on(m, "lease_ms", std::to_string(o.lease_ms), "cluster.lease_ms", transient);
     kvStore_Destroy(m);
     if (disagreement && !transient)
       return *disagreement;
@@ -404,8 +406,8 @@ void placement::give_back(int partition, std::uint64_t epoch) {
   self_->given_back[partition] = epoch;
 }
 
-std::optional<std::chrono::steady_clock::time_point> placement::seen_since(int partition,
-                                                                           std::uint64_t seq) const {
+std::optional<std::chrono::steady_clock::time_point>
+placement::seen_since(int partition, std::uint64_t seq) const {
   std::lock_guard lock(self_->mutex);
   auto it = self_->heads.find(partition);
   if (it == self_->heads.end() || it->second.seq != seq)
@@ -447,8 +449,7 @@ std::variant<cluster_view, std::string> read_cluster_view(nats_link& link,
       continue;
     if (entry.key.rfind("node.", 0) == 0) {
       view.nodes[entry.key.substr(5)] = {value.value("started_ms", std::int64_t{0}),
-                                         entry.created_ms,
-                                         value.value("address", std::string{})};
+                                         entry.created_ms, value.value("address", std::string{})};
     } else if (entry.key.rfind("lease.", 0) == 0) {
       auto& lease = view.leases[std::atoi(entry.key.c_str() + 6)];
       lease.node = value.value("node", std::string{});

@@ -101,8 +101,7 @@ struct cluster_view {
   std::map<std::string, node> nodes;
 };
 
-std::variant<cluster_view, std::string> read_cluster_view(nats_link& link,
-                                                          const std::string& bucket
-                                                          = "flashsale_cluster");
+std::variant<cluster_view, std::string>
+read_cluster_view(nats_link& link, const std::string& bucket = "flashsale_cluster");
 
 } // namespace flashsale::cluster

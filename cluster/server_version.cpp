@@ -24,7 +24,8 @@ namespace {
 using clock = std::chrono::steady_clock;
 
 bool all_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+  return !s.empty()
+         && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
 /// A non-negative decimal of at most 9 digits; -1 otherwise.
@@ -178,12 +179,14 @@ std::variant<server_info, std::string> probe_server(const std::string& address,
     return address + ": " + gai_strerror(rc);
   std::string problem = address + ": no address";
   for (auto* ai = found; ai != nullptr; ai = ai->ai_next) {
-    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    int fd =
+        ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0)
       continue;
     auto remaining = [&] {
       return static_cast<int>(std::max<std::int64_t>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count()));
+          0,
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count()));
     };
     std::string line;
     bool connected = ::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS;
@@ -191,8 +194,8 @@ std::variant<server_info, std::string> probe_server(const std::string& address,
       pollfd p{fd, POLLOUT, 0};
       int err = 0;
       socklen_t len = sizeof err;
-      connected = ::poll(&p, 1, remaining()) == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0
-                  && err == 0;
+      connected = ::poll(&p, 1, remaining()) == 1
+                  && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
       if (!connected)
         problem = address + ": " + (err ? std::strerror(err) : "connect timed out");
     } else {
@@ -245,7 +248,8 @@ std::optional<std::string> check_server_versions(const std::vector<std::string>&
   std::vector<server_info> answered;
   std::string last_problem;
   while (answered.empty()) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
     std::vector<std::future<std::variant<server_info, std::string>>> probes;
     for (auto& a : listed)
       probes.push_back(std::async(std::launch::async, probe_server, a,
@@ -272,7 +276,8 @@ std::optional<std::string> check_server_versions(const std::vector<std::string>&
       return refusal;
     for (auto& peer : answered[i].connect_urls)
       if (seen.insert(server_address(peer)).second)
-        if (auto r = probe_server(server_address(peer), probe_ms); std::holds_alternative<server_info>(r))
+        if (auto r = probe_server(server_address(peer), probe_ms);
+            std::holds_alternative<server_info>(r))
           answered.push_back(std::get<server_info>(std::move(r)));
   }
   return std::nullopt;

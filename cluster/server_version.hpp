@@ -35,7 +35,7 @@ std::string to_string(const server_version& v);
 
 /// What a server's INFO line says (the fields cluster mode looks at).
 struct server_info {
-  std::string address;     ///< host:port we reached it at (set by the probe)
+  std::string address; ///< host:port we reached it at (set by the probe)
   std::string server_id;
   std::string server_name;
   std::string version;

@@ -19,7 +19,7 @@ std::string random_id() {
 } // namespace
 
 snapshot_store::snapshot_store(std::shared_ptr<nats_link> link, snapshot_store_options o)
-    : link_(std::move(link)), o_(std::move(o)) {}
+  : link_(std::move(link)), o_(std::move(o)) {}
 
 std::string snapshot_store::subject(int p, const std::string& leaf) const {
   return o_.subject_prefix + "." + std::to_string(p) + "." + leaf;
@@ -27,12 +27,9 @@ std::string snapshot_store::subject(int p, const std::string& leaf) const {
 
 std::variant<std::unique_ptr<snapshot_store>, std::string>
 snapshot_store::open(std::shared_ptr<nats_link> link, snapshot_store_options o) {
-  nlohmann::json config{{"name", o.stream},
-                        {"subjects", {o.subject_prefix + ".>"}},
-                        {"storage", "file"},
-                        {"num_replicas", o.replicas},
-                        {"allow_direct", true},
-                        {"allow_rollup_hdrs", true}};
+  nlohmann::json config{{"name", o.stream},     {"subjects", {o.subject_prefix + ".>"}},
+                        {"storage", "file"},    {"num_replicas", o.replicas},
+                        {"allow_direct", true}, {"allow_rollup_hdrs", true}};
   if (auto e = ensure_stream(*link, config, o.timeout_ms))
     return "stream " + o.stream + ": " + e->message;
   return std::unique_ptr<snapshot_store>(new snapshot_store(std::move(link), std::move(o)));
@@ -74,7 +71,7 @@ std::optional<std::string> snapshot_store::save(int p, const partition_snapshot&
     if (s.data.empty())
       break;
   }
-  nlohmann::json head{{"id", id},          {"chunks", chunks},     {"bytes", s.data.size()},
+  nlohmann::json head{{"id", id},           {"chunks", chunks},       {"bytes", s.data.size()},
                       {"covers", s.covers}, {"first_seq", first_seq}, {"taken_at", s.taken_at}};
   auto text = head.dump();
   auto r = publish(subject(p, "head"), text.data(), text.size(), true);
@@ -90,16 +87,16 @@ std::optional<std::string> snapshot_store::save(int p, const partition_snapshot&
 
 std::variant<std::optional<partition_snapshot>, std::string> snapshot_store::load(int p) {
   nlohmann::json request{{"last_by_subj", subject(p, "head")}};
-  auto answer = jetstream_request(*link_, "STREAM.MSG.GET." + o_.stream, request.dump(),
-                                  o_.timeout_ms);
+  auto answer =
+      jetstream_request(*link_, "STREAM.MSG.GET." + o_.stream, request.dump(), o_.timeout_ms);
   if (auto e = std::get_if<api_error>(&answer)) {
     if (e->answered()) // no head: no snapshot yet
       return std::optional<partition_snapshot>{};
     return e->message;
   }
   auto head = nlohmann::json::parse(
-    base64_decode(std::get<nlohmann::json>(answer)["message"].value("data", std::string{})),
-    nullptr, false);
+      base64_decode(std::get<nlohmann::json>(answer)["message"].value("data", std::string{})),
+      nullptr, false);
   if (head.is_discarded() || !head.is_object())
     return std::optional<partition_snapshot>{};
   partition_snapshot s;

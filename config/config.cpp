@@ -330,14 +330,16 @@ std::variant<json, std::string> parse_file(const std::string& path) {
 std::string check_nats_security(const node_config& config) {
   const auto& n = config.nats;
   const std::pair<const char*, const std::string*> keys[] = {
-      {"nats.creds_file", &n.creds_file},   {"nats.user", &n.user},
-      {"nats.password", &n.password},       {"nats.token", &n.token},
-      {"nats.tls.ca_file", &n.tls_ca_file}, {"nats.tls.cert_file", &n.tls_cert_file},
+      {"nats.creds_file", &n.creds_file},    {"nats.user", &n.user},
+      {"nats.password", &n.password},        {"nats.token", &n.token},
+      {"nats.tls.ca_file", &n.tls_ca_file},  {"nats.tls.cert_file", &n.tls_cert_file},
       {"nats.tls.key_file", &n.tls_key_file}};
   for (auto& [key, value] : keys)
     if (!value->empty() && n.url.rfind("nats://", 0) != 0)
-      return "config: " + std::string(key) + ": credentials and TLS are for a nats://host:port "
-             "server, but nats.url is \"" + n.url + "\""
+      return "config: " + std::string(key)
+             + ": credentials and TLS are for a nats://host:port "
+               "server, but nats.url is \""
+             + n.url + "\""
              + (n.url == "embedded" ? " (the embedded nats-server listens on loopback only and "
                                       "takes neither; point nats.url at your own server)"
                                     : "");
@@ -430,7 +432,8 @@ std::variant<node_config, std::string> load_config(const config_sources& sources
                          "(unique in the cluster)");
     if (config.nats.url.rfind("nats://", 0) != 0)
       return std::string("config: nats.url: cluster mode needs the NATS cluster's servers "
-                         "(nats://host:port[,nats://host:port...]), not \"") + config.nats.url + "\"";
+                         "(nats://host:port[,nats://host:port...]), not \"")
+             + config.nats.url + "\"";
     if (config.payments.simulator.enabled)
       return std::string("config: payments.simulator.enabled: not available in cluster mode; "
                          "run `flashsale pay-sim` beside the nodes");

@@ -26,14 +26,15 @@ struct node_config {
     std::string tls_key_file;
     int threads = 0; ///< 0 = chosen for the machine and the front (http/server.hpp)
     std::int64_t max_body_bytes = 0;
-    std::int64_t shed_after_ms = 0; ///< writes slower than this are shed (http/admission); 0 = never
+    std::int64_t shed_after_ms =
+        0; ///< writes slower than this are shed (http/admission); 0 = never
   } http;
   struct store_section {
     std::string sync;                ///< "full" or "normal"
     std::int64_t snapshot_every = 0; ///< 0 = never
   } store;
   struct nats_section {
-    std::string url; ///< "embedded", "off" or "nats://host:port"
+    std::string url;                           ///< "embedded", "off" or "nats://host:port"
     std::int64_t stream_max_age_hours = 0;     ///< MaxAge of stream FLASHSALE
     std::int64_t duplicate_window_seconds = 0; ///< its de-dup window; <= max age
     int publish_window = 0; ///< max unacknowledged async publishes of the outbox relay
@@ -51,10 +52,10 @@ struct node_config {
   /// through the NATS cluster that nats.url names, each committed to its replicated log.
   struct cluster_section {
     bool enabled = false;
-    std::string node_id;        ///< unique in the cluster: [A-Za-z0-9_-]+
-    int partitions = 0;         ///< fixed when the cluster is created
-    std::int64_t lease_ms = 0;  ///< a dead owner's partitions move after this long
-    int replicas = 0;           ///< of the lease bucket and the partition logs
+    std::string node_id;       ///< unique in the cluster: [A-Za-z0-9_-]+
+    int partitions = 0;        ///< fixed when the cluster is created
+    std::int64_t lease_ms = 0; ///< a dead owner's partitions move after this long
+    int replicas = 0;          ///< of the lease bucket and the partition logs
   } cluster;
   struct orders_section {
     std::int64_t hold_seconds = 0;
@@ -85,9 +86,9 @@ struct node_config {
 
 /// Where the layers above the defaults come from.
 struct config_sources {
-  std::string file;                                       ///< empty = defaults only
-  std::vector<std::pair<std::string, std::string>> env;   ///< every FLASHSALE_* variable
-  std::vector<std::string> sets;                          ///< "key=value" from --set
+  std::string file;                                     ///< empty = defaults only
+  std::vector<std::pair<std::string, std::string>> env; ///< every FLASHSALE_* variable
+  std::vector<std::string> sets;                        ///< "key=value" from --set
 };
 
 /// The loaded config, or a message such as

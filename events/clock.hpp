@@ -22,7 +22,7 @@ class chrono_clock final : public clock {
 public:
   timestamp_ms now() const override {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Std::now().time_since_epoch())
-      .count();
+        .count();
   }
 };
 

@@ -1,9 +1,9 @@
 #include "events/event.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "events/fast_decode.hpp"
 #include "events/fast_encode.hpp"
-
-#include <nlohmann/json.hpp>
 
 namespace flashsale {
 
@@ -11,10 +11,10 @@ namespace {
 
 template <class T>
 struct event_name;
-#define FLASHSALE_EVENT_NAME(T)                                                                  \
-  template <>                                                                                    \
-  struct event_name<T> {                                                                         \
-    static constexpr const char* value = #T;                                                     \
+#define FLASHSALE_EVENT_NAME(T)                                                                    \
+  template <>                                                                                      \
+  struct event_name<T> {                                                                           \
+    static constexpr const char* value = #T;                                                       \
   };
 FLASHSALE_EVENT_NAME(ProductDefined)
 FLASHSALE_EVENT_NAME(StockReserved)
@@ -47,8 +47,7 @@ bool decode_as(std::string_view type, const nlohmann::json& data, decode_result&
 } // namespace
 
 const char* type_name(const event& e) {
-  return std::visit([](const auto& v) { return event_name<std::decay_t<decltype(v)>>::value; },
-                    e);
+  return std::visit([](const auto& v) { return event_name<std::decay_t<decltype(v)>>::value; }, e);
 }
 
 bool is_product_event(const event& e) {
@@ -58,15 +57,17 @@ bool is_product_event(const event& e) {
 
 const std::string& entity_id(const event& e) {
   return std::visit(
-    [](const auto& v) -> const std::string& {
-      using T = std::decay_t<decltype(v)>;
-      if constexpr (std::is_same_v<T, ProductDefined> || std::is_same_v<T, StockReserved>
-                    || std::is_same_v<T, StockReleased> || std::is_same_v<T, StockSold>)
-        return v.product_id;
-      else
-        return v.order_id;
-    },
-    e);
+      [](const auto& v) -> const std::string& {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (
+            std::is_same_v<
+                T,
+                ProductDefined> || std::is_same_v<T, StockReserved> || std::is_same_v<T, StockReleased> || std::is_same_v<T, StockSold>)
+          return v.product_id;
+        else
+          return v.order_id;
+      },
+      e);
 }
 
 namespace {

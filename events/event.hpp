@@ -78,9 +78,7 @@ struct decision {
   bool duplicate = false;
 
   /// Accepted: no rejection (there may still be no events).
-  bool ok() const {
-    return !rejected;
-  }
+  bool ok() const { return !rejected; }
 
   static decision reject(errc code, std::string message) {
     decision d;

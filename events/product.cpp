@@ -29,12 +29,12 @@ void add_units(product_state& s, const std::string& user_id, std::int64_t delta)
 
 const char* to_string(hold_state s) {
   switch (s) {
-    case hold_state::held:
-      return "held";
-    case hold_state::sold:
-      return "sold";
-    case hold_state::released:
-      return "released";
+  case hold_state::held:
+    return "held";
+  case hold_state::sold:
+    return "sold";
+  case hold_state::released:
+    return "released";
   }
   return "held";
 }
@@ -55,18 +55,18 @@ decision decide(const product_state& s, const define_product& c) {
   if (s.exists) {
     // Units already promised to buyers cannot be taken back by an update.
     if (c.stock < s.reserved + s.sold)
-      return decision::reject(errc::stock_below_committed,
-                              "stock " + std::to_string(c.stock) + " is below the "
-                                + std::to_string(s.reserved + s.sold)
-                                + " units reserved or sold");
+      return decision::reject(errc::stock_below_committed, "stock " + std::to_string(c.stock)
+                                                               + " is below the "
+                                                               + std::to_string(s.reserved + s.sold)
+                                                               + " units reserved or sold");
     // A lower limit would leave a buyer over it, breaking the per-user invariant.
     if (c.per_user_limit > 0)
       for (const auto& [user, units] : s.user_units)
         if (units > c.per_user_limit)
           return decision::reject(errc::invalid_state,
                                   "per_user_limit " + std::to_string(c.per_user_limit)
-                                    + " is below the " + std::to_string(units)
-                                    + " units user '" + user + "' already holds");
+                                      + " is below the " + std::to_string(units) + " units user '"
+                                      + user + "' already holds");
     if (c.name == s.name && c.stock == s.stock && c.price_cents == s.price_cents
         && c.per_user_limit == s.per_user_limit && c.sale_starts_at == s.sale_starts_at
         && c.hold_seconds == s.hold_seconds)
@@ -82,7 +82,7 @@ decision unknown_product(const std::string& product_id) {
 
 decision sold_out(const std::string& product_id, std::int64_t available) {
   return decision::reject(errc::sold_out, product_label(product_id) + " has only "
-                                            + std::to_string(available) + " units available");
+                                              + std::to_string(available) + " units available");
 }
 
 decision decide(const product_state& s, const reserve_stock& c, timestamp_ms now) {
@@ -95,20 +95,20 @@ decision decide(const product_state& s, const reserve_stock& c, timestamp_ms now
   if (const hold* h = find_hold(s, c.order_id)) {
     if (h->state == hold_state::released)
       return decision::reject(errc::invalid_state, "order '" + c.order_id + "' already released "
-                                                     + product_label(s.product_id));
+                                                       + product_label(s.product_id));
     return decision::already_done();
   }
   if (s.sale_starts_at && now < *s.sale_starts_at)
     return decision::reject(errc::sale_not_started,
                             "the sale of " + product_label(s.product_id) + " has not started");
   if (s.per_user_limit > 0 && units_of(s, c.user_id) + c.quantity > s.per_user_limit)
-    return decision::reject(errc::limit_exceeded,
-                            "at most " + std::to_string(s.per_user_limit) + " units of "
-                              + product_label(s.product_id) + " per user");
+    return decision::reject(errc::limit_exceeded, "at most " + std::to_string(s.per_user_limit)
+                                                      + " units of " + product_label(s.product_id)
+                                                      + " per user");
   if (s.available() < c.quantity)
     return sold_out(s.product_id, s.available());
   return decision::emit(
-    StockReserved{s.product_id, c.order_id, c.user_id, c.quantity, s.price_cents});
+      StockReserved{s.product_id, c.order_id, c.user_id, c.quantity, s.price_cents});
 }
 
 decision decide(const product_state& s, const release_stock& c) {
@@ -116,13 +116,13 @@ decision decide(const product_state& s, const release_stock& c) {
   if (!h)
     return {}; // compensation may release what was never reserved
   switch (h->state) {
-    case hold_state::released:
-      return decision::already_done();
-    case hold_state::sold:
-      return decision::reject(errc::invalid_state, "order '" + c.order_id + "' already bought "
+  case hold_state::released:
+    return decision::already_done();
+  case hold_state::sold:
+    return decision::reject(errc::invalid_state, "order '" + c.order_id + "' already bought "
                                                      + product_label(s.product_id));
-    case hold_state::held:
-      break;
+  case hold_state::held:
+    break;
   }
   return decision::emit(StockReleased{s.product_id, c.order_id, h->user_id, h->quantity, c.reason});
 }
@@ -133,15 +133,15 @@ decision decide(const product_state& s, const sell_stock& c) {
   const hold* h = find_hold(s, c.order_id);
   if (!h)
     return decision::reject(errc::invalid_state, "order '" + c.order_id + "' holds nothing of "
-                                                   + product_label(s.product_id));
-  switch (h->state) {
-    case hold_state::sold:
-      return decision::already_done();
-    case hold_state::released:
-      return decision::reject(errc::invalid_state, "order '" + c.order_id + "' released "
                                                      + product_label(s.product_id));
-    case hold_state::held:
-      break;
+  switch (h->state) {
+  case hold_state::sold:
+    return decision::already_done();
+  case hold_state::released:
+    return decision::reject(errc::invalid_state,
+                            "order '" + c.order_id + "' released " + product_label(s.product_id));
+  case hold_state::held:
+    break;
   }
   return decision::emit(StockSold{s.product_id, c.order_id, h->user_id, h->quantity});
 }

@@ -38,13 +38,11 @@ struct product_state {
   std::int64_t hold_seconds = 600;
   std::int64_t reserved = 0;
   std::int64_t sold = 0;
-  std::int64_t version = 0; ///< number of product events applied = stream version
-  std::map<std::string, hold> holds;             ///< by order id
+  std::int64_t version = 0;          ///< number of product events applied = stream version
+  std::map<std::string, hold> holds; ///< by order id
   std::map<std::string, std::int64_t> user_units; ///< held + sold units, by user id
 
-  std::int64_t available() const {
-    return stock - reserved - sold;
-  }
+  std::int64_t available() const { return stock - reserved - sold; }
 };
 
 /// Create or replace the definition (PUT /products/{id}).

@@ -76,10 +76,14 @@ public:
     if (at_ >= text_.size())
       malformed("hold state");
     switch (text_[at_++]) {
-    case 'h': return hold_state::held;
-    case 's': return hold_state::sold;
-    case 'r': return hold_state::released;
-    default: malformed("hold state");
+    case 'h':
+      return hold_state::held;
+    case 's':
+      return hold_state::sold;
+    case 'r':
+      return hold_state::released;
+    default:
+      malformed("hold state");
     }
   }
 
@@ -228,8 +232,8 @@ order_state decode_order(const json& j) {
     o.history.push_back(history_entry{h.at(0).get<std::string>(), h.at(1).get<timestamp_ms>()});
   j.at("version").get_to(o.version);
   if (auto it = j.find("rejection"); it != j.end())
-    o.rejection = order_rejection{it->at("code").get<std::string>(),
-                                  it->at("message").get<std::string>()};
+    o.rejection =
+        order_rejection{it->at("code").get<std::string>(), it->at("message").get<std::string>()};
   return o;
 }
 
@@ -252,7 +256,7 @@ std::string encode_world(const world& w) {
               {"order_counts", std::move(counts)},
               {"products", std::move(products)},
               {"orders", std::move(orders)}}
-    .dump();
+      .dump();
 }
 
 std::int64_t snapshot_entries(const world& w) {

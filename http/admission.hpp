@@ -24,8 +24,8 @@ namespace flashsale {
 class admission {
 public:
   struct options {
-    std::size_t limit = 0;        ///< writes in flight at once; 0 = unlimited
-    std::int64_t target_ms = 0;   ///< shed when writes take longer than this; 0 = never
+    std::size_t limit = 0;      ///< writes in flight at once; 0 = unlimited
+    std::int64_t target_ms = 0; ///< shed when writes take longer than this; 0 = never
     std::int64_t interval_ms = 100;
   };
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <tuple>
 
@@ -146,25 +146,26 @@ struct http_metrics::impl {
         return prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add({});
       };
       cluster.emplace(cluster_series{
-        prometheus::BuildGauge()
-          .Name("flashsale_cluster_partition_served")
-          .Help("1 for each partition this node serves now, 0 for the others.")
-          .Register(registry),
-        counter("flashsale_cluster_partitions_started_total",
-                "Partitions this node began serving (take-overs, its share at start)."),
-        counter("flashsale_cluster_partitions_stopped_total",
-                "Partitions this node stopped serving (lease lost or given back, fenced)."),
-        counter("flashsale_cluster_partition_opens_total",
-                "Partitions opened from their logs (claim, snapshot and tail read)."),
-        prometheus::BuildGauge()
-          .Name("flashsale_cluster_last_open_seconds")
-          .Help("How long the last partition took from its assignment to serving.")
-          .Register(registry)
-          .Add({}),
-        prometheus::BuildCounter()
-          .Name("flashsale_cluster_forwards_total")
-          .Help("Requests sent to another partition's owner, by outcome (answered, unanswered).")
-          .Register(registry)});
+          prometheus::BuildGauge()
+              .Name("flashsale_cluster_partition_served")
+              .Help("1 for each partition this node serves now, 0 for the others.")
+              .Register(registry),
+          counter("flashsale_cluster_partitions_started_total",
+                  "Partitions this node began serving (take-overs, its share at start)."),
+          counter("flashsale_cluster_partitions_stopped_total",
+                  "Partitions this node stopped serving (lease lost or given back, fenced)."),
+          counter("flashsale_cluster_partition_opens_total",
+                  "Partitions opened from their logs (claim, snapshot and tail read)."),
+          prometheus::BuildGauge()
+              .Name("flashsale_cluster_last_open_seconds")
+              .Help("How long the last partition took from its assignment to serving.")
+              .Register(registry)
+              .Add({}),
+          prometheus::BuildCounter()
+              .Name("flashsale_cluster_forwards_total")
+              .Help(
+                  "Requests sent to another partition's owner, by outcome (answered, unanswered).")
+              .Register(registry)});
     }
     auto& k = *cluster;
     std::vector<bool> served(static_cast<std::size_t>(std::max(c.partitions, 0)));
@@ -220,9 +221,9 @@ http_metrics::http_metrics() : self_(std::make_unique<impl>()) {
   // rarer ones (an internal error, say) appear when they happen.
   for (const char* outcome : {"created", "replayed"})
     self_->order(outcome);
-  for (errc e : {errc::sold_out, errc::limit_exceeded, errc::sale_not_started,
-                 errc::unknown_product, errc::invalid_request, errc::idempotency_key_reused,
-                 errc::rate_limited, errc::unavailable})
+  for (errc e :
+       {errc::sold_out, errc::limit_exceeded, errc::sale_not_started, errc::unknown_product,
+        errc::invalid_request, errc::idempotency_key_reused, errc::rate_limited, errc::unavailable})
     self_->order(code_string(e));
 }
 

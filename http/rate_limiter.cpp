@@ -8,11 +8,10 @@ namespace flashsale {
 
 rate_limiter::rate_limiter(double per_second, std::int64_t burst, const clock& time,
                            std::size_t max_buckets)
-    : per_ms_(per_second > 0 ? per_second / 1000.0 : 0),
-      burst_(static_cast<double>(std::max<std::int64_t>(burst, 1))),
-      clock_(time),
-      max_per_shard_(std::max<std::size_t>(max_buckets / shard_count, 1)),
-      shards_(new shard[shard_count]) {}
+  : per_ms_(per_second > 0 ? per_second / 1000.0 : 0),
+    burst_(static_cast<double>(std::max<std::int64_t>(burst, 1))), clock_(time),
+    max_per_shard_(std::max<std::size_t>(max_buckets / shard_count, 1)),
+    shards_(new shard[shard_count]) {}
 
 rate_limiter::verdict rate_limiter::take(const std::string& key) {
   if (!enabled())

@@ -1,8 +1,8 @@
-// Token buckets for POST /orders, one per key (a user id, or a client address): each key earns `per_second` tokens a second up to
-// `burst`; a request takes one or is refused with the seconds until the next token.
-// invariant: memory is bounded — at most `max_buckets` buckets, the least recently used
-// evicted first. A bucket idle long enough to refill is identical to a fresh one, so evicting
-// it loses nothing; only a crowd larger than max_buckets makes eviction lossy (a user then
+// Token buckets for POST /orders, one per key (a user id, or a client address): each key earns
+// `per_second` tokens a second up to `burst`; a request takes one or is refused with the seconds
+// until the next token. invariant: memory is bounded — at most `max_buckets` buckets, the least
+// recently used evicted first. A bucket idle long enough to refill is identical to a fresh one, so
+// evicting it loses nothing; only a crowd larger than max_buckets makes eviction lossy (a user then
 // gets a fresh burst). Thread-safe (sharded locks); time comes from an injected clock.
 #pragma once
 

@@ -164,13 +164,15 @@ void install_operations(httplib::Server& server, route_context& c) {
                                 {"served_here", p.served_here}});
         auto nodes = nlohmann::ordered_json::array();
         for (auto& n : view->nodes)
-          nodes.push_back({{"node", n.id}, {"address", n.address},
+          nodes.push_back({{"node", n.id},
+                           {"address", n.address},
                            {"heartbeat_at", format_rfc3339(n.heartbeat_ms)}});
         nlohmann::ordered_json body{{"node", view->node},
                                     {"lease_ms", view->lease_ms},
                                     {"partitions", partitions},
                                     {"nodes", nodes}};
-        send_json_text(res, 200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        send_json_text(res, 200,
+                       body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }));
   server.Get("/dashboard",
              route(c, "/dashboard", [](const httplib::Request&, httplib::Response& res) {

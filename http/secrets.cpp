@@ -4,15 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
-
 #include <cerrno>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <vector>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 
 namespace flashsale {
 
@@ -48,8 +48,8 @@ std::optional<std::string> read_secret_file(int fd, const std::string& path, std
     if (content.size() > 4096)
       return path + " is too large to be a secret";
   }
-  while (!content.empty() && (content.back() == '\n' || content.back() == '\r'
-                              || content.back() == ' '))
+  while (!content.empty()
+         && (content.back() == '\n' || content.back() == '\r' || content.back() == ' '))
     content.pop_back();
   if (content.empty())
     return path + " is empty; delete it to generate a new secret";

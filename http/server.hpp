@@ -22,8 +22,8 @@ class clock;
 
 struct http_options {
   std::string host = "127.0.0.1";
-  int port = 0;        ///< 0 = any free port
-  int threads = 0;     ///< 0 = default_http_threads(behind_front)
+  int port = 0;    ///< 0 = any free port
+  int threads = 0; ///< 0 = default_http_threads(behind_front)
   /// Behind the node's embedded edge (node/edge_front.hpp): the only peers are its pooled
   /// connections, at most `threads` of them, so they may stay idle long; and the
   /// X-Forwarded-For it sets names the client.
@@ -74,7 +74,7 @@ class http_server {
 public:
   /// Binds (so the real port is known) and installs the routes; does not serve yet.
   static std::variant<std::unique_ptr<http_server>, std::string> bind(const http_options& options,
-                                                                       node_api& node);
+                                                                      node_api& node);
   ~http_server();
 
   int port() const;

@@ -37,7 +37,8 @@ std::variant<json, rejection> parse_object(std::string_view body) {
 }
 
 /// Strict bodies: a field we do not know is a client bug worth reporting, not ignoring.
-std::optional<rejection> reject_unknown(const json& object, std::initializer_list<const char*> known,
+std::optional<rejection> reject_unknown(const json& object,
+                                        std::initializer_list<const char*> known,
                                         const std::string& prefix) {
   for (auto it = object.begin(); it != object.end(); ++it) {
     bool found = false;
@@ -77,9 +78,9 @@ std::variant<std::int64_t, rejection> int_field(const json& v, const std::string
                                                 std::int64_t lo, std::int64_t hi) {
   auto i = as_int(v);
   if (!i || *i < lo || *i > hi)
-    return bad(name + " must be an integer " + std::to_string(lo) + ".."
-               + (hi == std::numeric_limits<std::int64_t>::max() ? std::string()
-                                                                  : std::to_string(hi)));
+    return bad(
+        name + " must be an integer " + std::to_string(lo) + ".."
+        + (hi == std::numeric_limits<std::int64_t>::max() ? std::string() : std::to_string(hi)));
   return *i;
 }
 
@@ -117,9 +118,9 @@ parsed<define_product> define_from(std::string_view product_id, const json& j,
   rejection problem;
   if (auto r = check_id("product_id", product_id))
     return *r;
-  if (auto r = reject_unknown(j, {"name", "stock", "price_cents", "per_user_limit",
-                                  "sale_starts_at", "hold_seconds"},
-                              ""))
+  if (auto r = reject_unknown(
+          j, {"name", "stock", "price_cents", "per_user_limit", "sale_starts_at", "hold_seconds"},
+          ""))
     return *r;
   define_product d;
   d.product_id = std::string(product_id);
@@ -258,8 +259,7 @@ parsed<webhook_call> webhook_from(const json& j) {
   if (failed(payment_id, problem))
     return problem;
   auto* status = find(j, "status");
-  if (!status || !status->is_string()
-      || (*status != "succeeded" && *status != "failed"))
+  if (!status || !status->is_string() || (*status != "succeeded" && *status != "failed"))
     return bad("status must be \"succeeded\" or \"failed\"");
   std::optional<std::int64_t> amount;
   if (auto* v = find_present(j, "amount_cents")) {
@@ -274,8 +274,8 @@ parsed<webhook_call> webhook_from(const json& j) {
     call.command = payment_succeeded{std::get<std::string>(event_id),
                                      std::get<std::string>(payment_id), amount};
   else
-    call.command = payment_failed{std::get<std::string>(event_id),
-                                  std::get<std::string>(payment_id)};
+    call.command =
+        payment_failed{std::get<std::string>(event_id), std::get<std::string>(payment_id)};
   return call;
 }
 
@@ -299,8 +299,8 @@ bool is_valid_id(std::string_view id) {
   if (id.empty() || id.size() > max_id_length)
     return false;
   for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-              || c == '.' || c == '_' || c == ':' || c == '-';
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.'
+              || c == '_' || c == ':' || c == '-';
     if (!ok)
       return false;
   }
@@ -315,9 +315,8 @@ std::optional<rejection> check_id(std::string_view field, std::string_view id) {
 
 parsed<define_product> parse_define_product(std::string_view product_id, std::string_view body,
                                             std::int64_t default_hold_seconds) {
-  return guarded(body, [&](const json& j) {
-    return define_from(product_id, j, default_hold_seconds);
-  });
+  return guarded(body,
+                 [&](const json& j) { return define_from(product_id, j, default_hold_seconds); });
 }
 
 parsed<order_request> parse_order_request(std::string_view body,

@@ -39,19 +39,19 @@ namespace {
 
 rejection no_owner(int p) {
   return {errc::unavailable, "partition " + std::to_string(p)
-                               + " has no owner right now (a node is taking it over); retry"};
+                                 + " has no owner right now (a node is taking it over); retry"};
 }
 
 rejection not_serving(int p) {
   return {errc::unavailable, "partition " + std::to_string(p)
-                               + " cannot be answered here right now (its log does not "
-                                 "acknowledge this node); retry"};
+                                 + " cannot be answered here right now (its log does not "
+                                   "acknowledge this node); retry"};
 }
 
 timestamp_ms unix_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 void say(const std::string& what) {
@@ -111,8 +111,8 @@ struct cluster_node::impl {
   std::vector<std::unique_ptr<slot>> slots;
 
   struct { // for /metrics (node_stats::cluster_part)
-    std::atomic<std::int64_t> partitions_started{0}, partitions_stopped{0}, opens{0},
-      forwarded{0}, forwards_unanswered{0};
+    std::atomic<std::int64_t> partitions_started{0}, partitions_stopped{0}, opens{0}, forwarded{0},
+        forwards_unanswered{0};
     std::atomic<double> last_open_seconds{0};
   } counts;
   std::mutex listener_mutex;
@@ -133,7 +133,7 @@ struct cluster_node::impl {
     commit_listener l;
     l.committed = listener.committed;
     l.availability = [b = board.get(), epoch](const std::string& id,
-                                             std::optional<std::int64_t> available) {
+                                              std::optional<std::int64_t> available) {
       if (available)
         b->publish(id, *available, epoch);
     };
@@ -203,8 +203,8 @@ struct cluster_node::impl {
     try {
       auto where = locally(p, [&](node& n) { out = run(p, n, req); });
       if (where != here::served)
-        out = {{"rejected", rejection_json(where == here::unavailable ? not_serving(p)
-                                                                      : no_owner(p))}};
+        out = {{"rejected",
+                rejection_json(where == here::unavailable ? not_serving(p) : no_owner(p))}};
     } catch (const json::exception& e) {
       out = {{"rejected", rejection_json({errc::invalid_request, e.what()})}};
     }
@@ -284,8 +284,8 @@ struct cluster_node::impl {
       }
       // Until the previous owner's window is over, requests here get 503 (serving() says no).
       while (steady::now() < serve_after && s.wanted == epoch && !leaving)
-        std::this_thread::sleep_for(std::min<steady::duration>(serve_after - steady::now(),
-                                                               std::chrono::milliseconds(50)));
+        std::this_thread::sleep_for(
+            std::min<steady::duration>(serve_after - steady::now(), std::chrono::milliseconds(50)));
       bus->serve(s.p, [this, p = s.p](const std::string& request) { return answer(p, request); });
       auto took = std::chrono::duration<double>(steady::now() - began);
       ++counts.partitions_started;
@@ -297,9 +297,9 @@ struct cluster_node::impl {
           + " records after it, read in " + std::to_string(report.took.count()) + " ms, serving "
           + std::to_string(static_cast<long>(took.count() * 1000)) + " ms after assignment"
           + (report.previous && !report.previous_released
-               && report.previous->node != config.cluster.node_id
-               ? " (waited out " + report.previous->node + "'s window)"
-               : ""));
+                     && report.previous->node != config.cluster.node_id
+                 ? " (waited out " + report.previous->node + "'s window)"
+                 : ""));
       return;
     }
   }
@@ -334,9 +334,9 @@ struct cluster_node::impl {
         target = server;
     if (!target.empty() && load[target] < share
         && logs->move_leader(p, target, config.cluster.lease_ms))
-      say("partition " + std::to_string(p) + "'s log now led by " + target + " (was "
-          + mine->leader + ", leading " + std::to_string(load[mine->leader]) + " of "
-          + std::to_string(streams) + ")");
+      say("partition " + std::to_string(p) + "'s log now led by " + target + " (was " + mine->leader
+          + ", leading " + std::to_string(load[mine->leader]) + " of " + std::to_string(streams)
+          + ")");
   }
 
   std::variant<std::unique_ptr<runtime>, cluster::open_refused> open(slot& s, std::uint64_t epoch) {
@@ -483,7 +483,7 @@ cluster_node::start(const node_config& config, const std::string& address) {
     }
   }
   auto link = cluster::nats_link::connect(
-    nats_link_options_of(config, "flashsale-" + config.cluster.node_id, 2000));
+      nats_link_options_of(config, "flashsale-" + config.cluster.node_id, 2000));
   if (auto problem = std::get_if<std::string>(&link))
     return "nats.url: " + *problem;
   self->link = std::get<0>(link);
@@ -492,12 +492,13 @@ cluster_node::start(const node_config& config, const std::string& address) {
   self->logs = std::make_unique<cluster::partition_stream>(self->link, so);
   cluster::snapshot_store_options snap;
   snap.replicas = config.cluster.replicas;
-  auto snapshots = opened_within_30s([&] { return cluster::snapshot_store::open(self->link, snap); });
+  auto snapshots =
+      opened_within_30s([&] { return cluster::snapshot_store::open(self->link, snap); });
   if (auto problem = std::get_if<std::string>(&snapshots))
     return "nats.url: " + *problem;
   self->snapshots = std::move(std::get<0>(snapshots));
   auto board = opened_within_30s(
-    [&] { return cluster::availability_board::start(self->link, config.cluster.replicas); });
+      [&] { return cluster::availability_board::start(self->link, config.cluster.replicas); });
   if (auto problem = std::get_if<std::string>(&board))
     return "nats.url: " + *problem;
   self->board = std::move(std::get<0>(board));
@@ -592,14 +593,9 @@ node_stats cluster_node::stats() {
     s.snapshots_written += inner.snapshots_written;
   }
   auto& c = self_->counts;
-  s.cluster = node_stats::cluster_part{self_->partitions,
-                                       self_->served(),
-                                       c.partitions_started,
-                                       c.partitions_stopped,
-                                       c.opens,
-                                       c.last_open_seconds,
-                                       c.forwarded,
-                                       c.forwards_unanswered};
+  s.cluster = node_stats::cluster_part{
+      self_->partitions, self_->served(),     c.partitions_started, c.partitions_stopped,
+      c.opens,           c.last_open_seconds, c.forwarded,          c.forwards_unanswered};
   return s;
 }
 
@@ -668,8 +664,9 @@ std::vector<product_view> cluster_node::products() {
     for (auto& v : (*j)["views"])
       all.push_back(view_of(v));
   }
-  std::sort(all.begin(), all.end(),
-            [](const product_view& a, const product_view& b) { return a.product_id < b.product_id; });
+  std::sort(all.begin(), all.end(), [](const product_view& a, const product_view& b) {
+    return a.product_id < b.product_id;
+  });
   return all;
 }
 
@@ -681,8 +678,9 @@ place_outcome cluster_node::place(const order_request& request) {
     if (self_->partition_of(item.product_id) != p)
       return place_outcome{rejection{errc::invalid_request,
                                      "in cluster mode an order's items must be in one partition; "
-                                     "product " + item.product_id + " is in another than "
-                                       + request.items.front().product_id + "'s"}};
+                                     "product "
+                                         + item.product_id + " is in another than "
+                                         + request.items.front().product_id + "'s"}};
   place_outcome out;
   auto where = self_->locally(p, [&](node& n) { out = n.place(request); });
   if (where == impl::here::served)
@@ -730,8 +728,8 @@ command_outcome cluster_node::command(const std::string& order_id, const order_c
     return *out;
   if (where == impl::here::unavailable)
     return not_serving(p);
-  auto j = self_->forward(p, {{"op", "command"}, {"order_id", order_id},
-                              {"command", command_json(command)}});
+  auto j = self_->forward(
+      p, {{"op", "command"}, {"order_id", order_id}, {"command", command_json(command)}});
   if (!j)
     return no_owner(p);
   if (j->contains("rejected"))

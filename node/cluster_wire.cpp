@@ -12,10 +12,14 @@ rejection rejection_of(const json& j) {
 }
 
 json view_json(const product_view& v) {
-  json j{{"product_id", v.product_id}, {"name", v.name},
-         {"stock", v.stock},           {"available", v.available},
-         {"reserved", v.reserved},     {"sold", v.sold},
-         {"per_user_limit", v.per_user_limit}, {"price_cents", v.price_cents},
+  json j{{"product_id", v.product_id},
+         {"name", v.name},
+         {"stock", v.stock},
+         {"available", v.available},
+         {"reserved", v.reserved},
+         {"sold", v.sold},
+         {"per_user_limit", v.per_user_limit},
+         {"price_cents", v.price_cents},
          {"hold_seconds", v.hold_seconds}};
   if (v.sale_starts_at)
     j["sale_starts_at"] = *v.sale_starts_at;
@@ -90,9 +94,12 @@ place_outcome place_of(const json& j) {
   return o;
 }
 json define_json(const define_product& c) {
-  json j{{"product_id", c.product_id},     {"name", c.name},
-         {"stock", c.stock},               {"price_cents", c.price_cents},
-         {"per_user_limit", c.per_user_limit}, {"hold_seconds", c.hold_seconds}};
+  json j{{"product_id", c.product_id},
+         {"name", c.name},
+         {"stock", c.stock},
+         {"price_cents", c.price_cents},
+         {"per_user_limit", c.per_user_limit},
+         {"hold_seconds", c.hold_seconds}};
   if (c.sale_starts_at)
     j["sale_starts_at"] = *c.sale_starts_at;
   return j;
@@ -130,7 +137,8 @@ order_command command_of(const json& j) {
     return p;
   }
   if (kind == "failed")
-    return payment_failed{j.at("event_id").get<std::string>(), j.at("payment_id").get<std::string>()};
+    return payment_failed{j.at("event_id").get<std::string>(),
+                          j.at("payment_id").get<std::string>()};
   return cancel_order{j.at("user_id").get<std::string>()};
 }
 

@@ -11,7 +11,7 @@ nats_server_supervisor::start(const nats_server_options& options) {
   auto binary = find_program("nats-server");
   if (binary.empty())
     return std::string(
-      "nats-server not found (PATH, /usr/sbin): install it with `apt-get install nats-server`");
+        "nats-server not found (PATH, /usr/sbin): install it with `apt-get install nats-server`");
   auto store_dir = options.data_dir + "/jetstream";
   ::mkdir(store_dir.c_str(), 0755);
   int port = options.port > 0 ? options.port : free_loopback_port();
@@ -28,19 +28,25 @@ nats_server_supervisor::start(const nats_server_options& options) {
   if (auto problem = std::get_if<std::string>(&started))
     return *problem;
   return std::unique_ptr<nats_server_supervisor>(
-    new nats_server_supervisor(port, std::move(std::get<0>(started))));
+      new nats_server_supervisor(port, std::move(std::get<0>(started))));
 }
 
 nats_server_supervisor::nats_server_supervisor(int port, std::unique_ptr<process_supervisor> child)
-    : port_(port), child_(std::move(child)) {}
+  : port_(port), child_(std::move(child)) {}
 
 nats_server_supervisor::~nats_server_supervisor() = default;
 
 std::string nats_server_supervisor::url() const {
   return "nats://127.0.0.1:" + std::to_string(port_);
 }
-int nats_server_supervisor::port() const { return port_; }
-pid_t nats_server_supervisor::pid() const { return child_->pid(); }
-int nats_server_supervisor::restarts() const { return child_->restarts(); }
+int nats_server_supervisor::port() const {
+  return port_;
+}
+pid_t nats_server_supervisor::pid() const {
+  return child_->pid();
+}
+int nats_server_supervisor::restarts() const {
+  return child_->restarts();
+}
 
 } // namespace flashsale

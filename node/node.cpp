@@ -262,7 +262,7 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
   rt.directory = spawn_directory(*rt.system, rt.services);
   {
     auto orphans = orphan_holds(w); // before the products move into their actors
-    release_thread_logger release; // destroyed after `sender`
+    release_thread_logger release;  // destroyed after `sender`
     // One sender, so the directory sees the restores before the count that confirms them.
     caf::scoped_actor sender{*rt.system};
     // Views first, from the recovered state: the node is handed out (and HTTP opens) before
@@ -361,9 +361,8 @@ place_outcome node::place(const order_request& request) {
   cmd.user_id = request.user_id;
   cmd.items = request.items;
   cmd.idempotency_key = request.idempotency_key;
-  cmd.deadline = request.deadline != 0
-                   ? request.deadline
-                   : rt_->services.now->now() + rt_->request_timeout.count();
+  cmd.deadline = request.deadline != 0 ? request.deadline
+                                       : rt_->services.now->now() + rt_->request_timeout.count();
   bool keyed = !request.idempotency_key.empty();
   // Most retries come after the first answer is durable: answer them here, on the HTTP
   // worker (the index is read only when the key may have an answer). One racing its first
@@ -420,10 +419,10 @@ order_lookup node::lookup_of(const std::vector<envelope>& events) {
     return {};
   auto folded = fold_order_stream(events);
   if (folded.undecodable)
-    return {std::nullopt, rejection{errc::unavailable,
-                                    "event store holds an event of stream '" + events.front().stream
-                                        + "' this build cannot read (" + *folded.undecodable
-                                        + ")"}};
+    return {std::nullopt,
+            rejection{errc::unavailable, "event store holds an event of stream '"
+                                             + events.front().stream + "' this build cannot read ("
+                                             + *folded.undecodable + ")"}};
   return {std::move(folded.order), std::nullopt};
 }
 

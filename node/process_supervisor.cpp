@@ -35,7 +35,7 @@ std::string find_program(const std::string& program) {
     if (dir.empty())
       dir = ".";
     std::string candidate = dir + "/" + program;
-    struct stat st{};
+    struct stat st {};
     if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)
         && ::access(candidate.c_str(), X_OK) == 0)
       return candidate;
@@ -243,8 +243,14 @@ process_supervisor::~process_supervisor() {
     self_->thread.join();
 }
 
-pid_t process_supervisor::pid() const { return self_->child; }
-int process_supervisor::restarts() const { return self_->restarts; }
-bool process_supervisor::up() const { return self_->ready && self_->child > 0; }
+pid_t process_supervisor::pid() const {
+  return self_->child;
+}
+int process_supervisor::restarts() const {
+  return self_->restarts;
+}
+bool process_supervisor::up() const {
+  return self_->ready && self_->child > 0;
+}
 
 } // namespace flashsale

@@ -22,8 +22,7 @@ constexpr auto idle_poll = std::chrono::seconds(1);
 
 } // namespace
 
-snapshotter::snapshotter(event_store& store, world recovered, std::int64_t every,
-                         bool bounded_tail)
+snapshotter::snapshotter(event_store& store, world recovered, std::int64_t every, bool bounded_tail)
   : store_(store), world_(std::move(recovered)), every_(every), bounded_tail_(bounded_tail),
     wake_after_(std::max<std::int64_t>(1, std::min(every, wake_batch))),
     folded_seq_(world_.last_seq) {

@@ -1,9 +1,10 @@
 // Snapshots off the hot path: a thread that follows the committed log with its own world
 // fold (the same apply as everything else) and, every `every` events (or every as many events
-// as the snapshot has entries, when that is more), hands the store a snapshot of it, so recovery and replay start near the end of the log instead of at seq 0.
-// It never touches the actors' state and never blocks a commit: the snapshot goes to a file
-// of its own beside the log (persistence/snapshot_file.hpp), written on this thread. Runs at
-// the lowest CPU priority, so during a burst it falls behind rather than slow requests down.
+// as the snapshot has entries, when that is more), hands the store a snapshot of it, so recovery
+// and replay start near the end of the log instead of at seq 0. It never touches the actors' state
+// and never blocks a commit: the snapshot goes to a file of its own beside the log
+// (persistence/snapshot_file.hpp), written on this thread. Runs at the lowest CPU priority, so
+// during a burst it falls behind rather than slow requests down.
 #pragma once
 
 #include <atomic>

@@ -1,8 +1,9 @@
 // The payment simulator: plays the payment provider. A durable JetStream pull consumer
 // `payments` on flashsale.events.OrderReserved (a cluster: on each partition's stream,
-// flashsale.p.<p>.order.*.OrderReserved; the body is the same envelope); each reserved order is paid (or fails, with
-// probability 1 - success_rate, decided by a seeded hash of the order id so every redelivery
-// and every process decides the same) after `latency_ms`, by calling the node's webhook:
+// flashsale.p.<p>.order.*.OrderReserved; the body is the same envelope); each reserved order is
+// paid (or fails, with probability 1 - success_rate, decided by a seeded hash of the order id so
+// every redelivery and every process decides the same) after `latency_ms`, by calling the node's
+// webhook:
 //   POST /payments/webhook   Flashsale-Signature: t=<unix s>,v1=<hex HMAC-SHA256(secret, "t.body")>
 //   {"event_id": "sim-<order_id>", "order_id", "payment_id": "simpay-<order_id>",
 //    "status": "succeeded"|"failed", "amount_cents": <total_cents of OrderReserved>}
@@ -30,13 +31,13 @@ inline constexpr const char* payments_dlq_subject = "flashsale.dlq.payments";
 inline constexpr const char* dlq_stream = "FLASHSALE_DLQ";
 
 struct payment_simulator_options {
-  std::string node_url;        ///< http(s)://host:port of the node whose webhook is called
+  std::string node_url; ///< http(s)://host:port of the node whose webhook is called
   /// For an https:// node: the CA (PEM) its certificate must chain to; empty = the system's.
   std::string ca_file;
   /// False only for the in-node simulator calling its own node over loopback.
   bool verify_certificate = true;
-  std::string nats_url;        ///< nats://host:port
-  nats_security nats;          ///< credentials and TLS for the NATS server (the nats.* keys)
+  std::string nats_url; ///< nats://host:port
+  nats_security nats;   ///< credentials and TLS for the NATS server (the nats.* keys)
   std::string webhook_secret;
   int workers = 2;
   std::int64_t latency_ms = 3000;
@@ -51,10 +52,10 @@ struct payment_simulator_options {
 };
 
 struct payment_simulator_stats {
-  std::int64_t succeeded = 0;     ///< webhooks applied with status succeeded (200)
-  std::int64_t failed = 0;        ///< webhooks applied with status failed (200)
-  std::int64_t settled = 0;       ///< acked on 404/409: the node will never take it
-  std::int64_t retried = 0;       ///< nak'ed for redelivery
+  std::int64_t succeeded = 0; ///< webhooks applied with status succeeded (200)
+  std::int64_t failed = 0;    ///< webhooks applied with status failed (200)
+  std::int64_t settled = 0;   ///< acked on 404/409: the node will never take it
+  std::int64_t retried = 0;   ///< nak'ed for redelivery
   std::int64_t dead_lettered = 0;
 };
 

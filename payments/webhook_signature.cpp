@@ -1,12 +1,12 @@
 #include "payments/webhook_signature.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <charconv>
 #include <optional>
 #include <vector>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 namespace flashsale {
 
@@ -17,8 +17,7 @@ constexpr std::size_t digest_size = 32; // SHA-256
 bool hmac_sha256(std::string_view key, std::string_view message, unsigned char* out) {
   unsigned int len = 0;
   auto* r = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-                 reinterpret_cast<const unsigned char*>(message.data()), message.size(), out,
-                 &len);
+                 reinterpret_cast<const unsigned char*>(message.data()), message.size(), out, &len);
   return r != nullptr && len == digest_size;
 }
 
@@ -77,11 +76,14 @@ std::string sign_webhook(std::string_view secret, std::int64_t unix_seconds,
 
 const char* to_string(signature_check result) {
   switch (result) {
-  case signature_check::valid: return "valid";
-  case signature_check::missing: return "the Flashsale-Signature header is missing";
+  case signature_check::valid:
+    return "valid";
+  case signature_check::missing:
+    return "the Flashsale-Signature header is missing";
   case signature_check::malformed:
     return "the Flashsale-Signature header is malformed (want t=<unix seconds>,v1=<hex>)";
-  case signature_check::mismatch: return "no v1 signature matches the body";
+  case signature_check::mismatch:
+    return "no v1 signature matches the body";
   case signature_check::outside_tolerance:
     return "the signature timestamp is more than 300 s away from now";
   }

@@ -21,8 +21,7 @@ inline constexpr std::int64_t webhook_tolerance_seconds = 300;
 std::string hmac_sha256_hex(std::string_view key, std::string_view message);
 
 /// The header value for `body` sent at `unix_seconds`: "t=<unix_seconds>,v1=<hex>".
-std::string sign_webhook(std::string_view secret, std::int64_t unix_seconds,
-                         std::string_view body);
+std::string sign_webhook(std::string_view secret, std::int64_t unix_seconds, std::string_view body);
 
 enum class signature_check { valid, missing, malformed, mismatch, outside_tolerance };
 

@@ -8,11 +8,16 @@ namespace flashsale {
 
 const char* to_string(store_errc code) {
   switch (code) {
-  case store_errc::version_conflict: return "version_conflict";
-  case store_errc::store_failed: return "store_failed";
-  case store_errc::io_error: return "io_error";
-  case store_errc::locked: return "locked";
-  case store_errc::bad_schema: return "bad_schema";
+  case store_errc::version_conflict:
+    return "version_conflict";
+  case store_errc::store_failed:
+    return "store_failed";
+  case store_errc::io_error:
+    return "io_error";
+  case store_errc::locked:
+    return "locked";
+  case store_errc::bad_schema:
+    return "bad_schema";
   }
   return "unknown";
 }

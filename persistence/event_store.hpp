@@ -133,7 +133,7 @@ public:
   /// Calls `visit` with the (user_id, key) of every stored first answer (start-up only);
   /// false on a read error.
   virtual bool visit_idempotency_keys(
-    const std::function<void(std::string_view user_id, std::string_view key)>& visit) = 0;
+      const std::function<void(std::string_view user_id, std::string_view key)>& visit) = 0;
 
   /// Runs `job` on a reader thread of the store's own, in submission order: for callers that
   /// must not block (actors), which read in `job` and post the result back to themselves.

@@ -70,8 +70,8 @@ private:
   std::size_t group_end(const std::vector<request>& work, std::size_t begin) const;
   void commit_group(std::vector<request>& work, std::size_t begin, std::size_t end);
   bool write_append(append_batch& batch, append_result& out);
-  bool resolve_unique_violation(const append_batch& batch, const stream_append& sa,
-                                bool savepoint, append_result& out);
+  bool resolve_unique_violation(const append_batch& batch, const stream_append& sa, bool savepoint,
+                                append_result& out);
   bool write_outbox(std::int64_t seq);
   bool head_of(const std::string& stream, std::int64_t*& head);
   bool query_head(const std::string& stream, std::int64_t& head);

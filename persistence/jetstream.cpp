@@ -4,7 +4,6 @@
 #include "persistence/jetstream.hpp"
 
 #include <algorithm>
-
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -67,9 +66,15 @@ void report_status(void* closure, bool up) {
   }
 }
 
-void on_connected(natsConnection*, void* closure) { report_status(closure, true); }
-void on_disconnected(natsConnection*, void* closure) { report_status(closure, false); }
-void on_closed(natsConnection*, void* closure) { report_status(closure, false); }
+void on_connected(natsConnection*, void* closure) {
+  report_status(closure, true);
+}
+void on_disconnected(natsConnection*, void* closure) {
+  report_status(closure, false);
+}
+void on_closed(natsConnection*, void* closure) {
+  report_status(closure, false);
+}
 
 void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
   if (auto h = hooks_of(closure); h && h->on_result) {
@@ -80,7 +85,8 @@ void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* clos
         jetstream_error e;
         e.status = pae ? static_cast<int>(pae->Err) : static_cast<int>(NATS_ERR);
         e.js_code = pae ? static_cast<int>(pae->ErrCode) : 0;
-        e.message = pae && pae->ErrText ? pae->ErrText : natsStatus_GetText(static_cast<natsStatus>(e.status));
+        e.message = pae && pae->ErrText ? pae->ErrText
+                                        : natsStatus_GetText(static_cast<natsStatus>(e.status));
         error = std::move(e);
       }
       std::lock_guard<std::mutex> lock(h->call_mutex);
@@ -164,13 +170,13 @@ jetstream_client::connect(jetstream_options options) {
     servers.push_back(u.c_str());
   natsOptions_SetServers(self->opts, servers.data(), static_cast<int>(servers.size()));
   natsOptions_SetName(self->opts, o.name.c_str());
-  natsOptions_SetTimeout(self->opts, 2000);        // ms
+  natsOptions_SetTimeout(self->opts, 2000); // ms
   natsOptions_SetAllowReconnect(self->opts, true);
-  natsOptions_SetMaxReconnect(self->opts, -1);     // forever: the node outlives NATS outages
-  natsOptions_SetReconnectWait(self->opts, 250);   // ms
+  natsOptions_SetMaxReconnect(self->opts, -1);   // forever: the node outlives NATS outages
+  natsOptions_SetReconnectWait(self->opts, 250); // ms
   natsOptions_SetReconnectJitter(self->opts, 100, 1000);
   natsOptions_SetReconnectBufSize(self->opts, 8 * 1024 * 1024);
-  natsOptions_SetPingInterval(self->opts, 5000);   // ms: notice a dead server within ~15 s
+  natsOptions_SetPingInterval(self->opts, 5000); // ms: notice a dead server within ~15 s
   natsOptions_SetMaxPingsOut(self->opts, 3);
   natsOptions_SetDisconnectedCB(self->opts, on_disconnected, closure);
   natsOptions_SetReconnectedCB(self->opts, on_connected, closure);
@@ -188,11 +194,11 @@ jetstream_client::connect(jetstream_options options) {
 
   jsOptions jo;
   jsOptions_Init(&jo);
-  jo.Wait = o.api_timeout_ms;                                   // ms
+  jo.Wait = o.api_timeout_ms; // ms
   jo.PublishAsync.MaxPending = o.publish_window;
-  jo.PublishAsync.AckHandler = on_pub_ack;                      // replaces ErrHandler
+  jo.PublishAsync.AckHandler = on_pub_ack; // replaces ErrHandler
   jo.PublishAsync.AckHandlerClosure = closure;
-  jo.PublishAsync.StallWait = 200;                              // ms
+  jo.PublishAsync.StallWait = 200; // ms
   s = natsConnection_JetStream(&self->js, self->nc, &jo);
   if (s != NATS_OK)
     return make_error(s);
@@ -215,8 +221,8 @@ std::optional<jetstream_error> jetstream_client::ensure_stream(const stream_spec
   sc.SubjectsLen = static_cast<int>(subjects.pointers.size());
   sc.Storage = js_FileStorage;
   sc.Retention = js_LimitsPolicy;
-  sc.MaxAge = spec.max_age_hours * 3600 * ns_per_second;             // nanoseconds
-  sc.Duplicates = spec.duplicate_window_seconds * ns_per_second;     // nanoseconds
+  sc.MaxAge = spec.max_age_hours * 3600 * ns_per_second;         // nanoseconds
+  sc.Duplicates = spec.duplicate_window_seconds * ns_per_second; // nanoseconds
   sc.Replicas = spec.replicas;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_AddStream(nullptr, self_->js, &sc, nullptr, &jerr);
@@ -231,8 +237,8 @@ std::optional<jetstream_error> jetstream_client::publish_async(const std::string
                                                                const std::string& msg_id,
                                                                const std::string& body) {
   natsMsg* msg = nullptr;
-  natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, body.data(),
-                                static_cast<int>(body.size()));
+  natsStatus s =
+      natsMsg_Create(&msg, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
   if (s == NATS_OK)
     s = natsMsgHeader_Set(msg, msg_id_header, msg_id.c_str());
   if (s == NATS_OK) {
@@ -276,7 +282,8 @@ std::optional<jetstream_error> jetstream_client::publish(const std::string& subj
   return std::nullopt;
 }
 
-std::optional<jetstream_error> jetstream_client::ensure_pull_consumer(const pull_consumer_spec& spec) {
+std::optional<jetstream_error>
+jetstream_client::ensure_pull_consumer(const pull_consumer_spec& spec) {
   jsConsumerConfig cc;
   jsConsumerConfig_Init(&cc);
   cc.Durable = spec.durable.c_str();
@@ -337,10 +344,18 @@ received_message::~received_message() = default;
 received_message::received_message(received_message&&) noexcept = default;
 received_message& received_message::operator=(received_message&&) noexcept = default;
 
-const std::string& received_message::subject() const { return self_->subject; }
-const std::string& received_message::data() const { return self_->data; }
-std::uint64_t received_message::num_delivered() const { return self_->num_delivered; }
-std::uint64_t received_message::stream_seq() const { return self_->stream_seq; }
+const std::string& received_message::subject() const {
+  return self_->subject;
+}
+const std::string& received_message::data() const {
+  return self_->data;
+}
+std::uint64_t received_message::num_delivered() const {
+  return self_->num_delivered;
+}
+std::uint64_t received_message::stream_seq() const {
+  return self_->stream_seq;
+}
 
 std::optional<jetstream_error> received_message::ack() {
   if (natsStatus s = natsMsg_Ack(self_->msg, nullptr); s != NATS_OK)
@@ -385,7 +400,8 @@ pull_subscription::fetch(int batch, std::int64_t timeout_ms) {
     m->msg = list.Msgs[i];
     list.Msgs[i] = nullptr; // ownership moves to `m`; the list destroy below skips it
     m->subject = natsMsg_GetSubject(m->msg);
-    m->data.assign(natsMsg_GetData(m->msg), static_cast<std::size_t>(natsMsg_GetDataLength(m->msg)));
+    m->data.assign(natsMsg_GetData(m->msg),
+                   static_cast<std::size_t>(natsMsg_GetDataLength(m->msg)));
     jsMsgMetaData* md = nullptr;
     if (natsMsg_GetMetaData(&md, m->msg) == NATS_OK) {
       m->num_delivered = md->NumDelivered;

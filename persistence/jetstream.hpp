@@ -5,7 +5,8 @@
 //   header   Nats-Msg-Id: <store_id>-<seq>       (de-duplicated within the Duplicates window)
 //   body     the envelope JSON of events/envelope.hpp
 // invariant: MaxAge, Duplicates and AckWait are nanoseconds on the wire; every duration in this
-// API is milliseconds or seconds as its name says. No exception leaves it; nats.h stays in the .cpp.
+// API is milliseconds or seconds as its name says. No exception leaves it; nats.h stays in the
+// .cpp.
 #pragma once
 
 #include <cstdint>
@@ -26,8 +27,8 @@ inline constexpr const char* jetstream_subject_prefix = "flashsale.events.";
 inline constexpr const char* msg_id_header = "Nats-Msg-Id";
 
 struct jetstream_error {
-  int status = 0;        ///< natsStatus
-  int js_code = 0;       ///< jsErrCode (0 = none)
+  int status = 0;  ///< natsStatus
+  int js_code = 0; ///< jsErrCode (0 = none)
   std::string message;
 };
 
@@ -41,10 +42,10 @@ struct stream_spec {
 };
 
 struct jetstream_options {
-  std::string url;                   ///< nats://host:port
-  std::string name = "flashsale";    ///< connection name, shown by the server
-  nats_security security;            ///< credentials and TLS (the nats.* keys); empty = none
-  int publish_window = 1024;         ///< max async publishes in flight (library MaxPending)
+  std::string url;                        ///< nats://host:port
+  std::string name = "flashsale";         ///< connection name, shown by the server
+  nats_security security;                 ///< credentials and TLS (the nats.* keys); empty = none
+  int publish_window = 1024;              ///< max async publishes in flight (library MaxPending)
   std::int64_t publish_timeout_ms = 5000; ///< an async publish without a PubAck by then fails
   std::int64_t api_timeout_ms = 5000;     ///< JetStream API requests (stream/consumer calls)
   /// Connection status changed (true = connected). Runs on a library thread; keep it short.
@@ -52,7 +53,7 @@ struct jetstream_options {
   /// The PubAck (error empty) or the failure of an async publish, by its msg id. Runs on a
   /// library thread; keep it short.
   std::function<void(const std::string& msg_id, const std::optional<jetstream_error>& error)>
-    on_publish_result;
+      on_publish_result;
 };
 
 /// A message as stored in a stream (for inspection and tests).
@@ -71,7 +72,7 @@ struct stream_state {
 
 struct pull_consumer_spec {
   std::string stream = jetstream_stream;
-  std::string durable;        ///< no '.' allowed
+  std::string durable; ///< no '.' allowed
   std::string filter_subject;
   std::int64_t ack_wait_ms = 30000;
   int max_deliver = 5;
@@ -138,8 +139,7 @@ public:
   /// Publishes asynchronously with header Nats-Msg-Id = `msg_id`; the result arrives through
   /// `on_publish_result`. Stalls while `publish_window` publishes are in flight (then fails).
   std::optional<jetstream_error> publish_async(const std::string& subject,
-                                               const std::string& msg_id,
-                                               const std::string& body);
+                                               const std::string& msg_id, const std::string& body);
   /// Forgets every async publish still in flight: no result will be reported for them.
   void abandon_pending_publishes();
 

@@ -37,7 +37,8 @@ std::optional<std::string> apply_nats_security(natsOptions* opts, const nats_sec
     if (auto problem = readable("nats.creds_file", s.creds_file))
       return problem;
     // One file holds both the JWT and the seed (nats.c reads it at every connect).
-    if (natsStatus st = natsOptions_SetUserCredentialsFromFiles(opts, s.creds_file.c_str(), nullptr);
+    if (natsStatus st =
+            natsOptions_SetUserCredentialsFromFiles(opts, s.creds_file.c_str(), nullptr);
         st != NATS_OK)
       return "nats.creds_file: " + reason(st);
   }
@@ -106,8 +107,8 @@ std::string redact_nats_url(const std::string& urls) {
     std::string url = urls.substr(at, comma - at);
     auto scheme = url.find("://");
     auto host = scheme == std::string::npos ? 0 : scheme + 3;
-    if (auto userinfo = url.find('@', host); userinfo != std::string::npos
-                                             && userinfo < url.find('/', host))
+    if (auto userinfo = url.find('@', host);
+        userinfo != std::string::npos && userinfo < url.find('/', host))
       url.erase(host, userinfo + 1 - host);
     out += (at ? "," : "") + url;
     at = comma + 1;

@@ -20,21 +20,21 @@ namespace flashsale {
 class event_store;
 
 struct outbox_relay_options {
-  std::string nats_url;                        ///< nats://host:port
-  nats_security security;                      ///< credentials and TLS (the nats.* keys)
+  std::string nats_url;   ///< nats://host:port
+  nats_security security; ///< credentials and TLS (the nats.* keys)
   std::int64_t stream_max_age_hours = 168;
   std::int64_t duplicate_window_seconds = 120;
   /// Of stream FLASHSALE: 1 on a single server; in cluster mode cluster.replicas, so losing
   /// one server loses no published event and does not stop the relay.
   int stream_replicas = 1;
-  int publish_window = 1024;                   ///< max unacknowledged async publishes
-  std::int64_t publish_timeout_ms = 5000;      ///< a publish without PubAck by then is re-sent
+  int publish_window = 1024;              ///< max unacknowledged async publishes
+  std::int64_t publish_timeout_ms = 5000; ///< a publish without PubAck by then is re-sent
 };
 
 struct outbox_relay_stats {
-  std::int64_t published = 0;   ///< publishes sent (re-sends included)
-  std::int64_t acked = 0;       ///< highest seq below which everything is acknowledged
-  std::int64_t resends = 0;     ///< times publishing restarted from the durable position
+  std::int64_t published = 0; ///< publishes sent (re-sends included)
+  std::int64_t acked = 0;     ///< highest seq below which everything is acknowledged
+  std::int64_t resends = 0;   ///< times publishing restarted from the durable position
 };
 
 class outbox_relay {

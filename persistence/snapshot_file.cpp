@@ -18,9 +18,9 @@ snapshot_file::open(const std::string& path, bool read_only) {
   if (read_only && !std::filesystem::exists(path))
     return file; // no snapshot was ever taken: latest() answers nullopt
   int rc = SQLITE_OK;
-  file->db_ = sqlite::open(path, read_only ? SQLITE_OPEN_READONLY
-                                           : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                           5000, rc);
+  file->db_ = sqlite::open(
+      path, read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 5000,
+      rc);
   auto fail = [&](const std::string& what) {
     return store_error{sqlite::open_errc(rc), sqlite::message(file->db_.get(), what)};
   };
@@ -28,19 +28,18 @@ snapshot_file::open(const std::string& path, bool read_only) {
     return fail("open '" + path + "'");
   std::string error;
   if (!read_only) {
-    for (const char* sql :
-         {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-          "CREATE TABLE IF NOT EXISTS snapshots(seq INTEGER PRIMARY KEY,"
-          " taken_at INTEGER NOT NULL, data TEXT NOT NULL)"})
+    for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                            "CREATE TABLE IF NOT EXISTS snapshots(seq INTEGER PRIMARY KEY,"
+                            " taken_at INTEGER NOT NULL, data TEXT NOT NULL)"})
       if ((rc = sqlite::exec(file->db_.get(), sql, error)) != SQLITE_OK)
         return store_error{sqlite::open_errc(rc), "'" + path + "': " + error};
     if ((rc = file->insert_.prepare(file->db_.get(), "INSERT OR REPLACE INTO snapshots"
                                                      "(seq, taken_at, data) VALUES(?1, ?2, ?3)"))
-          != SQLITE_OK
+            != SQLITE_OK
         || (rc = file->prune_.prepare(file->db_.get(),
                                       "DELETE FROM snapshots WHERE seq < (SELECT seq FROM snapshots"
                                       " ORDER BY seq DESC LIMIT 1 OFFSET 1)"))
-             != SQLITE_OK)
+               != SQLITE_OK)
       return fail("prepare the snapshot writes of '" + path + "'");
   }
   if ((rc = file->latest_.prepare(file->db_.get(), "SELECT seq, taken_at, data FROM snapshots"

@@ -76,7 +76,7 @@ public:
     return readers_->find_idempotency(user_id, key);
   }
   bool visit_idempotency_keys(
-    const std::function<void(std::string_view, std::string_view)>& visit) override {
+      const std::function<void(std::string_view, std::string_view)>& visit) override {
     return readers_->visit_idempotency_keys(visit);
   }
   void run_read(std::function<void()> job) override { async_reads_->post(std::move(job)); }

@@ -13,10 +13,12 @@ struct sqlite_reader_pool::reader {
   sqlite::statement read_from, read_stream, stream_version, find_idempotency, idempotency_keys;
 };
 
-void sqlite_reader_pool::reader_deleter::operator()(reader* r) const { delete r; }
+void sqlite_reader_pool::reader_deleter::operator()(reader* r) const {
+  delete r;
+}
 
 sqlite_reader_pool::sqlite_reader_pool(std::string path, std::size_t max_idle)
-    : path_(std::move(path)), max_idle_(max_idle) {}
+  : path_(std::move(path)), max_idle_(max_idle) {}
 
 sqlite_reader_pool::~sqlite_reader_pool() = default;
 
@@ -39,13 +41,14 @@ sqlite_reader_pool::reader_ptr sqlite_reader_pool::acquire() {
   const std::string from = std::string(columns) + " WHERE seq > ?1 ORDER BY seq LIMIT ?2";
   const std::string stream =
       std::string(columns) + " WHERE stream = ?1 AND version > ?2 ORDER BY version";
-  if (r->read_from.prepare(db, from.c_str()) != SQLITE_OK ||
-      r->read_stream.prepare(db, stream.c_str()) != SQLITE_OK ||
-      r->stream_version.prepare(
-          db, "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?1") != SQLITE_OK ||
-      r->find_idempotency.prepare(db, "SELECT request_hash, order_id, status, body, recorded_at"
-                                      " FROM idempotency WHERE user_id = ?1 AND key = ?2") !=
-          SQLITE_OK
+  if (r->read_from.prepare(db, from.c_str()) != SQLITE_OK
+      || r->read_stream.prepare(db, stream.c_str()) != SQLITE_OK
+      || r->stream_version.prepare(db,
+                                   "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?1")
+             != SQLITE_OK
+      || r->find_idempotency.prepare(db, "SELECT request_hash, order_id, status, body, recorded_at"
+                                         " FROM idempotency WHERE user_id = ?1 AND key = ?2")
+             != SQLITE_OK
       || r->idempotency_keys.prepare(db, "SELECT user_id, key FROM idempotency") != SQLITE_OK)
     return nullptr;
   return r;
@@ -59,8 +62,9 @@ void sqlite_reader_pool::release(reader_ptr r, bool healthy) {
     idle_.push_back(std::move(r));
 }
 
-stream_read sqlite_reader_pool::read_envelopes(
-  sqlite::statement reader::*query, const std::function<void(sqlite::statement&)>& bind) {
+stream_read
+sqlite_reader_pool::read_envelopes(sqlite::statement reader::*query,
+                                   const std::function<void(sqlite::statement&)>& bind) {
   stream_read out;
   auto r = acquire();
   if (!r) {
@@ -73,9 +77,9 @@ stream_read sqlite_reader_pool::read_envelopes(
     sqlite::reset_guard guard(stmt);
     bind(stmt);
     while ((rc = stmt.step()) == SQLITE_ROW)
-      out.events.push_back(envelope{stmt.column_int64(0), stmt.column_text(1),
-                                    stmt.column_int64(2), stmt.column_text(3),
-                                    stmt.column_text(4), stmt.column_int64(5)});
+      out.events.push_back(envelope{stmt.column_int64(0), stmt.column_text(1), stmt.column_int64(2),
+                                    stmt.column_text(3), stmt.column_text(4),
+                                    stmt.column_int64(5)});
     if (rc != SQLITE_DONE)
       out.error = store_error{sqlite::open_errc(rc), sqlite::message(r->db.get(), "read events")};
   }
@@ -91,15 +95,15 @@ std::vector<envelope> sqlite_reader_pool::read_from(std::int64_t after_seq, std:
     return {};
   const auto bounded = static_cast<std::int64_t>(
       std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
-  return read_envelopes(&reader::read_from, [&](sqlite::statement& s) {
-           s.bind(1, after_seq);
-           s.bind(2, bounded);
-         })
-    .events;
+  return read_envelopes(&reader::read_from,
+                        [&](sqlite::statement& s) {
+                          s.bind(1, after_seq);
+                          s.bind(2, bounded);
+                        })
+      .events;
 }
 
-stream_read sqlite_reader_pool::read_stream(const std::string& stream,
-                                            std::int64_t after_version) {
+stream_read sqlite_reader_pool::read_stream(const std::string& stream, std::int64_t after_version) {
   return read_envelopes(&reader::read_stream, [&](sqlite::statement& s) {
     s.bind_static(1, stream);
     s.bind(2, after_version);
@@ -135,8 +139,12 @@ std::optional<idempotency_record> sqlite_reader_pool::find_idempotency(const std
     s.bind_static(1, user_id);
     s.bind_static(2, key);
     if ((rc = s.step()) == SQLITE_ROW)
-      found = idempotency_record{user_id,          key, s.column_text(0), s.column_text(1),
-                                 static_cast<int>(s.column_int64(2)), s.column_text(3),
+      found = idempotency_record{user_id,
+                                 key,
+                                 s.column_text(0),
+                                 s.column_text(1),
+                                 static_cast<int>(s.column_int64(2)),
+                                 s.column_text(3),
                                  s.column_int64(4)};
   }
   release(std::move(r), rc == SQLITE_ROW || rc == SQLITE_DONE);
@@ -144,7 +152,7 @@ std::optional<idempotency_record> sqlite_reader_pool::find_idempotency(const std
 }
 
 bool sqlite_reader_pool::visit_idempotency_keys(
-  const std::function<void(std::string_view, std::string_view)>& visit) {
+    const std::function<void(std::string_view, std::string_view)>& visit) {
   auto r = acquire();
   if (!r)
     return false;

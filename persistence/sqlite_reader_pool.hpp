@@ -34,8 +34,7 @@ public:
   std::int64_t stream_version(const std::string& stream);
   std::optional<idempotency_record> find_idempotency(const std::string& user_id,
                                                      const std::string& key);
-  bool visit_idempotency_keys(
-    const std::function<void(std::string_view, std::string_view)>& visit);
+  bool visit_idempotency_keys(const std::function<void(std::string_view, std::string_view)>& visit);
 
 private:
   struct reader;

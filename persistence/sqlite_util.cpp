@@ -18,8 +18,8 @@ connection open(const std::string& path, int flags, int busy_timeout_ms, int& rc
 std::string message(sqlite3* db, const std::string& what) {
   if (db == nullptr)
     return what + ": out of memory";
-  return what + ": " + sqlite3_errmsg(db) + " (code " +
-         std::to_string(sqlite3_extended_errcode(db)) + ")";
+  return what + ": " + sqlite3_errmsg(db) + " (code " + std::to_string(sqlite3_extended_errcode(db))
+         + ")";
 }
 
 int exec(sqlite3* db, const char* sql, std::string& error) {
@@ -34,9 +34,12 @@ int exec(sqlite3* db, const char* sql, std::string& error) {
 store_errc open_errc(int rc) {
   switch (rc & 0xff) {
   case SQLITE_BUSY:
-  case SQLITE_LOCKED: return store_errc::locked;
-  case SQLITE_NOTADB: return store_errc::bad_schema;
-  default: return store_errc::io_error;
+  case SQLITE_LOCKED:
+    return store_errc::locked;
+  case SQLITE_NOTADB:
+    return store_errc::bad_schema;
+  default:
+    return store_errc::io_error;
   }
 }
 

@@ -4,11 +4,11 @@
 // Each connection is used by one thread at a time (opened with SQLITE_OPEN_NOMUTEX).
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include <sqlite3.h>
 
 #include "persistence/event_store.hpp"
 

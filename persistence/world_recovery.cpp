@@ -21,8 +21,8 @@ constexpr std::size_t max_queued_batches = 4;
 /// One read of the log, decoded in chunks by whichever thread gets to a chunk first.
 struct batch {
   explicit batch(std::vector<envelope> read)
-      : envelopes(std::move(read)), decoded(envelopes.size()),
-        chunks((envelopes.size() + decode_chunk - 1) / decode_chunk), done(chunks) {}
+    : envelopes(std::move(read)), decoded(envelopes.size()),
+      chunks((envelopes.size() + decode_chunk - 1) / decode_chunk), done(chunks) {}
 
   /// Decodes the next unclaimed chunk; false when every chunk is claimed.
   bool decode_one() {

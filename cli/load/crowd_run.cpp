@@ -157,7 +157,7 @@ struct connection {
 class crowd {
 public:
   crowd(const scenario& plan, const target& t, run_result& out)
-      : plan_(plan), target_(t), out_(out), nonce_(run_nonce()) {
+    : plan_(plan), target_(t), out_(out), nonce_(run_nonce()) {
     auto n = static_cast<std::size_t>(plan.buyers + plan.idle_sockets);
     conns_.resize(n);
     for (std::size_t i = static_cast<std::size_t>(plan.buyers); i < n; ++i)
@@ -353,8 +353,9 @@ private:
       latency_.record(static_cast<std::uint64_t>(std::max<long long>(wait, 0)));
     }
     auto due_ms = std::chrono::duration_cast<std::chrono::milliseconds>(c.due - start_).count();
-    samples_.push_back(latency_sample{static_cast<std::uint32_t>(due_ms),
-                                      static_cast<std::uint32_t>(std::min<long long>(wait, UINT32_MAX))});
+    samples_.push_back(
+        latency_sample{static_cast<std::uint32_t>(due_ms),
+                       static_cast<std::uint32_t>(std::min<long long>(wait, UINT32_MAX))});
     live_.count(tally_answer(tally_, a.status, a.body, a.location));
     c.due = now; // from here on: when the hold started
     last_answer_ = now;
@@ -367,12 +368,14 @@ private:
     while (next_buyer_ < n && due_of(next_buyer_) <= now) {
       auto due = due_of(next_buyer_);
       figures_.arrival_lag_ms = std::max(
-        figures_.arrival_lag_ms, std::chrono::duration<double, std::milli>(now - due).count());
+          figures_.arrival_lag_ms, std::chrono::duration<double, std::milli>(now - due).count());
       open(next_buyer_++, due);
     }
-    auto hold = std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(plan_.hold_s));
-    while (!holds_.empty() && (conns_[holds_.front()].state != phase::holding
-                               || conns_[holds_.front()].due + hold <= now)) {
+    auto hold =
+        std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(plan_.hold_s));
+    while (!holds_.empty()
+           && (conns_[holds_.front()].state != phase::holding
+               || conns_[holds_.front()].due + hold <= now)) {
       auto& c = conns_[holds_.front()];
       if (c.state == phase::holding) {
         close_fd(c);
@@ -381,10 +384,10 @@ private:
       holds_.pop_front();
     }
     auto timeout = std::chrono::duration_cast<steady::duration>(
-      std::chrono::duration<double>(plan_.buyer_timeout_s));
-    while (oldest_ < next_buyer_ && (conns_[oldest_].state == phase::done
-                                     || conns_[oldest_].state == phase::holding
-                                     || conns_[oldest_].due + timeout <= now)) {
+        std::chrono::duration<double>(plan_.buyer_timeout_s));
+    while (oldest_ < next_buyer_
+           && (conns_[oldest_].state == phase::done || conns_[oldest_].state == phase::holding
+               || conns_[oldest_].due + timeout <= now)) {
       if (conns_[oldest_].state != phase::done && conns_[oldest_].state != phase::holding)
         fail(oldest_, "no answer within --buyer-timeout");
       ++oldest_;

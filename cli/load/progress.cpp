@@ -9,20 +9,20 @@ namespace flashsale::load {
 void live_counters::count(outcome o) {
   requests.fetch_add(1, std::memory_order_relaxed);
   switch (o) {
-    case outcome::accepted:
-      accepted.fetch_add(1, std::memory_order_relaxed);
-      break;
-    case outcome::sold_out:
-      sold_out.fetch_add(1, std::memory_order_relaxed);
-      break;
-    case outcome::shed:
-      shed.fetch_add(1, std::memory_order_relaxed);
-      break;
-    case outcome::error:
-      errors.fetch_add(1, std::memory_order_relaxed);
-      break;
-    case outcome::other_4xx:
-      break;
+  case outcome::accepted:
+    accepted.fetch_add(1, std::memory_order_relaxed);
+    break;
+  case outcome::sold_out:
+    sold_out.fetch_add(1, std::memory_order_relaxed);
+    break;
+  case outcome::shed:
+    shed.fetch_add(1, std::memory_order_relaxed);
+    break;
+  case outcome::error:
+    errors.fetch_add(1, std::memory_order_relaxed);
+    break;
+  case outcome::other_4xx:
+    break;
   }
 }
 

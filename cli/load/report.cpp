@@ -203,7 +203,9 @@ nlohmann::json json_report(const run_result& r, const verdict& v) {
         {"arrival_window_s", p.crowd ? nlohmann::json(p.arrival_window_s) : nullptr},
         {"hold_s", p.crowd ? nlohmann::json(p.hold_s) : nullptr},
         {"idle_sockets", p.crowd ? nlohmann::json(p.idle_sockets) : nullptr},
-        {"mode", p.crowd ? "crowd" : p.open_loop() ? "open" : "closed"}}},
+        {"mode", p.crowd         ? "crowd"
+                 : p.open_loop() ? "open"
+                                 : "closed"}}},
       {"crowd", crowd_json(r.crowd)},
       {"setup_error",
        r.setup_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.setup_error)},

@@ -7,8 +7,8 @@
 
 #include "actors/ids.hpp"
 #include "events/world_snapshot.hpp"
-#include "persistence/world_recovery.hpp"
 #include "persistence/sqlite_event_store.hpp"
+#include "persistence/world_recovery.hpp"
 #include "tests/actors/node_fixture.hpp"
 
 using namespace flashsale;
@@ -103,7 +103,8 @@ TEST_F(Recovery, AnOrderWithAnEventThisBuildCannotReadIsRefusedNotActedOnHalfRea
     options.path = dir_.file("events.db");
     auto store = std::move(std::get<0>(open_sqlite_event_store(options)));
     append_batch future;
-    future.streams.push_back({order_stream("o-1"), store->stream_version(order_stream("o-1")),
+    future.streams.push_back({order_stream("o-1"),
+                              store->stream_version(order_stream("o-1")),
                               {{"OrderGiftWrapped", R"({"order_id":"o-1"})", clock_.now()}}});
     ASSERT_FALSE(store->append_sync(std::move(future)).error);
     world w;

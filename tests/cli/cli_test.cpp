@@ -1,5 +1,6 @@
 // The `flashsale` executable as a user runs it: subcommands, --version, usage errors, config
 // errors, and `serve` on port 0 answering /health and stopping cleanly on SIGTERM.
+#include <httplib.h>
 #include <signal.h>
 
 #include <chrono>
@@ -8,7 +9,6 @@
 #include <sstream>
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include "tests/support/child_process.hpp"
 #include "tests/support/serve_process.hpp"

@@ -21,7 +21,8 @@ using steady = std::chrono::steady_clock;
 class ClusterAvailabilityTest : public ClusterNodesTest {
 protected:
   double forwards(std::size_t m) {
-    return metric(call(members[m].port, "GET", "/metrics").text, "flashsale_cluster_forwards_total");
+    return metric(call(members[m].port, "GET", "/metrics").text,
+                  "flashsale_cluster_forwards_total");
   }
 
   answer buy(std::size_t m, const std::string& product, const std::string& user) {
@@ -62,9 +63,10 @@ TEST_F(ClusterAvailabilityTest, ANonOwnerAnswersSoldOutItselfAndHearsWhenStockCo
   }
   EXPECT_EQ(forwards(1), forwarded + per_scrape) << "b forwarded a buyer of a sold-out product";
   // A keyed order still crosses: the owner may hold its first answer.
-  auto keyed = call(members[1].port, "POST", "/orders",
-                    json{{"user_id", "keyed"}, {"product_id", cancelled}, {"quantity", 1},
-                         {"request_id", "k-1"}}.dump());
+  auto keyed = call(
+      members[1].port, "POST", "/orders",
+      json{{"user_id", "keyed"}, {"product_id", cancelled}, {"quantity", 1}, {"request_id", "k-1"}}
+          .dump());
   EXPECT_EQ(keyed.status, 409) << keyed.text;
   EXPECT_EQ(forwards(1), forwarded + 2 * per_scrape + 1);
 
@@ -83,10 +85,10 @@ TEST_F(ClusterAvailabilityTest, ANonOwnerAnswersSoldOutItselfAndHearsWhenStockCo
   auto cancel = call(members[1].port, "POST", "/orders/" + order_id + "/cancel",
                      json{{"user_id", "first"}}.dump());
   ASSERT_EQ(cancel.status, 200) << cancel.text;
-  EXPECT_TRUE(eventually([&] { return buy(1, cancelled, "after-cancel").status == 201; },
-                         seconds(5)));
-  EXPECT_TRUE(eventually([&] { return buy(1, expiring, "after-expiry").status == 201; },
-                         seconds(10)));
+  EXPECT_TRUE(
+      eventually([&] { return buy(1, cancelled, "after-cancel").status == 201; }, seconds(5)));
+  EXPECT_TRUE(
+      eventually([&] { return buy(1, expiring, "after-expiry").status == 201; }, seconds(10)));
 }
 
 TEST_F(ClusterAvailabilityTest, SoldOutAnswersGoOnWhileTheOwnerIsDeadAndItsPartitionMoves) {

@@ -34,7 +34,7 @@ struct call_record {
 class buyers {
 public:
   buyers(std::vector<std::string> products, std::vector<int> ports, milliseconds pause)
-      : products_(std::move(products)), ports_(std::move(ports)), pause_(pause) {
+    : products_(std::move(products)), ports_(std::move(ports)), pause_(pause) {
     for (std::size_t i = 0; i < products_.size(); ++i)
       threads_.emplace_back([this, i] { run(i); });
   }
@@ -47,7 +47,9 @@ public:
         t.join();
   }
 
-  const std::vector<call_record>& of(const std::string& product) const { return calls_.at(product); }
+  const std::vector<call_record>& of(const std::string& product) const {
+    return calls_.at(product);
+  }
 
   /// The longest time between two 201s of `product` (or a window's edge and a 201) within
   /// [from, to].
@@ -126,12 +128,12 @@ protected:
         if (c.status == 201) {
           ++acknowledged;
           ASSERT_EQ(call(members[0].port, "GET", "/orders/" + c.order_id).status, 200)
-            << product << " " << c.order_id;
+              << product << " " << c.order_id;
         }
       auto view = call(members[0].port, "GET", "/products/" + product);
       ASSERT_EQ(view.status, 200) << product;
       EXPECT_GE(view.body["reserved"].get<int>() + view.body["sold"].get<int>(), acknowledged)
-        << view.body.dump();
+          << view.body.dump();
     }
   }
 };
@@ -241,10 +243,12 @@ TEST_F(ClusterFaultTest, AForwardWhoseClientGaveUpReservesNothingWhenItArrivesLa
   // unit for a buyer who was told 503. An order after it shows the owner got that far.
   // (b sheds writes for a moment after one took 2 s: the next buyer retries, as told to.)
   answer next;
-  ASSERT_TRUE(eventually([&] {
-    next = call(members[1].port, "POST", "/orders", order_body("next-buyer", product));
-    return next.status != 503;
-  }, seconds(10)));
+  ASSERT_TRUE(eventually(
+      [&] {
+        next = call(members[1].port, "POST", "/orders", order_body("next-buyer", product));
+        return next.status != 503;
+      },
+      seconds(10)));
   ASSERT_EQ(next.status, 201) << next.text;
   auto view = call(members[1].port, "GET", "/products/" + product);
   EXPECT_EQ(view.body["reserved"], 1) << view.body.dump();
@@ -276,8 +280,8 @@ TEST_F(ClusterFaultTest, ThreeNodesStartingTogetherOnAFreshClusterAllJoin) {
       for (auto& m : members)
         if (m.process)
           std::cout << "---- cold start " << run << ", node " << m.name << " ----\n"
-                    << m.process->output() << "/health: "
-                    << call(m.port, "GET", "/health").text << "\n";
+                    << m.process->output() << "/health: " << call(m.port, "GET", "/health").text
+                    << "\n";
     }
     for (auto& m : members)
       if (m.process) {

@@ -9,8 +9,8 @@
 
 #include <gtest/gtest.h>
 
-#include "cluster/placement.hpp"
 #include "cluster/nats_link.hpp"
+#include "cluster/placement.hpp"
 #include "tests/cluster/nats_cluster.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -25,7 +25,7 @@ protected:
     link = connect_link("test");
     ASSERT_TRUE(link);
     ASSERT_TRUE(eventually([&] { return link->jetstream_ready(); }, std::chrono::seconds(30)))
-      << "JetStream of the cluster never answered";
+        << "JetStream of the cluster never answered";
   }
 
   std::shared_ptr<cluster::nats_link> connect_link(const std::string& name) {

@@ -7,6 +7,7 @@
 // take its partitions over and sell; once the link is back node2 rejoins and every partition
 // is served again. (No TLS here: the secured cluster is tested on loopback; these addresses
 // are the namespaces'.)
+#include <httplib.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,7 +17,6 @@
 #include <mutex>
 #include <thread>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "cluster/partitioning.hpp"
@@ -35,8 +35,8 @@ constexpr int http_port = 8080;
 
 std::int64_t unix_ms() {
   return std::chrono::duration_cast<milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 /// From the calling thread's namespace (the client host's).
@@ -58,8 +58,8 @@ protected:
     net.add_host("client", {"buyers", "nats"});
     std::string urls;
     for (auto s : {"s1", "s2", "s3"})
-      urls += (urls.empty() ? "" : ",") + std::string("nats://") + net.at(s).address("nats")
-              + ":4222";
+      urls +=
+          (urls.empty() ? "" : ",") + std::string("nats://") + net.at(s).address("nats") + ":4222";
     for (auto s : {"s1", "s2", "s3"}) {
       std::string routes;
       for (auto peer : {"s1", "s2", "s3"})
@@ -67,24 +67,28 @@ protected:
           routes += (routes.empty() ? "" : ",") + std::string("nats://")
                     + net.at(peer).address("nats") + ":6222";
       auto& h = net.at(s);
-      processes.push_back(h.spawn({cluster_nats_server(), "-js", "-a", h.address("nats"), "-p",
-                                   "4222", "-sd", dir.file(s), "-n", s, "--cluster_name", "netns",
-                                   "--cluster", "nats://" + h.address("nats") + ":6222",
-                                   "--routes", routes}));
+      processes.push_back(
+          h.spawn({cluster_nats_server(), "-js", "-a", h.address("nats"), "-p", "4222", "-sd",
+                   dir.file(s), "-n", s, "--cluster_name", "netns", "--cluster",
+                   "nats://" + h.address("nats") + ":6222", "--routes", routes}));
     }
     for (auto n : {"node1", "node2", "node3"}) {
       auto& h = net.at(n);
-      processes.push_back(h.spawn(
-        {FLASHSALE_BINARY, "serve", "--set", "http.host=" + h.address("buyers"), "--set",
-         "http.port=" + std::to_string(http_port), "--set", "http.front=none", "--set",
-         "data_dir=" + dir.file(n), "--set", "nats.url=" + urls, "--set", "cluster.enabled=true",
-         "--set", std::string("cluster.node_id=") + n, "--set",
-         "cluster.partitions=" + std::to_string(cluster_partitions), "--set",
-         "cluster.lease_ms=" + std::to_string(lease_ms)},
-        {"FLASHSALE_ADMIN_TOKEN=tok"}));
+      processes.push_back(
+          h.spawn({FLASHSALE_BINARY, "serve",
+                   "--set",          "http.host=" + h.address("buyers"),
+                   "--set",          "http.port=" + std::to_string(http_port),
+                   "--set",          "http.front=none",
+                   "--set",          "data_dir=" + dir.file(n),
+                   "--set",          "nats.url=" + urls,
+                   "--set",          "cluster.enabled=true",
+                   "--set",          std::string("cluster.node_id=") + n,
+                   "--set",          "cluster.partitions=" + std::to_string(cluster_partitions),
+                   "--set",          "cluster.lease_ms=" + std::to_string(lease_ms)},
+                  {"FLASHSALE_ADMIN_TOKEN=tok"}));
     }
     ASSERT_TRUE(eventually([&] { return served().size() == cluster_partitions; }, seconds(60)))
-      << "the cluster never served every partition";
+        << "the cluster never served every partition";
   }
 
   void TearDown() override {
@@ -171,7 +175,7 @@ TEST_F(ClusterNetnsTest, ANodeCutFromNatsFallsSilentBeforeItsPartitionsAreReassi
                          json{{"user_id", "u" + std::to_string(p) + "-" + std::to_string(i)},
                               {"product_id", products[p]},
                               {"quantity", 1}}
-                           .dump()));
+                             .dump()));
         std::this_thread::sleep_for(milliseconds(20));
       }
     });
@@ -181,15 +185,15 @@ TEST_F(ClusterNetnsTest, ANodeCutFromNatsFallsSilentBeforeItsPartitionsAreReassi
   cut = true;
   // The others take node2's partitions over (node2 itself is not asked: it can no longer know).
   ASSERT_TRUE(eventually(
-    [&] {
-      auto by = served("node2");
-      for (int p : cut_partitions)
-        if (!by.count(p))
-          return false;
-      return true;
-    },
-    seconds(30)))
-    << "node2's partitions were never taken over";
+      [&] {
+        auto by = served("node2");
+        for (int p : cut_partitions)
+          if (!by.count(p))
+            return false;
+        return true;
+      },
+      seconds(30)))
+      << "node2's partitions were never taken over";
   std::this_thread::sleep_for(seconds(2)); // node2 keeps being asked meanwhile
   done = true;
   for (auto& t : buyers)
@@ -200,8 +204,8 @@ TEST_F(ClusterNetnsTest, ANodeCutFromNatsFallsSilentBeforeItsPartitionsAreReassi
     std::vector<std::string> argv{FLASHSALE_BINARY, "cluster", "status", "--json", "--nats"};
     std::string urls;
     for (auto s : {"s1", "s2", "s3"})
-      urls += (urls.empty() ? "" : ",") + std::string("nats://") + net.at(s).address("nats")
-              + ":4222";
+      urls +=
+          (urls.empty() ? "" : ",") + std::string("nats://") + net.at(s).address("nats") + ":4222";
     argv.push_back(urls);
     return argv;
   }());
@@ -217,8 +221,8 @@ TEST_F(ClusterNetnsTest, ANodeCutFromNatsFallsSilentBeforeItsPartitionsAreReassi
     for (auto& [s, n] : statuses[p])
       std::cout << " " << s << "x" << n;
     std::cout << "\n";
-    EXPECT_LT(last_2xx[p], reassigned) << "node2 acknowledged after partition " << p
-                                       << " had another owner";
+    EXPECT_LT(last_2xx[p], reassigned)
+        << "node2 acknowledged after partition " << p << " had another owner";
     EXPECT_LE(last_2xx[p] - cut_at, lease_ms / 2 + 500) << "node2 answered too long after the cut";
     EXPECT_GT(statuses[p][503], 0) << "node2 told its buyers to retry";
     for (auto& [s, n] : statuses[p])

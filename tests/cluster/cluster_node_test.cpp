@@ -3,6 +3,7 @@
 // over all three nodes on products owned by different nodes sells exactly each product's
 // stock; SIGKILLing the owner of a hot product mid-sale moves it to another node within 5 s,
 // loses no acknowledged order, oversells nothing, and the dead node's holds still expire.
+#include <httplib.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -14,7 +15,6 @@
 #include <set>
 #include <thread>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "cluster/partition_stream.hpp"
@@ -27,7 +27,6 @@ using namespace flashsale::testing;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
 
 TEST_F(ClusterNodesTest, AFlashCrowdOverThreeNodesSellsExactlyEachProductsStock) {
   for (auto name : {"a", "b", "c"})
@@ -86,11 +85,14 @@ TEST_F(ClusterNodesTest, AFlashCrowdOverThreeNodesSellsExactlyEachProductsStock)
     for (auto [p, m] : serving())
       EXPECT_NE(metrics.find("flashsale_cluster_partition_served{partition=\"" + std::to_string(p)
                              + "\"} " + (m == i ? "1" : "0")),
-                std::string::npos) << members[i].name << " partition " << p << "\n" << metrics;
+                std::string::npos)
+          << members[i].name << " partition " << p << "\n"
+          << metrics;
     std::smatch answered;
     ASSERT_TRUE(std::regex_search(
-      metrics, answered, std::regex("flashsale_cluster_forwards_total\\{outcome=\"answered\"\\} (\\d+)")))
-      << metrics;
+        metrics, answered,
+        std::regex("flashsale_cluster_forwards_total\\{outcome=\"answered\"\\} (\\d+)")))
+        << metrics;
     EXPECT_GT(std::stoi(answered[1]), 0) << "a third of the crowd came through each node";
     auto file = dir.file("metrics-" + members[i].name + ".txt");
     { std::ofstream(file) << metrics; }
@@ -143,8 +145,8 @@ TEST_F(ClusterNodesTest, TheOwnerOfAHotProductKilledMidSaleLosesNothingAndItsHol
         // Served again: a request sent after the kill is answered by the partition's owner.
         if (sent_after_kill && (r.status == 201 || r.status == 409) && served_again_ms < 0)
           served_again_ms = std::chrono::duration_cast<milliseconds>(
-                              std::chrono::steady_clock::now() - *kill_time)
-                              .count();
+                                std::chrono::steady_clock::now() - *kill_time)
+                                .count();
         if (!killed && acknowledged.size() >= 12 && t == 0) {
           *kill_time = std::chrono::steady_clock::now();
           members[owner].process->signal(SIGKILL);
@@ -180,12 +182,15 @@ TEST_F(ClusterNodesTest, TheOwnerOfAHotProductKilledMidSaleLosesNothingAndItsHol
   // kill: status 0, or a 503 after a forwarded command went unanswered) may hold one.
   EXPECT_GE(held, static_cast<int>(acknowledged.size())) << view.dump();
   EXPECT_LE(held - static_cast<int>(acknowledged.size()), statuses[0] + statuses[503])
-    << view.dump();
+      << view.dump();
   EXPECT_LE(held, stock) << view.dump();
   // The holds, the dead node's among them, expire on the new owner and return their stock.
-  EXPECT_TRUE(eventually([&] {
-    return call(survivor, "GET", "/products/" + hot).body.value("available", -1) == stock;
-  }, seconds(45))) << call(survivor, "GET", "/products/" + hot).body.dump();
+  EXPECT_TRUE(eventually(
+      [&] {
+        return call(survivor, "GET", "/products/" + hot).body.value("available", -1) == stock;
+      },
+      seconds(45)))
+      << call(survivor, "GET", "/products/" + hot).body.dump();
 }
 
 // The worst server to lose: the one leading the lease bucket's replicas. Until the other two
@@ -206,7 +211,8 @@ TEST_F(ClusterNodesTest, ANatsServerKilledMidSaleLosesNothingAndTheSaleGoesOn) {
     ASSERT_NO_FATAL_FAILURE(define(products.back(), stock, 600));
   }
   std::string leader;
-  ASSERT_TRUE(eventually([&] { return !(leader = link->stream_leader("KV_flashsale_cluster")).empty(); }));
+  ASSERT_TRUE(
+      eventually([&] { return !(leader = link->stream_leader("KV_flashsale_cluster")).empty(); }));
   const int victim = cluster->index_of(leader);
   ASSERT_GE(victim, 0) << leader;
 
@@ -215,15 +221,15 @@ TEST_F(ClusterNodesTest, ANatsServerKilledMidSaleLosesNothingAndTheSaleGoesOn) {
   std::map<int, int> statuses, statuses_after_kill;
   std::atomic<bool> killed{false};
   std::int64_t first_503_ms = -1, last_503_ms = -1; // after the kill
-  std::vector<std::int64_t> sold_ms;                  // when each 201 after the kill came
+  std::vector<std::int64_t> sold_ms;                // when each 201 after the kill came
   std::chrono::steady_clock::time_point kill_time;
   const auto give_up = std::chrono::steady_clock::now() + seconds(90);
   std::vector<std::thread> buyers;
   for (int t = 0; t < 4; ++t)
     buyers.emplace_back([&, t] {
       std::set<std::string> sold_out; // seen 409 after the kill
-      for (int i = 0; sold_out.size() < products.size()
-                      && std::chrono::steady_clock::now() < give_up; ++i) {
+      for (int i = 0;
+           sold_out.size() < products.size() && std::chrono::steady_clock::now() < give_up; ++i) {
         auto& product = products[static_cast<std::size_t>(i + t) % products.size()];
         if (sold_out.count(product))
           continue;
@@ -234,8 +240,9 @@ TEST_F(ClusterNodesTest, ANatsServerKilledMidSaleLosesNothingAndTheSaleGoesOn) {
         ++statuses[r.status];
         if (sent_after_kill) {
           ++statuses_after_kill[r.status];
-          auto at = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now()
-                                                             - kill_time).count();
+          auto at =
+              std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - kill_time)
+                  .count();
           if (r.status == 409)
             sold_out.insert(product);
           if (r.status == 201)
@@ -322,18 +329,20 @@ TEST_F(ClusterNodesTest, ANodePausedPastItsLeaseAppendsNothingForThePartitionsIt
   members[paused].process->signal(SIGSTOP);
   // Sent to the paused node: its kernel accepts the connection, the node reads it on SIGCONT.
   answer held;
-  std::thread held_request([&] {
-    held = call(members[paused].port, "POST", "/orders", order_body("held-buyer", hot));
-  });
+  std::thread held_request(
+      [&] { held = call(members[paused].port, "POST", "/orders", order_body("held-buyer", hot)); });
   std::size_t new_owner = members.size();
-  ASSERT_TRUE(eventually([&] {
-    auto by = serving(paused);
-    auto it = by.find(hot_partition);
-    if (it == by.end())
-      return false;
-    new_owner = it->second;
-    return true;
-  }, seconds(20))) << "nobody took the paused node's partition over";
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto by = serving(paused);
+        auto it = by.find(hot_partition);
+        if (it == by.end())
+          return false;
+        new_owner = it->second;
+        return true;
+      },
+      seconds(20)))
+      << "nobody took the paused node's partition over";
   // The sale goes on through the others.
   for (int i = 0; i < 10; ++i) {
     auto member = i % 2 ? (paused + 1) % 3 : (paused + 2) % 3;
@@ -370,7 +379,7 @@ TEST_F(ClusterNodesTest, ANodePausedPastItsLeaseAppendsNothingForThePartitionsIt
       ++claims;
     } else {
       EXPECT_TRUE(claimant && *r.writer == *claimant)
-        << "seq " << r.seq << " written by " << r.writer->node << " that lost the claim";
+          << "seq " << r.seq << " written by " << r.writer->node << " that lost the claim";
     }
   }
   EXPECT_GE(claims, 2) << "the partition never changed hands";
@@ -387,8 +396,9 @@ TEST_F(ClusterNodesTest, ANodePausedPastItsLeaseAppendsNothingForThePartitionsIt
 
   // `flashsale replay --partition` rebuilds the same state from the log and verifies it...
   auto replay = [&] {
-    std::vector<std::string> argv{FLASHSALE_BINARY, "replay", "--partition",
-                                  std::to_string(hot_partition), "--json", "--verify"};
+    std::vector<std::string> argv{FLASHSALE_BINARY, "replay",
+                                  "--partition",    std::to_string(hot_partition),
+                                  "--json",         "--verify"};
     for (auto& a : cluster->nats_set_args())
       argv.push_back(a);
     child_process run(argv);
@@ -404,13 +414,14 @@ TEST_F(ClusterNodesTest, ANodePausedPastItsLeaseAppendsNothingForThePartitionsIt
   // only: a forged append at the right sequence lands, and the verifier must catch it).
   auto last = std::get<std::uint64_t>(log.last_seq(hot_partition));
   ASSERT_TRUE(std::holds_alternative<std::uint64_t>(
-    log.append(hot_partition, last,
-               {{log.names().control_subject(hot_partition, cluster::record_kind::beat), "{}"}},
-               {members[paused].name, 1}, 5000)));
+      log.append(hot_partition, last,
+                 {{log.names().control_subject(hot_partition, cluster::record_kind::beat), "{}"}},
+                 {members[paused].name, 1}, 5000)));
   auto [forged_code, forged_out] = replay();
   EXPECT_EQ(forged_code, 1) << forged_out;
   EXPECT_NE(forged_out.find("written by " + members[paused].name + " at epoch 1"),
-            std::string::npos) << forged_out;
+            std::string::npos)
+      << forged_out;
 }
 
 // A rolling restart under load: each node in turn is taken out of the buyers' rotation (as
@@ -436,7 +447,7 @@ TEST_F(ClusterNodesTest, ARollingRestartUnderLoadLosesNothingAndOnlyAnswers503Wh
   }
   std::mutex mutex;
   std::map<std::string, std::vector<std::string>> acknowledged; // product -> order ids
-  std::map<std::string, int> maybe_held;                          // product -> 503s
+  std::map<std::string, int> maybe_held;                        // product -> 503s
   std::map<int, int> statuses;
   int without_retry_after = 0;
   std::atomic<bool> done{false};
@@ -451,9 +462,11 @@ TEST_F(ClusterNodesTest, ARollingRestartUnderLoadLosesNothingAndOnlyAnswers503Wh
           m = (m + 1) % 3;
         ++in_flight[m];
         int port = ports[m];
-        auto r = port < 0 ? answer{} : call(port, "POST", "/orders",
-                                           order_body("r-" + std::to_string(t) + "-"
-                                                        + std::to_string(i), product));
+        auto r =
+            port < 0
+                ? answer{}
+                : call(port, "POST", "/orders",
+                       order_body("r-" + std::to_string(t) + "-" + std::to_string(i), product));
         --in_flight[m];
         if (port < 0)
           continue; // taken out of rotation between the check and the call: not sent
@@ -482,7 +495,7 @@ TEST_F(ClusterNodesTest, ARollingRestartUnderLoadLosesNothingAndOnlyAnswers503Wh
     ASSERT_NO_FATAL_FAILURE(launch(members[m].name, members[m]));
     ports[m] = members[m].port;
     ASSERT_TRUE(eventually([&] { return settled(); }, seconds(40)))
-      << "no even spread after restarting " << members[m].name;
+        << "no even spread after restarting " << members[m].name;
   }
   ASSERT_TRUE(load_flows()) << "no orders accepted after the restarts";
   done = true;
@@ -505,15 +518,16 @@ TEST_F(ClusterNodesTest, ARollingRestartUnderLoadLosesNothingAndOnlyAnswers503Wh
     auto held = view.body["reserved"].get<int>() + view.body["sold"].get<int>();
     EXPECT_GE(held, static_cast<int>(acknowledged[product].size())) << view.body.dump();
     EXPECT_LE(held, static_cast<int>(acknowledged[product].size()) + maybe_held[product])
-      << view.body.dump();
+        << view.body.dump();
     for (auto& id : acknowledged[product])
       ASSERT_EQ(call(members[1].port, "GET", "/orders/" + id).status, 200) << id;
   }
   // Each product's partition log replays and verifies, while the cluster runs.
   for (auto& product : products) {
-    std::vector<std::string> argv{FLASHSALE_BINARY, "replay", "--partition",
-                                  std::to_string(cluster::partition_of(product, partitions)),
-                                  "--json", "--verify"};
+    std::vector<std::string> argv{
+        FLASHSALE_BINARY, "replay",
+        "--partition",    std::to_string(cluster::partition_of(product, partitions)),
+        "--json",         "--verify"};
     for (auto& a : cluster->nats_set_args())
       argv.push_back(a);
     child_process replay(argv);
@@ -542,21 +556,27 @@ TEST_F(ClusterNodesTest, PaySimPaysTheReservedOrdersOfEveryPartitionFromTheirStr
     order_ids.push_back(r.body["order_id"].get<std::string>());
   }
   auto payer = cluster->payments_security();
-  std::vector<std::string> argv{FLASHSALE_BINARY, "pay-sim", "--node-url",
-                                "http://127.0.0.1:" + std::to_string(members[1].port),
-                                "--nats-url", cluster->urls(), "--secret", webhook_secret,
-                                "--partitions", std::to_string(partition_count), "--latency-ms",
-                                "0", "--success-rate", "1"};
+  std::vector<std::string> argv{
+      FLASHSALE_BINARY, "pay-sim",
+      "--node-url",     "http://127.0.0.1:" + std::to_string(members[1].port),
+      "--nats-url",     cluster->urls(),
+      "--secret",       webhook_secret,
+      "--partitions",   std::to_string(partition_count),
+      "--latency-ms",   "0",
+      "--success-rate", "1"};
   if (!payer.user.empty())
     for (auto& a : {std::string("--set"), "nats.user=" + payer.user, std::string("--set"),
                     "nats.tls.ca_file=" + payer.ca_file})
       argv.push_back(a);
   child_process sim(argv, {"FLASHSALE_NATS_PASSWORD=" + payer.password});
   for (auto& id : order_ids)
-    EXPECT_TRUE(eventually([&] {
-      return call(members[2].port, "GET", "/orders/" + id).body.value("status", "") == "paid";
-    }, seconds(30)))
-      << id << "\n" << sim.output();
+    EXPECT_TRUE(eventually(
+        [&] {
+          return call(members[2].port, "GET", "/orders/" + id).body.value("status", "") == "paid";
+        },
+        seconds(30)))
+        << id << "\n"
+        << sim.output();
   sim.signal(SIGTERM);
   EXPECT_EQ(sim.wait_exit(seconds(10)), 0) << sim.output();
 }

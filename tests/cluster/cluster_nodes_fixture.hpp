@@ -3,6 +3,7 @@
 // PID), and the calls and views the node-level cluster tests share.
 #pragma once
 
+#include <httplib.h>
 #include <signal.h>
 
 #include <map>
@@ -10,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "cluster/partitioning.hpp"
@@ -23,7 +23,8 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-inline constexpr int partitions = 6; ///< the default; a test may set ClusterNodesTest::partition_count
+inline constexpr int partitions =
+    6; ///< the default; a test may set ClusterNodesTest::partition_count
 
 struct cluster_member {
   std::string name;
@@ -81,18 +82,21 @@ protected:
   /// together this way; from this thread: a child dies with the thread that started it).
   void spawn(const std::string& name, cluster_member& m) {
     m.name = name;
-    std::vector<std::string> argv{FLASHSALE_BINARY, "serve", "--set", "http.port=0", "--set",
-                                  "http.front=none", "--set", "data_dir=" + dir.file("node-" + name),
-                                  "--set", "cluster.enabled=true", "--set",
-                                  "cluster.node_id=" + name, "--set",
-                                  "cluster.partitions=" + std::to_string(partition_count), "--set",
-                                  "cluster.lease_ms=" + std::to_string(lease_ms), "--set",
-                                  "store.sync=normal", "--set",
-                                  "payments.webhook_secret=" + webhook_secret};
+    std::vector<std::string> argv{
+        FLASHSALE_BINARY, "serve",
+        "--set",          "http.port=0",
+        "--set",          "http.front=none",
+        "--set",          "data_dir=" + dir.file("node-" + name),
+        "--set",          "cluster.enabled=true",
+        "--set",          "cluster.node_id=" + name,
+        "--set",          "cluster.partitions=" + std::to_string(partition_count),
+        "--set",          "cluster.lease_ms=" + std::to_string(lease_ms),
+        "--set",          "store.sync=normal",
+        "--set",          "payments.webhook_secret=" + webhook_secret};
     for (auto& a : cluster->nats_set_args())
       argv.push_back(a);
-    m.process = std::make_unique<child_process>(argv,
-                                                std::vector<std::string>{"FLASHSALE_ADMIN_TOKEN=tok"});
+    m.process = std::make_unique<child_process>(
+        argv, std::vector<std::string>{"FLASHSALE_ADMIN_TOKEN=tok"});
   }
 
   void await_port(cluster_member& m) {
@@ -140,8 +144,8 @@ protected:
     auto by = serving();
     for (int i = 0; i < 1000; ++i) {
       auto id = stem + std::to_string(i);
-      if (auto it = by.find(cluster::partition_of(id, partition_count)); it != by.end()
-                                                                    && it->second == member)
+      if (auto it = by.find(cluster::partition_of(id, partition_count));
+          it != by.end() && it->second == member)
         return id;
     }
     ADD_FAILURE() << "member " << member << " serves no partition";
@@ -153,11 +157,13 @@ protected:
     // any client does after Retry-After (a partition out of its window for a moment on a
     // loaded machine).
     answer r;
-    eventually([&] {
-      r = call(members[0].port, "PUT", "/products/" + id,
-               json{{"name", id}, {"stock", stock}, {"hold_seconds", hold_seconds}}.dump());
-      return r.status != 503;
-    }, seconds(20));
+    eventually(
+        [&] {
+          r = call(members[0].port, "PUT", "/products/" + id,
+                   json{{"name", id}, {"stock", stock}, {"hold_seconds", hold_seconds}}.dump());
+          return r.status != 503;
+        },
+        seconds(20));
     ASSERT_TRUE(r.status == 201 || r.status == 200) << r.status << " " << r.body.dump();
   }
 

@@ -10,13 +10,13 @@
 // bench/fence_race_bench.cpp (which runs it on 2.9.10 too).
 #pragma once
 
-#include <nats/nats.h>
-
 #include <atomic>
 #include <cctype>
 #include <map>
 #include <string>
 #include <thread>
+
+#include <nats/nats.h>
 
 namespace flashsale::testing {
 
@@ -24,11 +24,11 @@ enum class fence_kind { stream, subject };
 
 struct race_tally {
   int trials = 0;
-  int forks = 0;                 ///< both stored
-  int one_stored = 0;            ///< the fence held
-  int none_stored = 0;           ///< both refused (not a fork, but not what a fence should do)
+  int forks = 0;       ///< both stored
+  int one_stored = 0;  ///< the fence held
+  int none_stored = 0; ///< both refused (not a fork, but not what a fence should do)
   std::map<std::string, int> refusals; ///< the refused writer's reason -> count
-  std::string setup_error;       ///< the stream could not be made, a seed not stored
+  std::string setup_error;             ///< the stream could not be made, a seed not stored
 };
 
 namespace race_detail {
@@ -39,7 +39,8 @@ struct outcome {
   std::string reason;
 };
 
-inline outcome publish(jsCtx* js, const std::string& subject, fence_kind kind, std::uint64_t expect) {
+inline outcome publish(jsCtx* js, const std::string& subject, fence_kind kind,
+                       std::uint64_t expect) {
   jsPubOptions po;
   jsPubOptions_Init(&po);
   (kind == fence_kind::stream ? po.ExpectLastSeq : po.ExpectLastSubjectSeq) = expect;

@@ -27,7 +27,7 @@ protected:
     std::string problem;
     ASSERT_TRUE(eventually([&] { return (problem = ensure_race_stream(a->js)).empty(); },
                            std::chrono::seconds(30)))
-      << problem;
+        << problem;
   }
 
   /// Exactly one of every pair stored, the other refused by the fence.

@@ -58,7 +58,7 @@ inline constexpr nats_test_user nats_reader_user{"flashsale-reader", "FLASHSALE_
 class nats_cluster {
 public:
   explicit nats_cluster(const std::string& root, nats_cluster_options options = {})
-      : root_(root), options_(std::move(options)) {
+    : root_(root), options_(std::move(options)) {
     for (int i = 0; i < options_.size; ++i) {
       client_ports_.push_back(free_port());
       route_ports_.push_back(free_port());
@@ -83,18 +83,18 @@ public:
 
   void start(int i) {
     ASSERT_TRUE(!options_.binary.empty() && ::access(options_.binary.c_str(), X_OK) == 0)
-      << "no nats-server at '" << options_.binary << "': cluster mode needs >= 2.12; `make deps` "
-      << "(packaging/fetch-nats-server.sh) puts Debian unstable's into the build tree";
+        << "no nats-server at '" << options_.binary << "': cluster mode needs >= 2.12; `make deps` "
+        << "(packaging/fetch-nats-server.sh) puts Debian unstable's into the build tree";
     if (options_.secure && !std::ifstream(tls_dir() + "/server.pem")) {
       ASSERT_NO_FATAL_FAILURE(make_certificates());
     }
     auto config = root_ + "/nats-" + std::to_string(i) + ".conf";
     ASSERT_NO_FATAL_FAILURE(write_config(i, config));
     servers_[i] = std::make_unique<child_process>(
-      std::vector<std::string>{options_.binary, "-c", config}, server_environment());
-    ASSERT_TRUE(eventually([&] { return accepts_connections(client_ports_[i]); },
-                           std::chrono::seconds(15)))
-      << servers_[i]->output();
+        std::vector<std::string>{options_.binary, "-c", config}, server_environment());
+    ASSERT_TRUE(
+        eventually([&] { return accepts_connections(client_ports_[i]); }, std::chrono::seconds(15)))
+        << servers_[i]->output();
   }
 
   void stop(int i) {
@@ -168,7 +168,8 @@ public:
   std::vector<std::string> nats_set_args() const {
     std::vector<std::string> args{"--set", "nats.url=" + urls()};
     auto s = node_security();
-    for (auto [key, value] : {std::pair{"nats.user", s.user}, {"nats.password", s.password},
+    for (auto [key, value] : {std::pair{"nats.user", s.user},
+                              {"nats.password", s.password},
                               {"nats.tls.ca_file", s.ca_file}})
       if (!value.empty()) {
         args.push_back("--set");
@@ -176,7 +177,6 @@ public:
       }
     return args;
   }
-
 
 private:
   std::string tls_dir() const { return root_ + "/tls"; }
@@ -208,19 +208,19 @@ private:
     auto d = tls_dir();
     ::mkdir(d.c_str(), 0700);
     const std::string openssl = "/usr/bin/openssl";
-    ASSERT_NO_FATAL_FAILURE(run({openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                                 "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
-                                 "/CN=flashsale test CA", "-keyout", d + "/ca-key.pem", "-out",
-                                 d + "/ca.pem"}));
+    ASSERT_NO_FATAL_FAILURE(
+        run({openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-days", "2", "-subj", "/CN=flashsale test CA", "-keyout", d + "/ca-key.pem",
+             "-out", d + "/ca.pem"}));
     ASSERT_NO_FATAL_FAILURE(run({openssl, "req", "-newkey", "ec", "-pkeyopt",
                                  "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=127.0.0.1",
                                  "-keyout", d + "/server-key.pem", "-out", d + "/server.csr"}));
     std::ofstream(d + "/server.ext") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
                                         "extendedKeyUsage=serverAuth,clientAuth\n";
-    ASSERT_NO_FATAL_FAILURE(run({openssl, "x509", "-req", "-in", d + "/server.csr", "-CA",
-                                 d + "/ca.pem", "-CAkey", d + "/ca-key.pem", "-CAcreateserial",
-                                 "-days", "2", "-extfile", d + "/server.ext", "-out",
-                                 d + "/server.pem"}));
+    ASSERT_NO_FATAL_FAILURE(
+        run({openssl, "x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca.pem", "-CAkey",
+             d + "/ca-key.pem", "-CAcreateserial", "-days", "2", "-extfile", d + "/server.ext",
+             "-out", d + "/server.pem"}));
   }
 
   /// Server i's config: what differs per deployment is written here, the accounts and users
@@ -247,7 +247,8 @@ private:
         c << "    \"nats-route://127.0.0.1:" << route_ports_[j] << "\"\n";
     c << "  ]\n}\n";
     if (options_.secure) {
-      std::ifstream shipped(std::string(FLASHSALE_SOURCE_DIR) + "/docs/ops/flashsale-accounts.conf");
+      std::ifstream shipped(std::string(FLASHSALE_SOURCE_DIR)
+                            + "/docs/ops/flashsale-accounts.conf");
       ASSERT_TRUE(shipped) << "docs/ops/flashsale-accounts.conf is missing";
       std::ofstream(root_ + "/flashsale-accounts.conf") << shipped.rdbuf();
       c << "include flashsale-accounts.conf\n";

@@ -5,14 +5,13 @@
 // own but cannot publish a command, an event into a partition log or a lease; a `serve` with a
 // wrong password exits non-zero naming the reason; a node and `flashsale pay-sim`, each with its
 // own user, sell and pay an order, and no password shows in their output, /health or /metrics.
-#include <nats/nats.h>
-
+#include <httplib.h>
 #include <sys/stat.h>
 
 #include <fstream>
 #include <sstream>
 
-#include <httplib.h>
+#include <nats/nats.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/cluster/cluster_fixture.hpp"
@@ -56,7 +55,7 @@ TEST_F(ClusterTest, AClientWithoutCredentialsIsRefusedWithTheServersReason) {
   auto refused = cluster::nats_link::connect(o);
   ASSERT_TRUE(std::holds_alternative<std::string>(refused));
   EXPECT_NE(std::get<std::string>(refused).find("Authorization Violation"), std::string::npos)
-    << std::get<std::string>(refused);
+      << std::get<std::string>(refused);
 
   o = cluster->link_options("wrong-password");
   o.security.password = "not-the-password";
@@ -72,7 +71,7 @@ TEST_F(ClusterTest, AClientThatDoesNotTrustTheServersCertificateIsRefused) {
   auto refused = cluster::nats_link::connect(o);
   ASSERT_TRUE(std::holds_alternative<std::string>(refused));
   EXPECT_NE(std::get<std::string>(refused).find("SSL"), std::string::npos)
-    << std::get<std::string>(refused);
+      << std::get<std::string>(refused);
 }
 
 TEST_F(ClusterTest, TheReaderCannotPublishCommandsPartitionLogsOrLeases) {
@@ -87,33 +86,39 @@ TEST_F(ClusterTest, TheReaderCannotPublishCommandsPartitionLogsOrLeases) {
   sc.SubjectsLen = 1;
   sc.Replicas = 3;
   // (R3 placement needs every server to have met the others: retried until it has.)
-  ASSERT_TRUE(eventually([&] { return js_AddStream(nullptr, node.js, &sc, nullptr, nullptr) == NATS_OK; },
-                         seconds(30)))
-    << nats_GetLastError(nullptr);
+  ASSERT_TRUE(
+      eventually([&] { return js_AddStream(nullptr, node.js, &sc, nullptr, nullptr) == NATS_OK; },
+                 seconds(30)))
+      << nats_GetLastError(nullptr);
   kvConfig kc;
   kvConfig_Init(&kc);
   kc.Bucket = "flashsale_cluster";
   kc.Replicas = 3;
   kvStore* kv = nullptr;
-  ASSERT_TRUE(eventually([&] { return js_CreateKeyValue(&kv, node.js, &kc) == NATS_OK; }, seconds(30)))
-    << nats_GetLastError(nullptr);
+  ASSERT_TRUE(
+      eventually([&] { return js_CreateKeyValue(&kv, node.js, &kc) == NATS_OK; }, seconds(30)))
+      << nats_GetLastError(nullptr);
   natsSubscription* commands = nullptr;
   ASSERT_EQ(natsConnection_SubscribeSync(&commands, node.nc, "flashsale.cmd.3"), NATS_OK);
   ASSERT_EQ(natsConnection_Flush(node.nc), NATS_OK);
 
   raw_nats reader(cluster->url(1), cluster->reader_security());
   ASSERT_TRUE(reader.nc) << reader.error();
-  const std::vector<std::string> forbidden = {"flashsale.cmd.3", "flashsale.p.3.order.x.OrderPlaced",
-                                              "$KV.flashsale_cluster.lease.3"};
+  const std::vector<std::string> forbidden = {
+      "flashsale.cmd.3", "flashsale.p.3.order.x.OrderPlaced", "$KV.flashsale_cluster.lease.3"};
   // One at a time: nats.c keeps only the connection's last error for its handler to read.
   for (auto& subject : forbidden) {
     EXPECT_EQ(natsConnection_PublishString(reader.nc, subject.c_str(), "{}"), NATS_OK);
     ASSERT_EQ(natsConnection_FlushTimeout(reader.nc, 5000), NATS_OK);
-    EXPECT_TRUE(eventually([&] {
-      return reader.async_errors().find("Permissions Violation for Publish to \"" + subject + "\"")
-             != std::string::npos;
-    }, seconds(5)))
-      << subject << "; errors seen:\n" << reader.async_errors();
+    EXPECT_TRUE(eventually(
+        [&] {
+          return reader.async_errors().find("Permissions Violation for Publish to \"" + subject
+                                            + "\"")
+                 != std::string::npos;
+        },
+        seconds(5)))
+        << subject << "; errors seen:\n"
+        << reader.async_errors();
   }
   // ...and none of it arrived: no command, nothing in the log, no lease.
   natsMsg* got = nullptr;
@@ -153,17 +158,19 @@ TEST_F(ClusterTest, TheReaderReadsAPartitionStreamThroughAConsumerOfItsOwn) {
   ASSERT_FALSE(created) << created->message;
   auto bound = reader.bind_pull(audit);
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<pull_subscription>>(bound))
-    << std::get<jetstream_error>(bound).message;
+      << std::get<jetstream_error>(bound).message;
   std::vector<std::string> subjects;
-  ASSERT_TRUE(eventually([&] {
-    auto got = std::get<0>(bound)->fetch(10, 500);
-    if (auto msgs = std::get_if<std::vector<received_message>>(&got))
-      for (auto& m : *msgs) {
-        subjects.push_back(m.subject());
-        EXPECT_FALSE(m.ack());
-      }
-    return subjects.size() >= 3;
-  }, seconds(10)));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto got = std::get<0>(bound)->fetch(10, 500);
+        if (auto msgs = std::get_if<std::vector<received_message>>(&got))
+          for (auto& m : *msgs) {
+            subjects.push_back(m.subject());
+            EXPECT_FALSE(m.ack());
+          }
+        return subjects.size() >= 3;
+      },
+      seconds(10)));
   EXPECT_EQ(subjects, (std::vector<std::string>{"flashsale.p.0.order.o-1.OrderPlaced",
                                                 "flashsale.p.0.order.o-1.OrderReserved",
                                                 "flashsale.p.0.order.o-1.OrderPaid"}));
@@ -174,9 +181,11 @@ TEST_F(ClusterTest, TheReaderReadsAPartitionStreamThroughAConsumerOfItsOwn) {
 
 TEST_F(ClusterTest, ServeWithAWrongPasswordExitsNamingTheReason) {
   for (bool cluster_mode : {false, true}) {
-    std::vector<std::string> argv{FLASHSALE_BINARY, "serve", "--set", "http.port=0", "--set",
-                                  "http.front=none", "--set",
-                                  "data_dir=" + dir.file(cluster_mode ? "c" : "s")};
+    std::vector<std::string> argv{
+        FLASHSALE_BINARY, "serve",
+        "--set",          "http.port=0",
+        "--set",          "http.front=none",
+        "--set",          "data_dir=" + dir.file(cluster_mode ? "c" : "s")};
     for (auto& a : cluster->nats_set_args())
       argv.push_back(a.rfind("nats.password=", 0) == 0 ? "nats.password=wrong-password" : a);
     if (cluster_mode)
@@ -194,15 +203,17 @@ TEST_F(ClusterTest, ANodeAndPaySimEachWithItsUserSellAndPayAndShowNoSecret) {
   // The node user's password only through FLASHSALE_NATS_PASSWORD, the pay-sim's likewise.
   auto node_user = cluster->node_security();
   auto payer = cluster->payments_security();
-  std::vector<std::string> argv{FLASHSALE_BINARY, "serve", "--set", "http.port=0", "--set",
-                                "http.front=none", "--set", "data_dir=" + dir.file("node"),
-                                "--set", "store.sync=normal", "--set",
-                                "payments.webhook_secret=whsec-test", "--set",
-                                "nats.url=" + cluster->urls(), "--set",
-                                "nats.user=" + node_user.user, "--set",
-                                "nats.tls.ca_file=" + node_user.ca_file};
-  child_process node(argv, {"FLASHSALE_ADMIN_TOKEN=tok",
-                            "FLASHSALE_NATS_PASSWORD=" + node_user.password});
+  std::vector<std::string> argv{FLASHSALE_BINARY, "serve",
+                                "--set",          "http.port=0",
+                                "--set",          "http.front=none",
+                                "--set",          "data_dir=" + dir.file("node"),
+                                "--set",          "store.sync=normal",
+                                "--set",          "payments.webhook_secret=whsec-test",
+                                "--set",          "nats.url=" + cluster->urls(),
+                                "--set",          "nats.user=" + node_user.user,
+                                "--set",          "nats.tls.ca_file=" + node_user.ca_file};
+  child_process node(
+      argv, {"FLASHSALE_ADMIN_TOKEN=tok", "FLASHSALE_NATS_PASSWORD=" + node_user.password});
   int port = listening_port(node, seconds(60));
   ASSERT_GT(port, 0) << node.output();
   httplib::Client http("127.0.0.1", port);
@@ -220,11 +231,14 @@ TEST_F(ClusterTest, ANodeAndPaySimEachWithItsUserSellAndPayAndShowNoSecret) {
                      "--secret", "whsec-test", "--latency-ms", "0", "--success-rate", "1", "--set",
                      "nats.user=" + payer.user, "--set", "nats.tls.ca_file=" + payer.ca_file},
                     {"FLASHSALE_NATS_PASSWORD=" + payer.password});
-  EXPECT_TRUE(eventually([&] {
-    return json::parse(get_text(port, "/orders/" + order_id), nullptr, false).value("status", "")
-           == "paid";
-  }, seconds(30)))
-    << sim.output();
+  EXPECT_TRUE(eventually(
+      [&] {
+        return json::parse(get_text(port, "/orders/" + order_id), nullptr, false)
+                   .value("status", "")
+               == "paid";
+      },
+      seconds(30)))
+      << sim.output();
 
   auto health = get_text(port, "/health");
   EXPECT_EQ(json::parse(health, nullptr, false).value("nats", ""), "connected") << health;
@@ -234,9 +248,10 @@ TEST_F(ClusterTest, ANodeAndPaySimEachWithItsUserSellAndPayAndShowNoSecret) {
   sim.wait_exit(seconds(10));
   node.signal(SIGTERM);
   ASSERT_EQ(node.wait_exit(seconds(30)), 0) << node.output();
-  const std::vector<std::pair<std::string, std::string>> shown = {
-    {"node output", node.output()}, {"pay-sim output", sim.output()}, {"/health", health},
-    {"/metrics", metrics}};
+  const std::vector<std::pair<std::string, std::string>> shown = {{"node output", node.output()},
+                                                                  {"pay-sim output", sim.output()},
+                                                                  {"/health", health},
+                                                                  {"/metrics", metrics}};
   for (auto& secret : {node_user.password, payer.password})
     for (auto& [where, text] : shown)
       EXPECT_EQ(text.find(secret), std::string::npos) << "a password in " << where;
@@ -250,10 +265,11 @@ TEST_F(ClusterTest, TheShippedServerConfigIsValid) {
   text << in.rdbuf();
   std::string conf = text.str();
   auto tls = dir.file("tls");
-  for (auto [from, to] : {std::pair<std::string, std::string>{"/etc/nats/tls/nats-1.pem", tls + "/server.pem"},
-                          {"/etc/nats/tls/nats-1-key.pem", tls + "/server-key.pem"},
-                          {"/etc/nats/tls/ca.pem", tls + "/ca.pem"},
-                          {"/var/lib/nats/jetstream", dir.file("shipped-js")}})
+  for (auto [from, to] :
+       {std::pair<std::string, std::string>{"/etc/nats/tls/nats-1.pem", tls + "/server.pem"},
+        {"/etc/nats/tls/nats-1-key.pem", tls + "/server-key.pem"},
+        {"/etc/nats/tls/ca.pem", tls + "/ca.pem"},
+        {"/var/lib/nats/jetstream", dir.file("shipped-js")}})
     for (std::size_t at; (at = conf.find(from)) != std::string::npos;)
       conf.replace(at, from.size(), to);
   ::mkdir(dir.file("shipped").c_str(), 0700);

@@ -12,8 +12,7 @@ namespace {
 
 envelope event_of(const std::string& stream, const std::string& type, std::int64_t seq,
                   std::int64_t version) {
-  return envelope{seq, stream, version, type, R"({"order_id":"o-1","quantity":2})",
-                  1764500000123};
+  return envelope{seq, stream, version, type, R"({"order_id":"o-1","quantity":2})", 1764500000123};
 }
 
 } // namespace
@@ -78,7 +77,8 @@ TEST(PartitionRecord, AnEnvelopeTheFastPathDoesNotKnowTakesTheFullParser) {
   EXPECT_EQ(e->stream, "order-o\"1");
   EXPECT_EQ(e->data, R"({"a":"x\"y"})");
   EXPECT_FALSE(envelope_of_body("{not json"));
-  EXPECT_FALSE(fast_decode_envelope(R"({"data":{"a":1},"recorded_at":"2026-11-21T10:00:00.000Z"})"));
+  EXPECT_FALSE(
+      fast_decode_envelope(R"({"data":{"a":1},"recorded_at":"2026-11-21T10:00:00.000Z"})"));
 }
 
 TEST(PartitionRecord, AnIdempotencyRecordRoundTrips) {

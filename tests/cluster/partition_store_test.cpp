@@ -25,10 +25,12 @@ constexpr int part = 3;
 append_batch order_batch(const std::string& order, std::int64_t order_version,
                          const std::string& product, std::int64_t product_version) {
   append_batch b;
-  b.streams.push_back({product_stream(product), product_version,
+  b.streams.push_back({product_stream(product),
+                       product_version,
                        {{"StockReserved", R"({"order_id":")" + order + R"(","quantity":1})", 1000}},
                        true});
-  b.streams.push_back({order_stream(order), order_version,
+  b.streams.push_back({order_stream(order),
+                       order_version,
                        {{"OrderPlaced", R"({"order_id":")" + order + R"("})", 1000},
                         {"OrderReserved", R"({"order_id":")" + order + R"("})", 1000}},
                        false});
@@ -41,15 +43,18 @@ protected:
     ClusterTest::SetUp();
     log = std::make_unique<partition_stream>(link, partition_stream_options{});
     std::string problem; // a fresh cluster may not place R3 streams for a moment
-    ASSERT_TRUE(eventually([&] {
-      auto opened = snapshot_store::open(link);
-      if (auto e = std::get_if<std::string>(&opened)) {
-        problem = *e;
-        return false;
-      }
-      snapshots = std::move(std::get<0>(opened));
-      return true;
-    }, seconds(30))) << problem;
+    ASSERT_TRUE(eventually(
+        [&] {
+          auto opened = snapshot_store::open(link);
+          if (auto e = std::get_if<std::string>(&opened)) {
+            problem = *e;
+            return false;
+          }
+          snapshots = std::move(std::get<0>(opened));
+          return true;
+        },
+        seconds(30)))
+        << problem;
   }
 
   struct failure_seen {
@@ -230,7 +235,8 @@ TEST_F(PartitionStoreTest, ASnapshotAndTheTailRebuildTheStoreAndOlderOrdersComeF
   EXPECT_TRUE(b->read_stream(order_stream("o-never"), 0).events.empty());
   // ...and it follows on: a payment of that old order appends at its version.
   append_batch paid;
-  paid.streams.push_back({order_stream("o-2"), 2, {{"OrderPaid", R"({"order_id":"o-2"})", 9}}, false});
+  paid.streams.push_back(
+      {order_stream("o-2"), 2, {{"OrderPaid", R"({"order_id":"o-2"})", 9}}, false});
   ASSERT_FALSE(b->append_sync(std::move(paid)).error);
   EXPECT_EQ(b->read_stream(order_stream("o-2"), 0).events.size(), 3u);
 }
@@ -255,7 +261,8 @@ TEST_F(PartitionStoreTest, AReleasedPartitionIsServedAtOnceAnUnreleasedOneAfterT
   EXPECT_TRUE(eventually([&] { return c->serving(); }, milliseconds(lease)));
 }
 
-TEST_F(PartitionStoreTest, AnIdleOwnerKeepsServingAndOneCutOffFromTheLogFallsSilentWithinHalfALease) {
+TEST_F(PartitionStoreTest,
+       AnIdleOwnerKeepsServingAndOneCutOffFromTheLogFallsSilentWithinHalfALease) {
   const std::int64_t lease = 2000;
   auto a = open("a", 1, nullptr, lease);
   ASSERT_TRUE(a);

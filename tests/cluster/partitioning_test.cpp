@@ -1,9 +1,9 @@
 // The placement rule, pure: stable hashing, quotas that sum to P, and plans that converge to
 // one owner per partition with even shares, moving only what a join or a leave must move.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "cluster/partitioning.hpp"
 
@@ -105,7 +105,8 @@ TEST(Partitioning, AJoinMovesOnlyTheNewcomersShareAndALeaveOnlyTheLeaversPartiti
 
   nodes.push_back("n4");
   converge(owners, nodes, 12, random);
-  EXPECT_EQ(shares(owners), (std::map<std::string, int>{{"n1", 3}, {"n2", 3}, {"n3", 3}, {"n4", 3}}));
+  EXPECT_EQ(shares(owners),
+            (std::map<std::string, int>{{"n1", 3}, {"n2", 3}, {"n3", 3}, {"n4", 3}}));
   int moved = 0;
   for (auto& [p, node] : owners)
     moved += before.at(p) != node;

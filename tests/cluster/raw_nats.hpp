@@ -4,11 +4,11 @@
 // the way the product does (persistence/nats_connection.hpp), to one server only.
 #pragma once
 
-#include <nats/nats.h>
-
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include <nats/nats.h>
 
 #include "persistence/nats_connection.hpp"
 

@@ -26,8 +26,8 @@ std::string debian_nats_server() {
 /// A plain nats-server (no JetStream needed to be probed), optionally routed to `routes`.
 std::unique_ptr<child_process> start_server(const std::string& binary, int port, int route_port,
                                             const std::string& routes = "") {
-  std::vector<std::string> argv{binary, "-a", "127.0.0.1", "-p", std::to_string(port), "-n",
-                                "s" + std::to_string(port)};
+  std::vector<std::string> argv{
+      binary, "-a", "127.0.0.1", "-p", std::to_string(port), "-n", "s" + std::to_string(port)};
   if (route_port > 0)
     argv.insert(argv.end(), {"--cluster_name", "mixed", "--cluster",
                              "nats://127.0.0.1:" + std::to_string(route_port), "--routes", routes});
@@ -48,7 +48,7 @@ protected:
   void SetUp() override {
     ASSERT_FALSE(debian_nats_server().empty()) << "apt-get install nats-server";
     ASSERT_EQ(::access(cluster_nats_server().c_str(), X_OK), 0)
-      << cluster_nats_server() << ": run make deps";
+        << cluster_nats_server() << ": run make deps";
   }
 };
 
@@ -60,7 +60,7 @@ TEST_F(ServerVersionCheck, RefusesDebians2_9_10NamingItsVersionAndTheReason) {
   auto probed = cluster::probe_server("127.0.0.1:" + std::to_string(port), 2000);
   ASSERT_TRUE(std::holds_alternative<cluster::server_info>(probed));
   ASSERT_EQ(std::get<cluster::server_info>(probed).version, "2.9.10")
-    << "this test expects Debian 12's nats-server";
+      << "this test expects Debian 12's nats-server";
   auto why = refusal(port);
   for (auto word : {"127.0.0.1:" + std::to_string(port), std::string("2.9.10"),
                     std::string("2.12.0"), std::string("Nats-Expected-Last-Sequence")})
@@ -81,11 +81,13 @@ TEST_F(ServerVersionCheck, RefusesANewServerWhoseClusterHoldsAnOldPeer) {
   auto old = start_server(debian_nats_server(), old_port, old_route,
                           "nats://127.0.0.1:" + std::to_string(new_route));
   // The route is up when the new server announces both servers to its clients.
-  ASSERT_TRUE(eventually([&] {
-    auto r = cluster::probe_server("127.0.0.1:" + std::to_string(new_port), 1000);
-    auto info = std::get_if<cluster::server_info>(&r);
-    return info && info->connect_urls.size() == 2;
-  }, seconds(20)));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = cluster::probe_server("127.0.0.1:" + std::to_string(new_port), 1000);
+        auto info = std::get_if<cluster::server_info>(&r);
+        return info && info->connect_urls.size() == 2;
+      },
+      seconds(20)));
   auto why = refusal(new_port); // only the new server is named; its peer is found by the probe
   EXPECT_NE(why.find("127.0.0.1:" + std::to_string(old_port)), std::string::npos) << why;
   EXPECT_NE(why.find("2.9.10"), std::string::npos) << why;
@@ -95,8 +97,8 @@ TEST_F(ServerVersionCheck, ServeInClusterModeOnTheOldServerExitsSayingWhy) {
   temp_dir dir;
   int port = free_port();
   auto old = start_server(debian_nats_server(), port, 0);
-  child_process node({FLASHSALE_BINARY, "serve", "--set", "http.port=0", "--set",
-                      "http.front=none", "--set", "data_dir=" + dir.file("data"), "--set",
+  child_process node({FLASHSALE_BINARY, "serve", "--set", "http.port=0", "--set", "http.front=none",
+                      "--set", "data_dir=" + dir.file("data"), "--set",
                       "nats.url=nats://127.0.0.1:" + std::to_string(port), "--set",
                       "cluster.enabled=true", "--set", "cluster.node_id=a"});
   auto code = node.wait_exit(seconds(60));

@@ -40,7 +40,7 @@ TEST(ServerVersion, RefusesWhatIsNotAVersion) {
 }
 
 TEST(ServerVersion, OrdersNumericallyAndPrereleasesBeforeTheirRelease) {
-  EXPECT_LT(order("2.9.10", "2.12.0"), 0);  // not as strings: "2.9" > "2.1"
+  EXPECT_LT(order("2.9.10", "2.12.0"), 0); // not as strings: "2.9" > "2.1"
   EXPECT_LT(order("2.11.9", "2.12.0"), 0);
   EXPECT_GT(order("2.15.1", "2.12.0"), 0);
   EXPECT_GT(order("3.0.0", "2.99.99"), 0);
@@ -54,9 +54,9 @@ TEST(ServerVersion, OrdersNumericallyAndPrereleasesBeforeTheirRelease) {
 
 TEST(ServerInfo, ReadsVersionNameAndTheClustersOtherServers) {
   auto info = info_of(
-    R"(INFO {"server_id":"NCFX","server_name":"n1","version":"2.15.1","tls_required":true,)"
-    R"("auth_required":true,"jetstream":true,"connect_urls":["10.0.0.1:4222","10.0.0.2:4222"]})"
-    "\r\n");
+      R"(INFO {"server_id":"NCFX","server_name":"n1","version":"2.15.1","tls_required":true,)"
+      R"("auth_required":true,"jetstream":true,"connect_urls":["10.0.0.1:4222","10.0.0.2:4222"]})"
+      "\r\n");
   EXPECT_EQ(info.server_id, "NCFX");
   EXPECT_EQ(info.server_name, "n1");
   EXPECT_EQ(info.version, "2.15.1");

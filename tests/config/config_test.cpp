@@ -232,8 +232,8 @@ TEST(ConfigLayers, NatsCredentialsComeFromEveryLayerThePasswordAlsoFromItsVariab
 
 TEST(ConfigErrors, NatsCredentialsAreRefusedWithTheEmbeddedServerNamingTheKey) {
   config_sources sources;
-  for (auto key : {"nats.creds_file", "nats.user", "nats.token", "nats.tls.ca_file",
-                   "nats.tls.cert_file"}) {
+  for (auto key :
+       {"nats.creds_file", "nats.user", "nats.token", "nats.tls.ca_file", "nats.tls.cert_file"}) {
     sources.sets = {std::string(key) + "=x"};
     auto e = load_error(sources);
     EXPECT_EQ(e.rfind(std::string("config: ") + key + ":", 0), 0u) << e;
@@ -253,7 +253,8 @@ TEST(ConfigErrors, NatsCredentialCombinationsNameTheKey) {
   EXPECT_EQ(error_with({"nats.user=u"}).rfind("config: nats.password:", 0), 0u);
   EXPECT_EQ(error_with({"nats.password=p"}).rfind("config: nats.user:", 0), 0u);
   EXPECT_EQ(error_with({"nats.user=u", "nats.password=p", "nats.token=t"})
-              .rfind("config: nats.token:", 0), 0u);
+                .rfind("config: nats.token:", 0),
+            0u);
   EXPECT_EQ(error_with({"nats.creds_file=c", "nats.token=t"}).rfind("config: nats.creds_file:", 0),
             0u);
   EXPECT_EQ(error_with({"nats.tls.cert_file=c"}).rfind("config: nats.tls.key_file:", 0), 0u);

@@ -1,9 +1,9 @@
 // The error catalogue: every code string and status matches shared/API.md, and parsing a
 // code string gives the errc back.
-#include <gtest/gtest.h>
-
 #include <set>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "events/errors.hpp"
 
@@ -16,12 +16,11 @@ TEST(ErrorCatalogue, MapsEveryCodeToItsApiStringAndStatus) {
     auto e = static_cast<errc>(i);
     table += std::string(code_string(e)) + "=" + std::to_string(http_status(e)) + " ";
   }
-  EXPECT_EQ(table,
-            "invalid_request=400 unauthorized=401 forbidden=403 not_found=404 "
-            "unknown_product=404 sold_out=409 limit_exceeded=409 sale_not_started=409 "
-            "invalid_state=409 stock_below_committed=409 amount_mismatch=409 "
-            "idempotency_key_reused=422 payload_too_large=413 rate_limited=429 "
-            "invalid_signature=401 unavailable=503 request_timeout=408 internal=500 ");
+  EXPECT_EQ(table, "invalid_request=400 unauthorized=401 forbidden=403 not_found=404 "
+                   "unknown_product=404 sold_out=409 limit_exceeded=409 sale_not_started=409 "
+                   "invalid_state=409 stock_below_committed=409 amount_mismatch=409 "
+                   "idempotency_key_reused=422 payload_too_large=413 rate_limited=429 "
+                   "invalid_signature=401 unavailable=503 request_timeout=408 internal=500 ");
 }
 
 TEST(ErrorCatalogue, ParsesEveryCodeStringBack) {

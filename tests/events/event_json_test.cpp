@@ -1,7 +1,6 @@
 // The JSON form of every event, through to_envelope and decode: what the store and NATS
 // carry. Old logs must keep replaying, and bad input must come back as an error, not throw.
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
 
 #include "events/event.hpp"
@@ -14,18 +13,18 @@ constexpr timestamp_ms t0 = 1'795'255'200'000; // 2026-11-21T10:00:00.000Z
 
 std::vector<event> one_of_each() {
   return {
-    ProductDefined{"iphone", "iPhone 17", 100, 99900, 1, t0, 600},
-    ProductDefined{"case", "Case", 5, 0, 0, std::nullopt, 30},
-    StockReserved{"iphone", "o-1", "u-1", 2, 99900},
-    StockReleased{"iphone", "o-1", "u-1", 2, release_reason::payment_failed},
-    StockSold{"iphone", "o-1", "u-1", 2},
-    OrderPlaced{"o-1", "u-1", {{"iphone", 1}, {"case", 2}}, "key-1", "h-1", t0 + 5},
-    OrderReserved{"o-1", t0 + 600'000, 99900, {{"iphone", 1, 99900}, {"case", 2, 0}}},
-    OrderRejected{"o-2", "sold_out", "product 'iphone' has only 0 units available"},
-    OrderPaid{"o-1", "pay-9", "evt-1", 99900},
-    OrderCancelled{"o-3", "payment_failed", "pay-10", "evt-2"},
-    OrderExpired{"o-4"},
-    PaymentRejected{"o-4", "pay-11", "evt-3", 500, "order is expired"},
+      ProductDefined{"iphone", "iPhone 17", 100, 99900, 1, t0, 600},
+      ProductDefined{"case", "Case", 5, 0, 0, std::nullopt, 30},
+      StockReserved{"iphone", "o-1", "u-1", 2, 99900},
+      StockReleased{"iphone", "o-1", "u-1", 2, release_reason::payment_failed},
+      StockSold{"iphone", "o-1", "u-1", 2},
+      OrderPlaced{"o-1", "u-1", {{"iphone", 1}, {"case", 2}}, "key-1", "h-1", t0 + 5},
+      OrderReserved{"o-1", t0 + 600'000, 99900, {{"iphone", 1, 99900}, {"case", 2, 0}}},
+      OrderRejected{"o-2", "sold_out", "product 'iphone' has only 0 units available"},
+      OrderPaid{"o-1", "pay-9", "evt-1", 99900},
+      OrderCancelled{"o-3", "payment_failed", "pay-10", "evt-2"},
+      OrderExpired{"o-4"},
+      PaymentRejected{"o-4", "pay-11", "evt-3", 500, "order is expired"},
   };
 }
 
@@ -60,8 +59,9 @@ TEST(EventJson, WritesSnakeCaseFieldsAndRfc3339Times) {
   EXPECT_EQ(data_of(OrderReserved{"o-1", t0, 300, {{"p", 3, 100}}}),
             R"({"expires_at":"2026-11-21T10:00:00.000Z","lines":[{"product_id":"p","quantity":3,)"
             R"("unit_price_cents":100}],"order_id":"o-1","total_cents":300})");
-  EXPECT_EQ(data_of(StockReleased{"p", "o", "u", 1, release_reason::compensation}),
-            R"({"order_id":"o","product_id":"p","quantity":1,"reason":"compensation","user_id":"u"})");
+  EXPECT_EQ(
+      data_of(StockReleased{"p", "o", "u", 1, release_reason::compensation}),
+      R"({"order_id":"o","product_id":"p","quantity":1,"reason":"compensation","user_id":"u"})");
 }
 
 TEST(EventJson, NamesStreamsAfterTheirEntity) {
@@ -125,8 +125,10 @@ TEST(EventJson, ReportsUnknownTypesAndMalformedDataWithoutThrowing) {
   for (auto c : {bad_case{"StockSold", "{not json"}, bad_case{"StockSold", "[1,2]"},
                  bad_case{"StockSold", R"({"product_id":"p","order_id":"o"})"},
                  bad_case{"StockSold", R"({"product_id":"p","order_id":"o","quantity":"two"})"},
-                 bad_case{"OrderPlaced", R"({"order_id":"o","user_id":"u","items":[],"placed_at":"yesterday"})"},
-                 bad_case{"StockReleased", R"({"product_id":"p","order_id":"o","quantity":1,"reason":"stolen"})"},
+                 bad_case{"OrderPlaced",
+                          R"({"order_id":"o","user_id":"u","items":[],"placed_at":"yesterday"})"},
+                 bad_case{"StockReleased",
+                          R"({"product_id":"p","order_id":"o","quantity":1,"reason":"stolen"})"},
                  bad_case{"OrderPaid", "null"}}) {
     env.type = c.type;
     env.data = c.data;
@@ -138,8 +140,8 @@ TEST(EventJson, ReportsUnknownTypesAndMalformedDataWithoutThrowing) {
 }
 
 TEST(EventJson, NamesReleaseReasonsStably) {
-  for (auto r : {release_reason::expired, release_reason::cancelled,
-                 release_reason::payment_failed, release_reason::compensation})
+  for (auto r : {release_reason::expired, release_reason::cancelled, release_reason::payment_failed,
+                 release_reason::compensation})
     EXPECT_EQ(parse_release_reason(to_string(r)), r);
   EXPECT_EQ(parse_release_reason("lost"), std::nullopt);
 }

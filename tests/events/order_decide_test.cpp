@@ -202,7 +202,7 @@ TEST(OrderDecide, PaymentOfAFinishedOrderIsRejectedForRefund) {
   for (auto s : {paid(), cancelled(), rejected()})
     EXPECT_EQ(run(s, payment_succeeded{"evt-7", "pay-7", std::nullopt}),
               "PaymentRejected+rejected:invalid_state")
-      << to_string(s.status);
+        << to_string(s.status);
 }
 
 TEST(OrderDecide, PaymentOfAPendingOrderIsInvalidStateWithoutEvents) {
@@ -227,7 +227,7 @@ TEST(OrderDecide, FailedPaymentCancelsAReservedOrder) {
 TEST(OrderDecide, FailedPaymentOfAnOrderNotReservedIsInvalidState) {
   for (auto s : {pending(), paid(), expired(), cancelled(), rejected()})
     EXPECT_EQ(run(s, payment_failed{"evt-8", "pay-8"}), "rejected:invalid_state")
-      << to_string(s.status);
+        << to_string(s.status);
 }
 
 TEST(OrderDecide, UserCancelsTheirReservedOrder) {
@@ -280,9 +280,9 @@ TEST(OrderApply, IgnoresProductEvents) {
 
 TEST(OrderStatus, NamesAndTerminality) {
   std::string out;
-  for (auto st : {order_status::none, order_status::pending, order_status::reserved,
-                  order_status::paid, order_status::expired, order_status::cancelled,
-                  order_status::rejected}) {
+  for (auto st :
+       {order_status::none, order_status::pending, order_status::reserved, order_status::paid,
+        order_status::expired, order_status::cancelled, order_status::rejected}) {
     out += std::string(to_string(st)) + (is_terminal(st) ? "! " : " ");
     EXPECT_EQ(parse_order_status(to_string(st)), st);
   }

@@ -42,14 +42,20 @@ TEST(ProductDecide, DefinesANewProduct) {
 
 TEST(ProductDecide, RejectsInvalidDefinitions) {
   product_state s;
-  EXPECT_EQ(render(decide(s, define_product{"", "n", 1, 0, 0, {}, 600})), "rejected:invalid_request");
-  EXPECT_EQ(render(decide(s, define_product{"p1", "", 1, 0, 0, {}, 600})), "rejected:invalid_request");
-  EXPECT_EQ(render(decide(s, define_product{"p1", "n", -1, 0, 0, {}, 600})), "rejected:invalid_request");
+  EXPECT_EQ(render(decide(s, define_product{"", "n", 1, 0, 0, {}, 600})),
+            "rejected:invalid_request");
+  EXPECT_EQ(render(decide(s, define_product{"p1", "", 1, 0, 0, {}, 600})),
+            "rejected:invalid_request");
+  EXPECT_EQ(render(decide(s, define_product{"p1", "n", -1, 0, 0, {}, 600})),
+            "rejected:invalid_request");
   EXPECT_EQ(render(decide(s, define_product{"p1", "n", max_stock + 1, 0, 0, {}, 600})),
             "rejected:invalid_request");
-  EXPECT_EQ(render(decide(s, define_product{"p1", "n", 1, -5, 0, {}, 600})), "rejected:invalid_request");
-  EXPECT_EQ(render(decide(s, define_product{"p1", "n", 1, 0, -1, {}, 600})), "rejected:invalid_request");
-  EXPECT_EQ(render(decide(s, define_product{"p1", "n", 1, 0, 0, {}, -1})), "rejected:invalid_request");
+  EXPECT_EQ(render(decide(s, define_product{"p1", "n", 1, -5, 0, {}, 600})),
+            "rejected:invalid_request");
+  EXPECT_EQ(render(decide(s, define_product{"p1", "n", 1, 0, -1, {}, 600})),
+            "rejected:invalid_request");
+  EXPECT_EQ(render(decide(s, define_product{"p1", "n", 1, 0, 0, {}, -1})),
+            "rejected:invalid_request");
 }
 
 TEST(ProductDecide, UpdateKeepsCountsAndHolds) {

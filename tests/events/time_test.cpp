@@ -1,7 +1,7 @@
 // RFC 3339 formatting and parsing (events/time.hpp): the only time text on the wire.
-#include <gtest/gtest.h>
-
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "events/time.hpp"
 

@@ -4,12 +4,12 @@
 // step the product invariants hold; at checkpoints, folding the persisted envelopes gives
 // the live state again, check_invariants is empty and pending_work is what the driver left.
 // FLASHSALE_SEED / FLASHSALE_PROPERTY_STEPS override the seed and the step count.
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <random>
 #include <set>
 #include <tuple>
+
+#include <gtest/gtest.h>
 
 #include "event_log.hpp"
 #include "events/world.hpp"
@@ -85,7 +85,8 @@ public:
       out += "decode: " + e + "\n";
     for (const auto& [id, p] : live_.products)
       if (render(p) != render(folded_.products[id]))
-        out += "product " + id + " differs:" + first_difference(render(p), render(folded_.products[id]));
+        out += "product " + id
+               + " differs:" + first_difference(render(p), render(folded_.products[id]));
     for (const auto& id : touched_)
       if (render(live_.orders[id]) != render(folded_.orders[id]))
         out += "order " + id + " differs:"
@@ -153,15 +154,13 @@ public:
       for (std::size_t i = cut; i < n; ++i)
         apply(*restored, log_.entries[i]);
       if (render(*restored) != full)
-        out += "snapshot at " + std::to_string(cut) + " then fold differs:"
-               + first_difference(full, render(*restored));
+        out += "snapshot at " + std::to_string(cut)
+               + " then fold differs:" + first_difference(full, render(*restored));
     }
     return out;
   }
 
-  std::size_t events() const {
-    return log_.entries.size();
-  }
+  std::size_t events() const { return log_.entries.size(); }
 
   std::string summary() const {
     std::map<order_status, int> counts;
@@ -178,22 +177,16 @@ private:
   std::int64_t pick(std::int64_t lo, std::int64_t hi) {
     return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng_);
   }
-  bool chance(int percent) {
-    return pick(0, 99) < percent;
-  }
-  std::string product_id() {
-    return "p" + std::to_string(pick(0, 2));
-  }
-  std::string user_id() {
-    return "u" + std::to_string(pick(0, 5));
-  }
+  bool chance(int percent) { return pick(0, 99) < percent; }
+  std::string product_id() { return "p" + std::to_string(pick(0, 2)); }
+  std::string user_id() { return "u" + std::to_string(pick(0, 5)); }
   const std::string* any_order() {
     if (order_ids_.empty())
       return nullptr;
     // Bias towards recent orders: that is where the live ones are.
     auto n = static_cast<std::int64_t>(order_ids_.size());
-    return &order_ids_[static_cast<std::size_t>(chance(80) ? pick(std::max<std::int64_t>(0, n - 50), n - 1)
-                                                           : pick(0, n - 1))];
+    return &order_ids_[static_cast<std::size_t>(
+        chance(80) ? pick(std::max<std::int64_t>(0, n - 50), n - 1) : pick(0, n - 1))];
   }
 
   // --- the "node": decide, persist, apply ----------------------------------------------
@@ -228,8 +221,8 @@ private:
     auto id = product_id();
     const auto& p = product(id);
     std::int64_t stock = chance(80) ? p.reserved + p.sold + pick(0, 30) : pick(0, 40);
-    define_product c{id, "Product", stock, pick(0, 500), chance(70) ? 0 : pick(1, 4), starts,
-                     pick(1, 20)};
+    define_product c{id,     "Product",  stock, pick(0, 500), chance(70) ? 0 : pick(1, 4),
+                     starts, pick(1, 20)};
     emit(decide(product(c.product_id), c));
   }
 
@@ -238,8 +231,9 @@ private:
       // The client retries: same request, or the key reused for another request.
       const auto& id = *any_order();
       const auto& o = live_.orders[id];
-      auto d = emit(decide(o, place_order{id, o.user_id, o.items, o.idempotency_key,
-                                          chance(50) ? o.request_hash : "other"},
+      auto d = emit(decide(o,
+                           place_order{id, o.user_id, o.items, o.idempotency_key,
+                                       chance(50) ? o.request_hash : "other"},
                            now_));
       EXPECT_TRUE(d.events.empty());
       return;
@@ -252,7 +246,8 @@ private:
       if (used.insert(p).second)
         items.push_back({p, chance(1) ? 0 : pick(1, 3)});
     }
-    auto d = emit(decide(live_.orders[id], place_order{id, user_id(), items, "k-" + id, "h-" + id}, now_));
+    auto d = emit(
+        decide(live_.orders[id], place_order{id, user_id(), items, "k-" + id, "h-" + id}, now_));
     if (d.events.empty()) {
       live_.orders.erase(id);
       return;
@@ -278,8 +273,8 @@ private:
         failed = d.rejected;
         break;
       }
-      lines.push_back({item.product_id, item.quantity,
-                       product(item.product_id).holds.at(id).unit_price_cents});
+      lines.push_back(
+          {item.product_id, item.quantity, product(item.product_id).holds.at(id).unit_price_cents});
     }
     if (failed) {
       emit(decide(o, reject_order{failed->code, failed->message}, now_));
@@ -337,8 +332,8 @@ private:
       return;
     const order_state& o = live_.orders[*id];
     std::string event_id = chance(15) && !o.payment_events.empty()
-                             ? *o.payment_events.begin()
-                             : "evt-" + std::to_string(++payments_);
+                               ? *o.payment_events.begin()
+                               : "evt-" + std::to_string(++payments_);
     std::optional<std::int64_t> amount;
     if (chance(70))
       amount = chance(5) ? o.total_cents + 1 : o.total_cents;
@@ -358,7 +353,8 @@ private:
     const std::string* id = any_order();
     if (!id)
       return;
-    auto d = emit(decide(live_.orders[*id], payment_failed{"evt-" + std::to_string(++payments_), "pay-f"}, now_));
+    auto d = emit(decide(live_.orders[*id],
+                         payment_failed{"evt-" + std::to_string(++payments_), "pay-f"}, now_));
     if (!d.events.empty())
       release_all(*id, release_reason::payment_failed);
   }
@@ -400,7 +396,7 @@ private:
       d = emit(decide(product(p), sell_stock{p, order}));
       EXPECT_EQ(render(d), "StockSold");
     } else {
-      release_reason why = o.status == order_status::expired ? release_reason::expired
+      release_reason why = o.status == order_status::expired     ? release_reason::expired
                            : o.status == order_status::cancelled ? release_reason::cancelled
                                                                  : release_reason::compensation;
       d = emit(decide(product(p), release_stock{p, order, why}));
@@ -421,15 +417,15 @@ private:
         continue;
       decision d;
       switch (h->second.state) {
-        case hold_state::held:
-          d = emit(decide(p, reserve_stock{item.product_id, *id, o.user_id, item.quantity}, now_));
-          break;
-        case hold_state::sold:
-          d = emit(decide(p, sell_stock{item.product_id, *id}));
-          break;
-        case hold_state::released:
-          d = emit(decide(p, release_stock{item.product_id, *id, release_reason::compensation}));
-          break;
+      case hold_state::held:
+        d = emit(decide(p, reserve_stock{item.product_id, *id, o.user_id, item.quantity}, now_));
+        break;
+      case hold_state::sold:
+        d = emit(decide(p, sell_stock{item.product_id, *id}));
+        break;
+      case hold_state::released:
+        d = emit(decide(p, release_stock{item.product_id, *id, release_reason::compensation}));
+        break;
       }
       EXPECT_EQ(render(d), "duplicate") << *id;
     }
@@ -463,15 +459,16 @@ private:
   std::int64_t orders_ = 0;
   std::int64_t payments_ = 0;
   std::vector<std::string> order_ids_;
-  std::set<std::string> pending_;  // placed, no outcome yet
-  std::set<key> todo_;             // sells / releases the driver deferred ("crashed" before)
-  std::set<std::string> touched_;  // orders changed since the last checkpoint
+  std::set<std::string> pending_; // placed, no outcome yet
+  std::set<key> todo_;            // sells / releases the driver deferred ("crashed" before)
+  std::set<std::string> touched_; // orders changed since the last checkpoint
 };
 
 TEST(WorldProperty, RandomSagasKeepEveryInvariantAndReplayToTheSameState) {
   const std::uint64_t seed = env_or("FLASHSALE_SEED", std::random_device{}());
   const std::uint64_t steps = env_or("FLASHSALE_PROPERTY_STEPS", 100'000);
-  SCOPED_TRACE("seed " + std::to_string(seed) + " (rerun with FLASHSALE_SEED=" + std::to_string(seed) + ")");
+  SCOPED_TRACE("seed " + std::to_string(seed)
+               + " (rerun with FLASHSALE_SEED=" + std::to_string(seed) + ")");
   saga_sim sim(seed);
   for (std::uint64_t i = 1; i <= steps; ++i) {
     sim.step();

@@ -1,7 +1,6 @@
 // The snapshot format itself: what world_property_test's round trips do not pin down (an
 // older format still read, odd ids survive the packing, a damaged snapshot refused).
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
 
 #include "events/world_snapshot.hpp"

@@ -8,6 +8,7 @@
 // docs/openapi.yaml.
 #pragma once
 
+#include <httplib.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -22,15 +23,14 @@
 #include <thread>
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "config/config.hpp"
 #include "events/clock.hpp"
+#include "http/server.hpp"
 #include "node/edge_front.hpp"
 #include "node/edge_sold_out.hpp"
 #include "node/node.hpp"
-#include "config/config.hpp"
-#include "http/server.hpp"
 #include "payments/webhook_signature.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -134,8 +134,8 @@ public:
     http_options options;
     options.port = 0;
     options.behind_front = fronted;
-    options.threads = config_.http.threads > 0 ? config_.http.threads
-                                               : default_http_threads(fronted);
+    options.threads =
+        config_.http.threads > 0 ? config_.http.threads : default_http_threads(fronted);
     options.max_body_bytes = static_cast<long>(config_.http.max_body_bytes);
     options.admin_token = admin_token;
     options.webhook_secret = webhook_secret;
@@ -253,8 +253,8 @@ inline httplib::Result webhook(httplib::Client& c, const nlohmann::json& body,
 
 inline std::int64_t wall_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 } // namespace flashsale::testing

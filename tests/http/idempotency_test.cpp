@@ -104,7 +104,7 @@ TEST(HttpIdempotency, AKeyedRejectionIsDecidedAgainOnRetry) {
   auto order_id = t::body_of(taken)["order_id"].get<std::string>();
   ASSERT_EQ(c->Post(("/orders/" + order_id + "/cancel").c_str(), R"({"user_id":"u-1"})",
                     "application/json")
-              ->status,
+                ->status,
             200);
   auto later = t::order(*c, "u-2", "p", 1, "k");
   ASSERT_TRUE(later);

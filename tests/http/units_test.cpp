@@ -51,32 +51,33 @@ TEST(Validation, OrderShorthandAndItemsGiveTheSameRequest) {
 }
 
 TEST(Validation, IdempotencyKeyFromHeaderOrRequestIdMustAgree) {
-  auto header = parse_order_request(R"({"user_id":"u","product_id":"p","quantity":1})",
-                                    std::string("k"));
+  auto header =
+      parse_order_request(R"({"user_id":"u","product_id":"p","quantity":1})", std::string("k"));
   ASSERT_EQ(header.index(), 0u);
   EXPECT_EQ(std::get<order_request>(header).idempotency_key, "k");
   auto body = parse_order_request(
-    R"({"user_id":"u","product_id":"p","quantity":1,"request_id":"k"})", std::nullopt);
+      R"({"user_id":"u","product_id":"p","quantity":1,"request_id":"k"})", std::nullopt);
   EXPECT_EQ(std::get<order_request>(body).idempotency_key, "k");
   auto both = parse_order_request(
-    R"({"user_id":"u","product_id":"p","quantity":1,"request_id":"k"})", std::string("k"));
+      R"({"user_id":"u","product_id":"p","quantity":1,"request_id":"k"})", std::string("k"));
   EXPECT_EQ(both.index(), 0u);
   auto differ = parse_order_request(
-    R"({"user_id":"u","product_id":"p","quantity":1,"request_id":"j"})", std::string("k"));
+      R"({"user_id":"u","product_id":"p","quantity":1,"request_id":"j"})", std::string("k"));
   EXPECT_NE(message_of(differ).find("differ"), std::string::npos);
-  auto empty = parse_order_request(R"({"user_id":"u","product_id":"p","quantity":1})",
-                                   std::string(""));
+  auto empty =
+      parse_order_request(R"({"user_id":"u","product_id":"p","quantity":1})", std::string(""));
   EXPECT_NE(message_of(empty).find("Idempotency-Key"), std::string::npos);
 }
 
 TEST(Validation, IntegersAreCheckedWithoutOverflow) {
   for (std::string q : {"18446744073709551615", "9223372036854775808", "-9223372036854775808",
                         "1e3", "1.0", "true", "null", "[]"})
-    EXPECT_NE(message_of(parse_order_request(
-                R"({"user_id":"u","product_id":"p","quantity":)" + q + "}", std::nullopt))
-                .find("quantity"),
-              std::string::npos)
-      << q;
+    EXPECT_NE(
+        message_of(parse_order_request(R"({"user_id":"u","product_id":"p","quantity":)" + q + "}",
+                                       std::nullopt))
+            .find("quantity"),
+        std::string::npos)
+        << q;
 }
 
 TEST(Validation, WebhookIgnoresUnknownFieldsAndReadsTheAmount) {
@@ -88,7 +89,8 @@ TEST(Validation, WebhookIgnoresUnknownFieldsAndReadsTheAmount) {
   auto* s = std::get_if<payment_succeeded>(&call.command);
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->amount_cents, 5);
-  auto failed = parse_webhook(R"({"event_id":"e","order_id":"o","payment_id":"p","status":"failed"})");
+  auto failed =
+      parse_webhook(R"({"event_id":"e","order_id":"o","payment_id":"p","status":"failed"})");
   ASSERT_EQ(failed.index(), 0u);
   EXPECT_NE(std::get_if<payment_failed>(&std::get<webhook_call>(failed).command), nullptr);
 }

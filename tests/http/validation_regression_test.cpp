@@ -31,10 +31,9 @@ TEST(ValidationRegression, EveryCorpusInputIsAnsweredWithoutCrashing) {
     auto cancel = parse_cancel_order(body);
     auto hook = parse_webhook(body);
     (void)verify_webhook("s", body, body, 0);
-    for (const rejection* r :
-         {std::get_if<rejection>(&order), std::get_if<rejection>(&keyed),
-          std::get_if<rejection>(&product), std::get_if<rejection>(&cancel),
-          std::get_if<rejection>(&hook)})
+    for (const rejection* r : {std::get_if<rejection>(&order), std::get_if<rejection>(&keyed),
+                               std::get_if<rejection>(&product), std::get_if<rejection>(&cancel),
+                               std::get_if<rejection>(&hook)})
       if (r) {
         EXPECT_EQ(r->code, errc::invalid_request) << name;
         EXPECT_FALSE(r->message.empty()) << name;

@@ -27,8 +27,9 @@ protected:
 
   /// A reserved order of 2 units of "p" (price 100): its id.
   std::string reserve(int hold_seconds = 600) {
-    auto d = t::define(*c_, "p", {{"name", "p"}, {"stock", 10}, {"price_cents", 100},
-                                  {"hold_seconds", hold_seconds}});
+    auto d = t::define(
+        *c_, "p",
+        {{"name", "p"}, {"stock", 10}, {"price_cents", 100}, {"hold_seconds", hold_seconds}});
     EXPECT_TRUE(d && (d->status == 201 || d->status == 200));
     auto r = t::order(*c_, "u", "p", 2);
     EXPECT_TRUE(r && r->status == 201);
@@ -37,7 +38,9 @@ protected:
 
   json event(const std::string& order_id, const std::string& status,
              const std::string& event_id = "evt-1") {
-    return {{"event_id", event_id}, {"order_id", order_id}, {"payment_id", "pay-9"},
+    return {{"event_id", event_id},
+            {"order_id", order_id},
+            {"payment_id", "pay-9"},
             {"status", status}};
   }
 
@@ -94,13 +97,13 @@ TEST_F(HttpWebhook, BadMissingOrStaleSignaturesAre401AndWriteNothing) {
   auto body = event(id, "succeeded").dump();
   auto before = node_->the_node().stats().last_seq;
   std::vector<httplib::Headers> bad{
-    {},
-    {{"Flashsale-Signature", "garbage"}},
-    {{"Flashsale-Signature", "t=abc,v1=00"}},
-    {{"Flashsale-Signature", sign_webhook("wrong secret", now_s(), body)}},
-    {{"Flashsale-Signature", sign_webhook(t::webhook_secret, now_s() - 301, body)}},
-    {{"Flashsale-Signature", sign_webhook(t::webhook_secret, now_s() + 301, body)}},
-    {{"Flashsale-Signature", sign_webhook(t::webhook_secret, now_s(), body + " ")}},
+      {},
+      {{"Flashsale-Signature", "garbage"}},
+      {{"Flashsale-Signature", "t=abc,v1=00"}},
+      {{"Flashsale-Signature", sign_webhook("wrong secret", now_s(), body)}},
+      {{"Flashsale-Signature", sign_webhook(t::webhook_secret, now_s() - 301, body)}},
+      {{"Flashsale-Signature", sign_webhook(t::webhook_secret, now_s() + 301, body)}},
+      {{"Flashsale-Signature", sign_webhook(t::webhook_secret, now_s(), body + " ")}},
   };
   for (auto& h : bad) {
     auto r = c_->Post("/payments/webhook", h, body, "application/json");
@@ -117,9 +120,9 @@ TEST_F(HttpWebhook, BadMissingOrStaleSignaturesAre401AndWriteNothing) {
 }
 
 TEST_F(HttpWebhook, InvalidBodiesAndUnknownOrders) {
-  auto r = t::webhook(*c_, {{"event_id", "e"}, {"order_id", "o-1"}, {"payment_id", "p"},
-                            {"status", "maybe"}},
-                      now_s());
+  auto r = t::webhook(
+      *c_, {{"event_id", "e"}, {"order_id", "o-1"}, {"payment_id", "p"}, {"status", "maybe"}},
+      now_s());
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
   EXPECT_NE(r->body.find("status"), std::string::npos);

@@ -2,6 +2,7 @@
 // relay is busy under load, once while NATS is down (lag > 0 for certain). After restarts the
 // stream holds every committed event exactly once: re-sends from the durable outbox position
 // carry the same Nats-Msg-Id and JetStream drops the duplicates.
+#include <httplib.h>
 #include <signal.h>
 
 #include <atomic>
@@ -9,14 +10,13 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "persistence/sqlite_event_store.hpp"
 #include "tests/nats/nats_support.hpp"
 #include "tests/support/child_process.hpp"
-#include "tests/support/serve_process.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/serve_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace flashsale {
@@ -29,17 +29,17 @@ class NodeCrash : public ::testing::Test {
 protected:
   void SetUp() override {
     nats_ = std::make_unique<flashsale::testing::nats_server_process>(
-      flashsale::testing::free_port(), nats_dir_.path());
+        flashsale::testing::free_port(), nats_dir_.path());
     nats_->start();
   }
 
   /// Starts `flashsale serve` on the data dir; returns once it listens.
   void start_node() {
     node_ = std::make_unique<child_process>(
-      std::vector<std::string>{FLASHSALE_BINARY, "serve", "--set", "data_dir=" + data_.path(),
-                               "--set", "http.port=0", "--set", "nats.url=" + nats_->url(),
-                               "--set", "store.sync=normal"},
-      std::vector<std::string>{"FLASHSALE_ADMIN_TOKEN=admin"});
+        std::vector<std::string>{FLASHSALE_BINARY, "serve", "--set", "data_dir=" + data_.path(),
+                                 "--set", "http.port=0", "--set", "nats.url=" + nats_->url(),
+                                 "--set", "store.sync=normal"},
+        std::vector<std::string>{"FLASHSALE_ADMIN_TOKEN=admin"});
     port_ = flashsale::testing::listening_port(*node_, std::chrono::seconds(20));
     ASSERT_GT(port_, 0) << node_->output();
   }
@@ -59,9 +59,8 @@ protected:
         httplib::Client c("127.0.0.1", port_);
         c.set_keep_alive(true);
         for (int i; (i = next++) < n;) {
-          nlohmann::json body = {{"user_id", prefix + std::to_string(i)},
-                                 {"product_id", "p"},
-                                 {"quantity", 1}};
+          nlohmann::json body = {
+              {"user_id", prefix + std::to_string(i)}, {"product_id", "p"}, {"quantity", 1}};
           auto r = c.Post("/orders", body.dump(), "application/json");
           if (!r || r->status != 201)
             ++not_created;
@@ -106,10 +105,14 @@ TEST_F(NodeCrash, SigkillBeforePubAckLeavesEveryEventExactlyOnceInTheStream) {
   // 3. NATS back, node back: the relay catches up from its durable position.
   nats_->start();
   start_node();
-  ASSERT_TRUE(eventually([&] {
-    auto j = health();
-    return j.is_object() && j.value("nats", "") == "connected" && j.value("outbox_lag", -1) == 0;
-  }, std::chrono::seconds(30))) << health().dump();
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto j = health();
+        return j.is_object() && j.value("nats", "") == "connected"
+               && j.value("outbox_lag", -1) == 0;
+      },
+      std::chrono::seconds(30)))
+      << health().dump();
   node_->signal(SIGTERM);
   ASSERT_EQ(node_->wait_exit(std::chrono::seconds(15)), 0) << node_->output();
 

@@ -46,16 +46,16 @@ inline bool pid_alive(int pid) {
 class nats_server_process {
 public:
   nats_server_process(int port, std::string store_dir)
-      : port_(port), store_dir_(std::move(store_dir)) {}
+    : port_(port), store_dir_(std::move(store_dir)) {}
   ~nats_server_process() { stop(); }
 
   void start() {
     auto binary = find_program("nats-server");
     ASSERT_FALSE(binary.empty()) << "nats-server is not on PATH (apt-get install nats-server)";
     child_ = std::make_unique<child_process>(std::vector<std::string>{
-      binary, "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd", store_dir_});
+        binary, "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd", store_dir_});
     ASSERT_TRUE(eventually([&] { return accepts_connections(port_); }, std::chrono::seconds(15)))
-      << child_->output();
+        << child_->output();
   }
 
   /// SIGTERM to its PID, then waits for it to exit.

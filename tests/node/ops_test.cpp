@@ -2,10 +2,10 @@
 // target and intervals rewritten) against a real node under orders, loads the alert rules,
 // and answers every query of docs/ops/grafana-dashboard.json with data that matches what the
 // node's API says. promtool checks the config and the rules, and runs the rules' unit tests.
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <sstream>
+
+#include <gtest/gtest.h>
 
 #include "node/process_supervisor.hpp"
 #include "tests/http/http_fixture.hpp"
@@ -103,9 +103,8 @@ TEST(OpsDocs, AlertRulesPassPromtoolAndTheirUnitTests) {
   std::string out;
   EXPECT_EQ(run("/usr/bin/promtool check rules " + ops_dir + "/flashsale-alerts.yml", &out), 0)
       << out;
-  EXPECT_EQ(run("cd " + ops_dir + " && /usr/bin/promtool test rules flashsale-alerts.test.yml",
-                &out),
-            0)
+  EXPECT_EQ(
+      run("cd " + ops_dir + " && /usr/bin/promtool test rules flashsale-alerts.test.yml", &out), 0)
       << out;
 }
 
@@ -128,10 +127,10 @@ TEST(OpsDocs, PrometheusScrapesANodeAndEveryDashboardQueryAnswersWithItsNumbers)
   ASSERT_EQ(run("/usr/bin/promtool check config " + prom_dir + "/prometheus.yml", &out), 0) << out;
 
   int port = flashsale::free_loopback_port();
-  t::child_process prometheus({"/usr/bin/prometheus", "--config.file=" + prom_dir + "/prometheus.yml",
-                               "--storage.tsdb.path=" + prom_dir + "/data",
-                               "--web.listen-address=127.0.0.1:" + std::to_string(port),
-                               "--log.level=warn"});
+  t::child_process prometheus(
+      {"/usr/bin/prometheus", "--config.file=" + prom_dir + "/prometheus.yml",
+       "--storage.tsdb.path=" + prom_dir + "/data",
+       "--web.listen-address=127.0.0.1:" + std::to_string(port), "--log.level=warn"});
   prometheus_api api(port);
   auto node_up = [&] {
     auto r = api.query("up{job=\"flashsale\"}");

@@ -1,11 +1,10 @@
 // Applying the nats.* credential and TLS keys to a nats.c natsOptions (the one place that does,
 // persistence/nats_connection.hpp), and the URL every message shows. No server runs here: the
 // refusals of a real server are tested in tests/nats/nats_security_test.cpp.
-#include <nats/nats.h>
-
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <nats/nats.h>
 
 #include "persistence/nats_connection.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -58,7 +57,7 @@ TEST(NatsSecurity, ACaFileThatIsNoCertificateNamesTheKey) {
   auto e = apply_error(s);
   EXPECT_EQ(e.rfind("nats.tls.ca_file: cannot load CA certificates from '" + s.ca_file + "'", 0),
             0u)
-    << e;
+      << e;
 }
 
 TEST(NatsSecurity, UserPasswordAndTokenApplyWithoutAServer) {

@@ -1,14 +1,15 @@
 // Helpers for the event store tests: open a store (failing the test on an error), build small
-// batches, run SQL on a connection of their own (as another program would), and render stored events as one short string to compare (LevelDB's PrintContents).
-// Header-only; used by the tests under tests/persistence only.
+// batches, run SQL on a connection of their own (as another program would), and render stored
+// events as one short string to compare (LevelDB's PrintContents). Header-only; used by the tests
+// under tests/persistence only.
 #pragma once
-
-#include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <memory>
 #include <string>
 #include <variant>
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "persistence/event_store.hpp"
 #include "persistence/sqlite_event_store.hpp"
@@ -55,8 +56,8 @@ inline std::string render(const std::vector<envelope>& events) {
   for (const auto& e : events) {
     if (!out.empty())
       out += ' ';
-    out += std::to_string(e.seq) + ":" + e.stream + "@" + std::to_string(e.version) + ":" +
-           e.type + ":" + e.data;
+    out += std::to_string(e.seq) + ":" + e.stream + "@" + std::to_string(e.version) + ":" + e.type
+           + ":" + e.data;
   }
   return out;
 }
@@ -83,8 +84,8 @@ inline std::string query_outside(const std::string& path, const std::string& sql
   std::string out;
   if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
     sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK &&
-        sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != nullptr)
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK
+        && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != nullptr)
       out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
     sqlite3_finalize(s);
   }

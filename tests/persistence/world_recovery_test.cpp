@@ -1,11 +1,11 @@
 // recover_world's read/decode pipeline over logs longer than one read batch (8192 events) and
 // one decode chunk: whoever decodes a chunk, the fold sees every event once, in seq order, and
 // stops exactly at --at's seq, even in the middle of a chunk.
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "persistence/world_recovery.hpp"
 #include "tests/events/event_log.hpp"
@@ -20,7 +20,9 @@ test::event_log sale_log(int orders) {
   test::event_log log;
   timestamp_ms now = 1'790'000'000'000;
   for (int p = 0; p < 3; ++p)
-    log.append(ProductDefined{"p" + std::to_string(p), "product", 1'000'000, 100, 0, std::nullopt, 600}, now);
+    log.append(
+        ProductDefined{"p" + std::to_string(p), "product", 1'000'000, 100, 0, std::nullopt, 600},
+        now);
   for (int i = 0; i < orders; ++i) {
     ++now;
     const auto pid = "p" + std::to_string(i % 3);
@@ -48,11 +50,13 @@ log_source source_of(const std::vector<envelope>& entries, std::atomic<int>& rea
   return {[&entries, &reads](std::int64_t after, std::size_t limit) {
             ++reads;
             std::vector<envelope> out;
-            for (auto i = static_cast<std::size_t>(after); i < entries.size() && out.size() < limit; ++i)
+            for (auto i = static_cast<std::size_t>(after); i < entries.size() && out.size() < limit;
+                 ++i)
               out.push_back(entries[i]); // entries[i].seq == i + 1
             return out;
           },
-          [] { return std::optional<snapshot>{}; }, {}};
+          [] { return std::optional<snapshot>{}; },
+          {}};
 }
 
 world fold_sequentially(const std::vector<envelope>& entries, std::int64_t up_to) {

@@ -11,7 +11,7 @@ namespace flashsale::testing {
 int listening_port(child_process& node, std::chrono::milliseconds timeout) {
   static const std::regex line(R"(flashsale listening on https?://[^:]+:(\d+))");
   auto found =
-    node.wait_for_line([](const std::string& l) { return std::regex_search(l, line); }, timeout);
+      node.wait_for_line([](const std::string& l) { return std::regex_search(l, line); }, timeout);
   std::smatch m;
   if (!found || !std::regex_search(*found, m, line))
     return -1;
