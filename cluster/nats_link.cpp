@@ -55,6 +55,10 @@ std::variant<std::shared_ptr<nats_link>, std::string> nats_link::connect(nats_li
   // A dead server must be noticed well within a lease: ping often on loopback-grade links.
   natsOptions_SetPingInterval(self->opts, 1000);
   natsOptions_SetMaxPingsOut(self->opts, 2);
+  // A request in flight when its server dies fails at once instead of waiting out its
+  // timeout: a partition's append then resolves its fate from the log within milliseconds
+  // of the reconnect, not a whole serving window later (docs/SCALING.md, a server's death).
+  natsOptions_SetFailRequestsOnDisconnect(self->opts, true);
   if (auto problem = apply_nats_security(self->opts, o.security))
     return *problem;
   std::string servers_text;
