@@ -8,6 +8,7 @@
 #include "actors/expiry_scheduler.hpp"
 #include "actors/inventory_actor.hpp"
 #include "actors/order_saga_actor.hpp"
+#include "actors/remote_stock.hpp"
 #include "actors/services.hpp"
 
 namespace flashsale {
@@ -24,6 +25,9 @@ struct directory_state {
   std::unordered_map<std::string, live_saga> sagas;
   std::map<caf::actor_addr, std::pair<bool, std::string>> owners; ///< addr → (is saga, id)
   scheduler_actor scheduler;
+  /// Stock commands sent to another partition's owner, by ticket: each answers its saga.
+  std::unordered_map<std::uint64_t, std::function<void(stock_outcome&)>> remote_waits;
+  std::uint64_t next_ticket = 0;
   static const char* name;
 };
 
@@ -89,6 +93,34 @@ caf::error unknown_product_error(const std::string& product_id) {
   return to_caf_error(*unknown_product(product_id).rejected);
 }
 
+bool served_elsewhere(const node_services* services, const std::string& product_id) {
+  return services->remote && services->remote->serves_elsewhere(product_id);
+}
+
+/// Sends a stock command to the partition that serves its product; the saga that asked hears
+/// the owner's answer (T: reserve_reply or bool) or its rejection. The answer comes back as a
+/// message, on this actor, whichever thread the remote call finished on.
+template <class T>
+caf::typed_response_promise<T> ask_elsewhere(directory_self self, const node_services* services,
+                                             stock_command command) {
+  auto promise = self->make_response_promise<T>();
+  auto ticket = ++self->state.next_ticket;
+  self->state.remote_waits.emplace(ticket, [promise](stock_outcome& out) mutable {
+    if (auto value = std::get_if<T>(&out))
+      promise.deliver(std::move(*value));
+    else if (auto no = std::get_if<rejection>(&out))
+      promise.deliver(to_caf_error(*no));
+    else
+      promise.deliver(to_caf_error({errc::internal, "a stock command got the wrong answer"}));
+  });
+  // A weak address: the command may outlive this node's actors (a partition stopping).
+  services->remote->send(std::move(command), [addr = self->address(), ticket](stock_outcome out) {
+    if (auto handle = caf::actor_cast<directory_actor>(addr))
+      caf::anon_send(handle, remote_atom::value, ticket, std::move(out));
+  });
+  return promise;
+}
+
 directory_actor::behavior_type directory(directory_self self, const node_services* services) {
   self->state.scheduler =
       spawn_expiry_scheduler(*self, caf::actor_cast<directory_actor>(self), *services);
@@ -123,17 +155,35 @@ directory_actor::behavior_type directory(directory_self self, const node_service
       [=](reserve_atom a, const reserve_stock& c) -> caf::result<reserve_reply> {
         if (auto inv = inventory_of(self, c.product_id))
           return self->delegate(inv, a, c);
+        if (served_elsewhere(services, c.product_id))
+          return ask_elsewhere<reserve_reply>(self, services, c);
         return unknown_product_error(c.product_id);
       },
       [=](release_atom a, const release_stock& c) -> caf::result<bool> {
         if (auto inv = inventory_of(self, c.product_id))
           return self->delegate(inv, a, c);
+        if (served_elsewhere(services, c.product_id))
+          return ask_elsewhere<bool>(self, services, c);
         return true; // nothing was ever held here: releasing is a no-op
       },
       [=](sell_atom a, const sell_stock& c) -> caf::result<bool> {
         if (auto inv = inventory_of(self, c.product_id))
           return self->delegate(inv, a, c);
+        if (served_elsewhere(services, c.product_id))
+          return ask_elsewhere<bool>(self, services, c);
         return unknown_product_error(c.product_id);
+      },
+      [=](remote_atom, std::uint64_t ticket, stock_outcome& out) {
+        auto& waits = self->state.remote_waits;
+        if (auto it = waits.find(ticket); it != waits.end()) {
+          it->second(out);
+          waits.erase(it);
+        }
+      },
+      [=](settle_atom a, const std::string& order_id, const std::string& product_id,
+          const settle_reply& reply) {
+        send_to(self, saga_of_order(self, services, order_id, saga_start::load), a, product_id,
+                reply);
       },
       [=](define_atom a, const define_product& c) -> caf::result<define_reply> {
         if (!inventory_of(self, c.product_id))

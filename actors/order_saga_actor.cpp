@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/durable.hpp"
+#include "actors/remote_stock.hpp"
 #include "actors/services.hpp"
 #include "events/clock.hpp"
 #include "events/order_view.hpp"
@@ -35,6 +36,13 @@ struct saga_state {
   std::size_t outstanding = 0;      ///< inventory requests in flight
   /// An item refused because it already released a hold for this order id: the id is spent.
   bool id_spent = false;
+  /// Items elsewhere whose reserve got no answer (cluster mode): the hold may exist, so a
+  /// compensation gives them back too (releasing nothing is a no-op).
+  std::vector<std::string> maybe_held;
+  /// A hold kept elsewhere is being given back for an order that does not exist (settle):
+  /// a placement of this id waits until it is, so it never meets a hold being released.
+  bool settling = false;
+  std::vector<std::function<void()>> after_settling;
   /// Known at spawn, used while placing; later steps (a sale, an expiry, minutes on) go
   /// through the directory, which knows a restarted inventory actor.
   inventory_handles inventories;
@@ -65,8 +73,8 @@ stock_actor route(saga_self self, const saga_context& ctx, const std::string& pr
 /// the saga has not seen; its order lives on in the log.
 void maybe_passivate(saga_self self, const saga_context& ctx) {
   auto& st = self->state;
-  if (st.passivating || st.loading || st.placing || st.outstanding > 0 || !st.commits.idle()
-      || !st.waiting.empty() || !st.pending.empty())
+  if (st.passivating || st.loading || st.placing || st.settling || st.outstanding > 0
+      || !st.commits.idle() || !st.waiting.empty() || !st.pending.empty())
     return;
   st.passivating = true;
   self->request(ctx.directory, caf::infinite, passivate_atom::value, st.order.order_id, st.received)
@@ -167,6 +175,7 @@ void end_placement(saga_self self, const saga_context& ctx) {
   st.reserved.clear();
   st.failure.reset();
   st.id_spent = false;
+  st.maybe_held.clear();
   st.inventories.clear(); // the placement's inventory steps are over
   maybe_passivate(self, ctx);
 }
@@ -187,7 +196,7 @@ void answer_placement(saga_self self, const saga_context& ctx, const place_outco
 /// Gives back only the holds this placement made: a hold that already existed for this
 /// order id belongs to an earlier request with the same key.
 void compensate(saga_self self, const saga_context& ctx, std::function<void()> done) {
-  std::vector<std::string> made;
+  std::vector<std::string> made = self->state.maybe_held;
   for (const auto& [pid, r] : self->state.reserved)
     if (r.fresh || self->state.resumed)
       made.push_back(pid);
@@ -310,11 +319,14 @@ void reserve_all(saga_self self, const saga_context& ctx) {
               self->state.reserved[pid] = r;
               finish();
             },
-            [self, finish](caf::error& err) {
+            [self, ctx, finish, pid = item.product_id](caf::error& err) {
               auto why = to_rejection(err);
               // A product refuses to hold for an order id (invalid_state) only when it
               // released that id's hold before.
               self->state.id_spent = self->state.id_spent || why.code == errc::invalid_state;
+              auto* remote = ctx.services->remote;
+              if (why.code == errc::unavailable && remote && remote->serves_elsewhere(pid))
+                self->state.maybe_held.push_back(pid);
               if (!self->state.failure)
                 self->state.failure = std::move(why);
               finish();
@@ -328,6 +340,10 @@ void place(saga_self self, const saga_context& ctx, const place_order& c,
   if (st.load_failed) {
     reply(place_outcome{
         rejection{errc::unavailable, "event store cannot be read: " + st.load_failed->message}});
+    return;
+  }
+  if (st.settling) { // a hold of this id is being given back: decide after it is
+    st.after_settling.push_back([=] { place(self, ctx, c, reply); });
     return;
   }
   if (st.placing) { // the same order id is being placed right now
@@ -414,6 +430,80 @@ void handle_command(saga_self self, const saga_context& ctx, const order_command
   });
 }
 
+/// Why a terminal order's units go back: it expired, was cancelled (by its user, or by a
+/// failed payment), or was never reserved whole.
+release_reason release_reason_of(const order_state& o) {
+  if (o.status == order_status::expired)
+    return release_reason::expired;
+  if (o.status == order_status::cancelled)
+    return o.payment_id ? release_reason::payment_failed : release_reason::cancelled;
+  return release_reason::compensation;
+}
+
+/// How soon the owner of a hold elsewhere asks again when the order cannot say yet.
+constexpr timestamp_ms settle_retry_ms = 1000;
+
+/// A product in another partition still holds units for this order (cluster mode; its owner
+/// asks, node/cluster_node): the hold follows the order. A reserved order keeps it until its
+/// expiry (asked again then); a paid one sells it; a terminal one gives it back; an order that
+/// does not exist gives it back: its placement never committed (its node died, or its answer
+/// was lost), and no placement of this id runs meanwhile (it waits), so none can commit on it.
+void settle(saga_self self, const saga_context& ctx, const std::string& product_id,
+            const settle_reply& reply) {
+  auto& st = self->state;
+  auto now = now_of(ctx);
+  auto ask_again = [&](timestamp_ms at) {
+    reply(settle_outcome{hold_verdict{false, at}});
+    maybe_passivate(self, ctx);
+  };
+  if (st.load_failed) {
+    reply(settle_outcome{
+        rejection{errc::unavailable, "event store cannot be read: " + st.load_failed->message}});
+    return maybe_passivate(self, ctx);
+  }
+  if (st.placing || st.settling || st.order.status == order_status::pending)
+    return ask_again(now + settle_retry_ms); // its placement decides the hold first
+  if (st.order.status == order_status::reserved)
+    return ask_again(std::max(st.order.expires_at.value_or(0), now + settle_retry_ms));
+  auto answer = [self, ctx, reply](bool ok, const rejection& why) {
+    auto& st = self->state;
+    --st.outstanding;
+    if (ok)
+      reply(settle_outcome{hold_verdict{true, 0}});
+    else
+      reply(settle_outcome{why});
+    if (st.settling) {
+      st.settling = false;
+      auto waiting = std::move(st.after_settling);
+      st.after_settling.clear();
+      for (auto& run : waiting)
+        run();
+    }
+    maybe_passivate(self, ctx);
+  };
+  auto on_error = [answer](caf::error& err) { answer(false, to_rejection(err)); };
+  auto on_done = [answer](bool) { answer(true, {}); };
+  ++st.outstanding;
+  const auto& id = st.order.order_id;
+  auto target = route(self, ctx, product_id);
+  switch (st.order.status) {
+  case order_status::paid:
+    self->request(target, caf::infinite, sell_atom::value, sell_stock{product_id, id})
+        .then(on_done, on_error);
+    return;
+  case order_status::none:
+    st.settling = true;
+    self->request(target, caf::infinite, release_atom::value,
+                  release_stock{product_id, id, release_reason::compensation})
+        .then(on_done, on_error);
+    return;
+  default: // expired, cancelled, rejected
+    self->request(target, caf::infinite, release_atom::value,
+                  release_stock{product_id, id, release_reason_of(st.order)})
+        .then(on_done, on_error);
+  }
+}
+
 /// How long an expiry whose order could not be read waits before it is tried again.
 constexpr timestamp_ms expiry_retry_ms = 1000;
 
@@ -465,14 +555,9 @@ void resume(saga_self self, const saga_context& ctx) {
     sell_all(self, ctx, done);
     break;
   case order_status::expired:
-    release(self, ctx, items, release_reason::expired, done);
-    break;
   case order_status::cancelled:
-    release(self, ctx, items,
-            o.payment_id ? release_reason::payment_failed : release_reason::cancelled, done);
-    break;
   case order_status::rejected:
-    release(self, ctx, items, release_reason::compensation, done);
+    release(self, ctx, items, release_reason_of(o), done);
     break;
   case order_status::none:
     done();
@@ -534,6 +619,9 @@ saga_actor::behavior_type order_saga(saga_self self, order_state initial, saga_s
         from_directory([=] { handle_command(self, ctx, c, reply); });
       },
       [=](expire_atom) { from_directory([=] { expire(self, ctx); }); },
+      [=](settle_atom, const std::string& product_id, const settle_reply& reply) {
+        from_directory([=] { settle(self, ctx, product_id, reply); });
+      },
       [=](resume_atom) {
         ++self->state.received;
         resume(self, ctx);

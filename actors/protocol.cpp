@@ -22,6 +22,14 @@ rejection to_rejection(const caf::error& e) {
   return {errc::unavailable, "the node could not complete the request"};
 }
 
+const std::string& product_of(const stock_command& command) {
+  return std::visit([](const auto& c) -> const std::string& { return c.product_id; }, command);
+}
+
+const std::string& order_of(const stock_command& command) {
+  return std::visit([](const auto& c) -> const std::string& { return c.order_id; }, command);
+}
+
 rejection store_unavailable(const store_error& err) {
   return {errc::unavailable, "event store cannot write: " + err.message};
 }

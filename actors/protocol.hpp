@@ -46,6 +46,8 @@ using restore_atom = caf::atom_constant<caf::atom("restore")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using count_atom = caf::atom_constant<caf::atom("count")>;
+using remote_atom = caf::atom_constant<caf::atom("remote")>;
+using settle_atom = caf::atom_constant<caf::atom("settle")>;
 
 /// Where an order's answer goes: the HTTP worker waiting on its reply slot.
 using place_reply = reply_to<place_outcome>;
@@ -59,6 +61,26 @@ struct reserve_reply {
   std::int64_t hold_seconds = 0;
   bool fresh = true;
 };
+
+/// Reserve, release, sell of one product, as a saga asks them of a product another partition
+/// serves (cluster mode: actors/remote_stock.hpp).
+using stock_command = std::variant<reserve_stock, release_stock, sell_stock>;
+/// A reserve's reply; `true` for a release or a sale done (or already done); or why not.
+using stock_outcome = std::variant<reserve_reply, bool, rejection>;
+
+const std::string& product_of(const stock_command& command);
+const std::string& order_of(const stock_command& command);
+
+/// A saga's verdict on one hold of its order that a product in another partition still keeps
+/// (that product's owner asks: node/cluster_node's reconciler). `settled`: the hold was given
+/// back or sold as the order's state says; otherwise the owner asks again at `recheck_at` (a
+/// reserved order's expiry, or soon when the order is being placed right now).
+struct hold_verdict {
+  bool settled = false;
+  timestamp_ms recheck_at = 0;
+};
+using settle_outcome = std::variant<hold_verdict, rejection>;
+using settle_reply = reply_to<settle_outcome>;
 
 /// Inventory's reply to a define: the committed view, and whether the product is new.
 struct define_reply {
@@ -87,6 +109,7 @@ using scheduler_actor =
 using saga_actor = caf::typed_actor<caf::reacts_to<place_atom, place_order, place_reply>,
                                     caf::reacts_to<command_atom, order_command, command_reply>,
                                     caf::reacts_to<expire_atom>, caf::reacts_to<resume_atom>,
+                                    caf::reacts_to<settle_atom, std::string, settle_reply>,
                                     caf::reacts_to<loaded_atom, stream_read>, committed_signature>;
 
 using directory_actor = stock_actor::extend<
@@ -97,7 +120,11 @@ using directory_actor = stock_actor::extend<
     // A saga asking to stop; true when the directory forwarded it nothing it has not seen.
     caf::replies_to<passivate_atom, std::string, std::uint64_t>::with<bool>,
     caf::reacts_to<restore_atom, product_state>, caf::reacts_to<resume_atom, order_state>,
-    caf::reacts_to<tick_atom>, caf::replies_to<count_atom>::with<std::int64_t, std::int64_t>>;
+    caf::reacts_to<tick_atom>, caf::replies_to<count_atom>::with<std::int64_t, std::int64_t>,
+    // Cluster mode: a hold kept elsewhere for `order id` of product `id`, to be settled by the
+    // order's saga; and the answer of a stock command sent elsewhere, by its ticket.
+    caf::reacts_to<settle_atom, std::string, std::string, settle_reply>,
+    caf::reacts_to<remote_atom, std::uint64_t, stock_outcome>>;
 
 /// The caf::error category of domain rejections; the context message carries the text.
 inline constexpr caf::atom_value error_category = caf::atom("flashsale");
@@ -113,6 +140,8 @@ rejection store_unavailable(const store_error& err);
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::place_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::command_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::settle_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::stock_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::reserve_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::define_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(flashsale::define_product)

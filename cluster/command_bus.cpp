@@ -15,14 +15,13 @@
 
 namespace flashsale::cluster {
 
-namespace {
-std::string command_subject(int partition) {
-  return "flashsale.cmd." + std::to_string(partition);
-}
-} // namespace
-
 struct command_bus::impl {
   std::shared_ptr<nats_link> link;
+  std::string subject_prefix; ///< requests for partition p go to <prefix>.<p>
+
+  std::string command_subject(int partition) const {
+    return subject_prefix + "." + std::to_string(partition);
+  }
 
   // ---- the asking side: requests whose answers arrive on one wildcard inbox ----
   /// One request in flight: filled by the reply callback, waited on by the asking thread.
@@ -140,9 +139,11 @@ struct command_bus::impl {
   }
 };
 
-std::unique_ptr<command_bus> command_bus::start(std::shared_ptr<nats_link> link, int workers) {
+std::unique_ptr<command_bus> command_bus::start(std::shared_ptr<nats_link> link, int workers,
+                                                std::string subject_prefix) {
   auto self = std::make_unique<impl>();
   self->link = std::move(link);
+  self->subject_prefix = std::move(subject_prefix);
   char inbox[64];
   std::snprintf(inbox, sizeof inbox, "_INBOX.fs%016llx",
                 static_cast<unsigned long long>(std::random_device{}()) << 32
@@ -185,8 +186,8 @@ void command_bus::serve(int partition, handler h) {
   slot->partition = partition;
   slot->h = std::move(h);
   natsConnection_QueueSubscribe(&slot->sub, self_->link->native().nc,
-                                command_subject(partition).c_str(), "owners", impl::on_message,
-                                slot.get());
+                                self_->command_subject(partition).c_str(), "owners",
+                                impl::on_message, slot.get());
   natsConnection_FlushTimeout(self_->link->native().nc, 1000); // known before we say we serve
 }
 
@@ -215,8 +216,9 @@ std::optional<std::string> command_bus::request(int partition, const std::string
   auto before = self_->connection_state();
   auto reply_to = self_->inbox + "." + std::to_string(token);
   if (!before.first
-      || natsConnection_PublishRequest(self_->link->native().nc, command_subject(partition).c_str(),
-                                       reply_to.c_str(), body.data(), static_cast<int>(body.size()))
+      || natsConnection_PublishRequest(self_->link->native().nc,
+                                       self_->command_subject(partition).c_str(), reply_to.c_str(),
+                                       body.data(), static_cast<int>(body.size()))
              != NATS_OK) {
     forget();
     return std::nullopt;

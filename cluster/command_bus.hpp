@@ -20,7 +20,10 @@ class command_bus {
 public:
   using handler = std::function<std::string(const std::string& request)>;
 
-  static std::unique_ptr<command_bus> start(std::shared_ptr<nats_link> link, int workers);
+  /// Serves and asks on `<subject_prefix>.<p>`: a second bus on another prefix has its own
+  /// workers, so requests it carries never wait behind (or for) this one's.
+  static std::unique_ptr<command_bus> start(std::shared_ptr<nats_link> link, int workers,
+                                            std::string subject_prefix = "flashsale.cmd");
   ~command_bus(); ///< unsubscribes, then waits for the answers in progress
 
   /// Answers requests for `partition` with `h` (replacing an earlier handler).

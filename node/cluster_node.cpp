@@ -11,9 +11,11 @@
 #include <set>
 #include <shared_mutex>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
+#include "actors/remote_stock.hpp"
 #include "cluster/availability_board.hpp"
 #include "cluster/command_bus.hpp"
 #include "cluster/partition_store.hpp"
@@ -81,6 +83,13 @@ struct cluster_node::impl {
   std::unique_ptr<cluster::partition_stream> logs;
   std::unique_ptr<cluster::snapshot_store> snapshots;
   std::unique_ptr<cluster::command_bus> bus;
+  /// A saga's stock commands for products served elsewhere (carts across partitions), on
+  /// subjects and workers of their own: a placement waiting on `bus` for its items' owners
+  /// can never hold up the workers those owners need.
+  std::unique_ptr<cluster::command_bus> stock_bus;
+  /// Where those commands wait for their answers: each blocks a worker for a round trip.
+  std::vector<std::unique_ptr<read_queue>> stock_workers;
+  std::atomic<std::size_t> next_stock_worker{0};
   /// Every product's availability, every owner's (issue 23): sold-out buyers of a partition
   /// served elsewhere are answered here; this node's owners publish into it.
   std::unique_ptr<cluster::availability_board> board;
@@ -93,9 +102,52 @@ struct cluster_node::impl {
   // place it after this long: twice http.shed_after_ms (a live owner sheds before).
   std::chrono::milliseconds forward_timeout{2000};
 
+  /// One partition's way to the stock of the others (actors/remote_stock.hpp): a command runs
+  /// on the node's stock workers and answers the partition's inner node while it runs; once
+  /// the partition stops (`close`), answers are dropped: its actors are gone or going.
+  class partition_remote final : public remote_stock {
+  public:
+    partition_remote(impl& node, int p) : node_(node), p_(p), gate_(std::make_shared<gate>()) {}
+
+    bool serves_elsewhere(const std::string& product_id) const override {
+      return node_.partition_of(product_id) != p_;
+    }
+
+    void send(stock_command command, std::function<void(stock_outcome)> done) override {
+      auto& worker = *node_.stock_workers[node_.next_stock_worker++ % node_.stock_workers.size()];
+      worker.post([&node = node_, g = gate_, c = std::move(command), done = std::move(done)] {
+        if (!g->open())
+          return;
+        auto out = node.stock_call(c);
+        std::lock_guard lock(g->mutex); // the inner node lives while the gate is open
+        if (g->is_open)
+          done(std::move(out));
+      });
+    }
+
+    void close() {
+      std::lock_guard lock(gate_->mutex);
+      gate_->is_open = false;
+    }
+
+  private:
+    struct gate {
+      std::mutex mutex;
+      bool is_open = true;
+      bool open() {
+        std::lock_guard lock(mutex);
+        return is_open;
+      }
+    };
+    impl& node_;
+    int p_;
+    std::shared_ptr<gate> gate_;
+  };
+
   /// One partition's store and inner node, while this node is assigned it.
   struct runtime {
     std::shared_ptr<cluster::partition_store> store;
+    std::unique_ptr<partition_remote> remote; ///< outlives `inner`, which uses it
     std::unique_ptr<node> inner;
     std::uint64_t epoch = 0;
   };
@@ -197,11 +249,14 @@ struct cluster_node::impl {
 
   // ---- the owner's side: a forwarded command, run on the inner node ----
 
-  std::string answer(int p, const std::string& text) {
-    auto req = json::parse(text, nullptr, false);
+  /// A request from another node for partition p, answered by `run(inner node, request)`
+  /// if p is served here now; a refusal otherwise, or for a malformed request.
+  template <class Run>
+  std::string answer_with(int p, const std::string& text, Run run) {
     json out;
     try {
-      auto where = locally(p, [&](node& n) { out = run(p, n, req); });
+      auto req = json::parse(text);
+      auto where = locally(p, [&](node& n) { out = run(n, req); });
       if (where != here::served)
         out = {{"rejected",
                 rejection_json(where == here::unavailable ? not_serving(p) : no_owner(p))}};
@@ -209,6 +264,10 @@ struct cluster_node::impl {
       out = {{"rejected", rejection_json({errc::invalid_request, e.what()})}};
     }
     return out.dump();
+  }
+
+  std::string answer(int p, const std::string& text) {
+    return answer_with(p, text, [&](node& n, const json& req) { return run(p, n, req); });
   }
 
   json run(int p, node& n, const json& req) {
@@ -232,6 +291,9 @@ struct cluster_node::impl {
           views.push_back(view_json(v));
       return {{"views", views}};
     }
+    if (op == "settle")
+      return settle_outcome_json(
+          n.settle(req.at("order_id").get<std::string>(), req.at("product_id").get<std::string>()));
     if (op == "order") {
       auto read = n.order_events(req.at("id").get<std::string>());
       if (read.error)
@@ -248,6 +310,167 @@ struct cluster_node::impl {
       return {{"events", events_json(n.order_events(id).events)}};
     }
     return {{"rejected", rejection_json({errc::invalid_request, "unknown op " + op})}};
+  }
+
+  // ---- carts across partitions: stock commands for products elsewhere ----
+
+  /// A saga's stock command, run by the product's owner: here, or over `stock_bus`.
+  stock_outcome stock_call(const stock_command& c) {
+    int q = partition_of(product_of(c));
+    std::optional<stock_outcome> out;
+    auto where = locally(q, [&](node& n) { out = run_stock(q, n, c); });
+    if (where == here::served)
+      return std::move(*out);
+    if (where == here::unavailable)
+      return not_serving(q);
+    ++counts.forwarded;
+    auto answer = stock_bus->request(q, stock_json(c).dump(), forward_timeout);
+    if (!answer) {
+      ++counts.forwards_unanswered;
+      return no_owner(q);
+    }
+    try {
+      return stock_outcome_of(json::parse(*answer));
+    } catch (const json::exception&) {
+      return no_owner(q);
+    }
+  }
+
+  /// The owner's side of a stock command: its inventory decides; a hold made for an order
+  /// elsewhere is watched until that order's saga settles it.
+  stock_outcome run_stock(int q, node& n, const stock_command& c) {
+    auto out = n.stock(c);
+    const auto& order = order_of(c);
+    if (partition_of(order) != q) {
+      if (!std::holds_alternative<reserve_stock>(c)) {
+        if (std::holds_alternative<bool>(out)) // given back or sold: nothing left to watch
+          forget_hold(q, product_of(c), order);
+      } else if (std::holds_alternative<reserve_reply>(out)) {
+        watch_hold(q, product_of(c), order, steady::now() + settle_grace());
+      }
+    }
+    return out;
+  }
+
+  std::string answer_stock(int q, const std::string& text) {
+    return answer_with(q, text, [&](node& n, const json& req) {
+      return stock_outcome_json(run_stock(q, n, stock_of(req)));
+    });
+  }
+
+  // ---- carts across partitions: holds kept here for orders elsewhere ----
+  //
+  // A saga in partition A reserves a unit of product X in partition B; B's log has the hold,
+  // A's the order. Should the order never commit (A's node died between the two, or the
+  // reserve's answer was lost and the release after it too), B would hold the unit forever.
+  // So B's owner watches every hold it keeps for an order elsewhere, and some seconds after
+  // the reserve (once the placement must have been decided) asks the order's saga to settle
+  // it: the saga gives it back if the order does not exist (and keeps a new placement of that
+  // id waiting meanwhile), sells or releases it as the order ended, or says when to ask again
+  // (a reserved order's expiry). A release or sale done here ends the watch. Nothing of this
+  // is stored: after a take-over, recovery reports every such hold (node_options).
+
+  struct watched_hold {
+    int p = 0;
+    std::string product, order;
+    bool operator<(const watched_hold& o) const {
+      return std::tie(p, product, order) < std::tie(o.p, o.product, o.order);
+    }
+  };
+  std::mutex holds_mutex;
+  std::condition_variable holds_changed;
+  std::map<watched_hold, steady::time_point> holds_due;
+  bool holds_stopping = false;
+  std::thread reconciler;
+
+  /// How long after a reserve its placement has surely been decided: the forwarded request
+  /// and the saga's own remote steps each give up after forward_timeout.
+  std::chrono::milliseconds settle_grace() const {
+    return 2 * forward_timeout + std::chrono::seconds(1);
+  }
+
+  void watch_hold(int p, const std::string& product, const std::string& order,
+                  steady::time_point due) {
+    {
+      std::lock_guard lock(holds_mutex);
+      holds_due.emplace(watched_hold{p, product, order}, due);
+    }
+    holds_changed.notify_one();
+  }
+
+  void forget_hold(int p, const std::string& product, const std::string& order) {
+    std::lock_guard lock(holds_mutex);
+    holds_due.erase(watched_hold{p, product, order});
+  }
+
+  void reconcile() {
+    std::unique_lock lock(holds_mutex);
+    while (!holds_stopping) {
+      auto now = steady::now();
+      auto next = now + std::chrono::seconds(1);
+      std::vector<watched_hold> due;
+      for (auto& [hold, at] : holds_due)
+        if (at <= now && due.size() < 64)
+          due.push_back(hold);
+        else
+          next = std::min(next, at);
+      if (due.empty()) {
+        holds_changed.wait_until(lock, next);
+        continue;
+      }
+      lock.unlock();
+      for (auto& hold : due) {
+        auto again = settle_hold(hold);
+        std::lock_guard relock(holds_mutex);
+        if (auto it = holds_due.find(hold); it != holds_due.end()) {
+          if (again)
+            it->second = *again;
+          else
+            holds_due.erase(it);
+        }
+      }
+      lock.lock();
+    }
+  }
+
+  /// Asks the saga of `hold.order` to settle it; when to ask again, or nullopt when done (or
+  /// the partition is no longer this node's: its next owner's recovery finds the hold).
+  std::optional<steady::time_point> settle_hold(const watched_hold& hold) {
+    auto soon = steady::now() + std::chrono::seconds(1);
+    {
+      auto& s = *slots[static_cast<std::size_t>(hold.p)];
+      std::shared_lock lock(s.mutex);
+      if (!s.wanted)
+        return std::nullopt;
+      if (!s.running)
+        return soon;
+    }
+    int a = partition_of(hold.order);
+    std::optional<settle_outcome> out;
+    auto where = locally(a, [&](node& n) { out = n.settle(hold.order, hold.product); });
+    if (where == here::unavailable)
+      return soon;
+    if (where == here::elsewhere) {
+      auto j =
+          forward(a, {{"op", "settle"}, {"order_id", hold.order}, {"product_id", hold.product}});
+      if (!j)
+        return soon;
+      try {
+        out = settle_outcome_of(*j);
+      } catch (const json::exception&) {
+        return soon;
+      }
+    }
+    auto verdict = std::get_if<hold_verdict>(&*out);
+    if (!verdict)
+      return soon;
+    if (verdict->settled) { // not by its order's own steps: worth a line
+      say("partition " + std::to_string(hold.p) + ": the hold of " + hold.product + " for order "
+          + hold.order + " settled by its order's saga (in partition " + std::to_string(a) + ")");
+      return std::nullopt;
+    }
+    auto wait = std::max<timestamp_ms>(0, verdict->recheck_at - unix_now_ms());
+    return steady::now() + std::chrono::milliseconds(wait) + std::chrono::milliseconds(500);
   }
 
   // ---- a partition's lifecycle (each runs on its slot's queue) ----
@@ -287,6 +510,8 @@ struct cluster_node::impl {
         std::this_thread::sleep_for(
             std::min<steady::duration>(serve_after - steady::now(), std::chrono::milliseconds(50)));
       bus->serve(s.p, [this, p = s.p](const std::string& request) { return answer(p, request); });
+      stock_bus->serve(
+          s.p, [this, p = s.p](const std::string& request) { return answer_stock(p, request); });
       auto took = std::chrono::duration<double>(steady::now() - began);
       ++counts.partitions_started;
       ++counts.opens;
@@ -369,6 +594,17 @@ struct cluster_node::impl {
     options.order_id_accepted = [this](const std::string& id, const order_request& req) {
       return req.items.empty() || partition_of(id) == partition_of(req.items.front().product_id);
     };
+    r->remote = std::make_unique<partition_remote>(*this, s.p);
+    options.remote = r->remote.get();
+    options.order_here = [this, p = s.p](const std::string& order_id) {
+      return partition_of(order_id) == p;
+    };
+    options.holds_elsewhere = [this,
+                               p = s.p](std::vector<std::pair<std::string, std::string>> held) {
+      auto due = steady::now() + settle_grace();
+      for (auto& [product, order] : held)
+        watch_hold(p, product, order, due);
+    };
     auto started = node::start(inner_config, std::move(options));
     if (auto problem = std::get_if<std::string>(&started))
       return cluster::open_refused{false, *problem};
@@ -389,6 +625,7 @@ struct cluster_node::impl {
         return;
     }
     bus->stop_serving(s.p); // no new forwarded request; then the ones in flight finish
+    stock_bus->stop_serving(s.p);
     std::unique_ptr<runtime> r;
     {
       std::unique_lock lock(s.mutex); // requests on it finish first
@@ -396,6 +633,7 @@ struct cluster_node::impl {
     }
     if (!r)
       return;
+    r->remote->close(); // a saga's remote step answering now would find its actors going
     r->inner.reset();
     if (hand_over) {
       // Our availability out before the release, so the next owner's puts land after ours in
@@ -503,6 +741,10 @@ cluster_node::start(const node_config& config, const std::string& address) {
     return "nats.url: " + *problem;
   self->board = std::move(std::get<0>(board));
   self->bus = cluster::command_bus::start(self->link, 8);
+  self->stock_bus = cluster::command_bus::start(self->link, 8, "flashsale.stock");
+  for (int i = 0; i < 8; ++i)
+    self->stock_workers.push_back(std::make_unique<read_queue>());
+  self->reconciler = std::thread([raw = self.get()] { raw->reconcile(); });
   for (int p = 0; p < self->partitions; ++p) {
     self->slots.push_back(std::make_unique<impl::slot>());
     self->slots.back()->p = p;
@@ -556,7 +798,15 @@ cluster_node::~cluster_node() {
   }
   for (auto& f : stopped)
     f.wait();
-  self_->bus.reset();       // waits for the answers in progress
+  {
+    std::lock_guard lock(self_->holds_mutex);
+    self_->holds_stopping = true;
+  }
+  self_->holds_changed.notify_all();
+  self_->reconciler.join();
+  self_->stock_workers.clear(); // the steps in progress finish; their partitions are closed
+  self_->bus.reset();           // waits for the answers in progress
+  self_->stock_bus.reset();
   self_->placement.reset(); // frees the leases (its drains find nothing left to stop)
   self_->slots.clear();
 }
@@ -673,14 +923,9 @@ std::vector<product_view> cluster_node::products() {
 place_outcome cluster_node::place(const order_request& request) {
   if (request.items.empty()) // the HTTP validation refuses it first; a caller of node_api may not
     return place_outcome{rejection{errc::invalid_request, "an order needs at least one item"}};
+  // The order's stream is in its first item's partition; its saga there reserves the items
+  // other partitions serve from their owners (a cart across partitions).
   int p = self_->partition_of(request.items.front().product_id);
-  for (auto& item : request.items)
-    if (self_->partition_of(item.product_id) != p)
-      return place_outcome{rejection{errc::invalid_request,
-                                     "in cluster mode an order's items must be in one partition; "
-                                     "product "
-                                         + item.product_id + " is in another than "
-                                         + request.items.front().product_id + "'s"}};
   place_outcome out;
   auto where = self_->locally(p, [&](node& n) { out = n.place(request); });
   if (where == impl::here::served)

@@ -142,4 +142,73 @@ order_command command_of(const json& j) {
   return cancel_order{j.at("user_id").get<std::string>()};
 }
 
+json stock_json(const stock_command& c) {
+  if (auto r = std::get_if<reserve_stock>(&c))
+    return {{"kind", "reserve"},
+            {"product_id", r->product_id},
+            {"order_id", r->order_id},
+            {"user_id", r->user_id},
+            {"quantity", r->quantity}};
+  if (auto r = std::get_if<release_stock>(&c))
+    return {{"kind", "release"},
+            {"product_id", r->product_id},
+            {"order_id", r->order_id},
+            {"reason", to_string(r->reason)}};
+  auto& sell = std::get<sell_stock>(c);
+  return {{"kind", "sell"}, {"product_id", sell.product_id}, {"order_id", sell.order_id}};
+}
+
+stock_command stock_of(const json& j) {
+  auto kind = j.at("kind").get<std::string>();
+  auto product = j.at("product_id").get<std::string>();
+  auto order = j.at("order_id").get<std::string>();
+  if (kind == "reserve")
+    return reserve_stock{product, order, j.at("user_id").get<std::string>(),
+                         j.at("quantity").get<std::int64_t>()};
+  if (kind == "release") {
+    auto reason = parse_release_reason(j.at("reason").get<std::string>());
+    if (!reason)
+      throw json::other_error::create(501, "unknown release reason", &j);
+    return release_stock{product, order, *reason};
+  }
+  if (kind == "sell")
+    return sell_stock{product, order};
+  throw json::other_error::create(501, "unknown stock command " + kind, &j);
+}
+
+json stock_outcome_json(const stock_outcome& o) {
+  if (auto r = std::get_if<reserve_reply>(&o))
+    return {{"reserved",
+             {{"unit_price_cents", r->unit_price_cents},
+              {"hold_seconds", r->hold_seconds},
+              {"fresh", r->fresh}}}};
+  if (auto no = std::get_if<rejection>(&o))
+    return {{"rejected", rejection_json(*no)}};
+  return {{"done", std::get<bool>(o)}};
+}
+
+stock_outcome stock_outcome_of(const json& j) {
+  if (j.contains("rejected"))
+    return rejection_of(j.at("rejected"));
+  if (j.contains("reserved")) {
+    auto& r = j.at("reserved");
+    return reserve_reply{r.at("unit_price_cents").get<std::int64_t>(),
+                         r.at("hold_seconds").get<std::int64_t>(), r.at("fresh").get<bool>()};
+  }
+  return j.at("done").get<bool>();
+}
+
+json settle_outcome_json(const settle_outcome& o) {
+  if (auto no = std::get_if<rejection>(&o))
+    return {{"rejected", rejection_json(*no)}};
+  auto& v = std::get<hold_verdict>(o);
+  return {{"settled", v.settled}, {"recheck_at", v.recheck_at}};
+}
+
+settle_outcome settle_outcome_of(const json& j) {
+  if (j.contains("rejected"))
+    return rejection_of(j.at("rejected"));
+  return hold_verdict{j.at("settled").get<bool>(), j.at("recheck_at").get<timestamp_ms>()};
+}
+
 } // namespace flashsale::cluster_wire

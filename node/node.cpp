@@ -15,6 +15,7 @@
 #include "actors/order_saga_actor.hpp"
 #include "actors/protocol.hpp"
 #include "actors/read_models.hpp"
+#include "actors/remote_stock.hpp"
 #include "actors/services.hpp"
 #include "events/clock.hpp"
 #include "events/world.hpp"
@@ -44,8 +45,11 @@ struct reply {
 /// left to the product's actor, which decides; a zero while an expiry has just returned
 /// stock turns one buyer away, who may retry.
 std::optional<rejection> rejected_by_availability(const product_views& views,
-                                                  const std::vector<order_line>& items) {
+                                                  const std::vector<order_line>& items,
+                                                  const remote_stock* remote) {
   for (const auto& item : items) {
+    if (remote && remote->serves_elsewhere(item.product_id))
+      continue; // its owner decides (cluster_node answered a sold-out one before it came here)
     auto available = views.available(item.product_id);
     auto d = !available        ? unknown_product(item.product_id)
              : *available <= 0 ? sold_out(item.product_id, *available)
@@ -232,6 +236,7 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
   rt.services.products = &rt.views;
   rt.services.expiries = &rt.expiries;
   rt.services.keys = &rt.keys;
+  rt.services.remote = options.remote;
   if (!rt.store->visit_idempotency_keys(
           [&rt](std::string_view user, std::string_view key) { rt.keys.add(user, key); }))
     return std::string("cannot read the idempotency index of ") + store_opts.path;
@@ -262,7 +267,17 @@ std::variant<std::unique_ptr<node>, std::string> node::start(const node_config& 
   rt.directory = spawn_directory(*rt.system, rt.services);
   {
     auto orphans = orphan_holds(w); // before the products move into their actors
-    release_thread_logger release;  // destroyed after `sender`
+    if (options.order_here) {       // cluster mode: a hold for an order elsewhere is not an orphan
+      std::vector<std::pair<std::string, std::string>> elsewhere;
+      auto here_end = std::stable_partition(orphans.begin(), orphans.end(), [&](const auto& h) {
+        return options.order_here(h.second);
+      });
+      elsewhere.assign(std::make_move_iterator(here_end), std::make_move_iterator(orphans.end()));
+      orphans.erase(here_end, orphans.end());
+      if (options.holds_elsewhere && !elsewhere.empty())
+        options.holds_elsewhere(std::move(elsewhere));
+    }
+    release_thread_logger release; // destroyed after `sender`
     // One sender, so the directory sees the restores before the count that confirms them.
     caf::scoped_actor sender{*rt.system};
     // Views first, from the recovered state: the node is handed out (and HTTP opens) before
@@ -373,7 +388,7 @@ place_outcome node::place(const order_request& request) {
     if (auto first = rt_->store->find_idempotency(cmd.user_id, cmd.idempotency_key))
       return replay_stored(*first, cmd);
   }
-  if (auto early = rejected_by_availability(rt_->views, cmd.items))
+  if (auto early = rejected_by_availability(rt_->views, cmd.items, rt_->services.remote))
     return place_outcome{*early};
   if (keyed && cmd.request_hash.empty())
     cmd.request_hash = request_hash(request);
@@ -408,6 +423,23 @@ std::string node::order_id_for(const order_request& request, int skip) const {
     if (!keyed || skip-- == 0)
       return id;
   }
+}
+
+stock_outcome node::stock(const stock_command& command) {
+  auto as_outcome = [](auto r) -> stock_outcome {
+    if (r.value)
+      return std::move(*r.value);
+    return r.error.value_or(rejection{errc::unavailable, "no answer"});
+  };
+  if (auto reserve = std::get_if<reserve_stock>(&command))
+    return as_outcome(rt_->ask<reserve_reply>(reserve_atom::value, *reserve));
+  if (auto release = std::get_if<release_stock>(&command))
+    return as_outcome(rt_->ask<bool>(release_atom::value, *release));
+  return as_outcome(rt_->ask<bool>(sell_atom::value, std::get<sell_stock>(command)));
+}
+
+settle_outcome node::settle(const std::string& order_id, const std::string& product_id) {
+  return rt_->ask_with_reply<settle_outcome>(settle_atom::value, order_id, product_id);
 }
 
 stream_read node::order_events(const std::string& order_id) {

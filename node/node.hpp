@@ -12,12 +12,14 @@
 #include <variant>
 
 #include "actors/node_api.hpp"
+#include "actors/protocol.hpp"
 #include "config/config.hpp"
 #include "persistence/event_store.hpp"
 
 namespace flashsale {
 
 class clock;
+class remote_stock;
 
 struct node_options {
   /// The node's time source; nullptr = the system clock. Tests pass a manual clock.
@@ -33,6 +35,14 @@ struct node_options {
   /// A snapshot every store.snapshot_every events whatever the world's size (node/snapshotter.hpp):
   /// cluster mode, where a take-over reads the log after the latest snapshot.
   bool bounded_snapshot_tail = false;
+  /// Cluster mode: the stock of products other partitions serve, for carts across partitions
+  /// (it must outlive the node). nullptr = every product is here.
+  remote_stock* remote = nullptr;
+  /// Cluster mode: an order whose stream is in this node's log. Recovery gives back a hold
+  /// whose order never committed only for these; a hold for an order elsewhere is reported
+  /// to `holds_elsewhere` (product id, order id) instead: that order's saga decides it.
+  std::function<bool(const std::string& order_id)> order_here;
+  std::function<void(std::vector<std::pair<std::string, std::string>>)> holds_elsewhere;
 };
 
 class node final : public node_api {
@@ -61,6 +71,13 @@ public:
   /// An order's state from its events (fold_order_stream: the same apply as everywhere); no
   /// events: not found; an undecodable one: unavailable, as an unreadable store is.
   static order_lookup lookup_of(const std::vector<envelope>& events);
+
+  /// Cluster mode, for a saga in another partition: reserves, releases or sells stock of a
+  /// product served here (its inventory decides and commits, as for a local saga).
+  stock_outcome stock(const stock_command& command);
+  /// Cluster mode, for the owner of a product elsewhere that still holds units for one of
+  /// this node's orders: the order's saga settles that hold (actors/protocol.hpp).
+  settle_outcome settle(const std::string& order_id, const std::string& product_id);
 
   /// Makes the expiry scheduler look at the clock now (tests, after advancing a manual clock).
   void check_expiries();

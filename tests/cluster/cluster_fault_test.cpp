@@ -103,15 +103,6 @@ private:
 
 class ClusterFaultTest : public ClusterNodesTest {
 protected:
-  /// A product id in partition `p`.
-  std::string product_in(int p, const std::string& stem) {
-    for (int i = 0;; ++i) {
-      auto id = stem + std::to_string(i);
-      if (cluster::partition_of(id, partition_count) == p)
-        return id;
-    }
-  }
-
   std::vector<int> ports() {
     std::vector<int> out;
     for (auto& m : members)

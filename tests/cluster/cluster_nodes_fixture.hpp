@@ -152,6 +152,15 @@ protected:
     return stem;
   }
 
+  /// A product id in partition `p`.
+  std::string product_in(int p, const std::string& stem) {
+    for (int i = 0;; ++i) {
+      auto id = stem + std::to_string(i);
+      if (cluster::partition_of(id, partition_count) == p)
+        return id;
+    }
+  }
+
   void define(const std::string& id, int stock, int hold_seconds) {
     // Through member 0 whatever the owner: the definition is forwarded. A 503 is retried, as
     // any client does after Retry-After (a partition out of its window for a moment on a

@@ -188,6 +188,18 @@ TEST_F(WorldFold, DetectsOrdersAndProductsDisagreeing) {
                           "product 'p1': sold units to order 'o1', which is reserved\n");
 }
 
+TEST_F(WorldFold, AnItemOfAProductInAnotherLogIsCheckedThereNotHere) {
+  // A cluster partition's log: the cart's second product lives in another partition's log.
+  define("p1", 5);
+  reserve("o1", "u1", "p1", 1);
+  add(OrderPlaced{"o2", "u2", {{"p1", 1}, {"elsewhere", 1}}, "", "h", t0});
+  add(StockReserved{"p1", "o2", "u2", 1, 100});
+  add(OrderReserved{"o2", t0, 200, {{"p1", 1, 100}, {"elsewhere", 1, 100}}});
+  EXPECT_EQ(violations(), "");
+  add(StockReleased{"p1", "o2", "u2", 1, release_reason::compensation}); // but p1 is here
+  EXPECT_EQ(violations(), "order 'o2': is reserved but its hold on 'p1' is released\n");
+}
+
 TEST_F(WorldFold, AHoldWhoseOrderNeverCommittedIsPendingWorkNotAViolation) {
   // A multi-item placement holds item by item and commits its order last: a crash in between
   // leaves this, and recovery gives it back.
