@@ -154,6 +154,7 @@ if [ "$SINGLE" = 1 ]; then
   define "$PORT_single"
   echo "+ single node: $LOADS x wrk -c$((CONNECTIONS / LOADS)), ${SECONDS_RUN} s" >&2
   before_single=$(cpu_ticks "$PID_single" "$(haproxy_of single)")
+  before_single_edge=$(cpu_ticks "$(haproxy_of single)")
   before_machine=$(machine_ticks)
   wrks=()
   for ((k = 0; k < LOADS; k++)); do
@@ -161,10 +162,12 @@ if [ "$SINGLE" = 1 ]; then
   done
   wait_loads "${wrks[@]}"
   wrk_ticks=$LOAD_TICKS
-  echo "single=$(($(cpu_ticks "$PID_single" "$(haproxy_of single)") - before_single))" \
-    > "$WORK/single.cpu"
-  echo "wrk=$wrk_ticks" >> "$WORK/single.cpu"
-  echo "machine=$(($(machine_ticks) - before_machine))" >> "$WORK/single.cpu"
+  {
+    echo "single=$(($(cpu_ticks "$PID_single" "$(haproxy_of single)") - before_single))"
+    echo "single.edge=$(($(cpu_ticks "$(haproxy_of single)") - before_single_edge))"
+    echo "wrk=$wrk_ticks"
+    echo "machine=$(($(machine_ticks) - before_machine))"
+  } > "$WORK/single.cpu"
   curl -sf "http://127.0.0.1:$PORT_single/products/$PRODUCT" > "$WORK/single.product"
   # the single node is done: stopped so that it takes no CPU from the cluster's run
   stop_pids "$PID_single"
@@ -175,9 +178,10 @@ define "$PORT_n1"
 OWNER=$(owner_of "$PORT_n1")
 [ -n "$OWNER" ] || { echo "the hot product's partition has no owner" >&2; exit 1; }
 echo "+ three nodes: the hot product's owner is $OWNER; SIGKILL at ${KILL_AT} s" >&2
-declare -A before
+declare -A before before_edge
 for n in "${NODES[@]}"; do
   pid_var="PID_$n"; before[$n]=$(cpu_ticks "${!pid_var}" "$(haproxy_of "$n")")
+  before_edge[$n]=$(cpu_ticks "$(haproxy_of "$n")")
 done
 before_nats=$(cpu_ticks "${CLUSTER_PIDS[@]}")
 before_machine=$(machine_ticks)
@@ -191,11 +195,12 @@ for ((k = 0; k < LOADS; k++)); do
   load "three-$k" "${!port_var}" "$SECONDS_RUN"; wrks+=("$LOAD_PID"); wrk_of[$k]=$LOAD_PID
 done
 
-declare -A after
+declare -A after after_edge
 killed_wrk_ticks=0
 if [ "$KILL" = 1 ]; then
   left=$((KILL_AT * 1000000 - (${EPOCHREALTIME/./} - T0)))
   [ "$left" -gt 0 ] && sleep "$((left / 1000000)).$(printf '%06d' $((left % 1000000)))"
+  ticks "$OWNER_HAPROXY"; after_edge[$OWNER]=$TICKS
   ticks "$OWNER_PID" "$OWNER_HAPROXY"; after[$OWNER]=$TICKS
   kill -KILL "$OWNER_PID"
   T_KILL=${EPOCHREALTIME/./}
@@ -238,9 +243,13 @@ wait_loads "${wrks[@]}"
 wrk_ticks=$((killed_wrk_ticks + LOAD_TICKS))
 for n in "${SURVIVORS[@]}"; do
   pid_var="PID_$n"; after[$n]=$(cpu_ticks "${!pid_var}" "$(haproxy_of "$n")")
+  after_edge[$n]=$(cpu_ticks "$(haproxy_of "$n")")
 done
 : > "$WORK/three.cpu"
-for n in "${NODES[@]}"; do echo "$n=$((after[$n] - before[$n]))" >> "$WORK/three.cpu"; done
+for n in "${NODES[@]}"; do
+  echo "$n=$((after[$n] - before[$n]))"
+  echo "$n.edge=$((after_edge[$n] - before_edge[$n]))"
+done >> "$WORK/three.cpu"
 {
   echo "nats=$(($(cpu_ticks "${CLUSTER_PIDS[@]}") - before_nats))"
   echo "wrk=$wrk_ticks"
@@ -427,28 +436,36 @@ for name, (req, n, rd, cn, to, lost) in t["procs"].items():
     k = int(m.group(1))
     answered_by[moved[k] if m.group(2) else nodes[k % 3]] += n
 us = lambda ticks, n: ticks / hz * 1e6 / max(n, 1)
+cores = os.cpu_count()
 print()
-print("CPU (utime+stime from /proc; a node counted with its HAProxy; %d s):" % seconds)
+print("CPU (utime+stime from /proc, per buyer answered; a node's figure is the node process and"
+      " its HAProxy edge, the edge's share apart; %d s a run):" % seconds)
 if s:
     cs = cpu("single")
-    print("  single node: %.1f s of CPU, %.0f µs per buyer; wrk %.0f µs per buyer;"
-          " the machine (every process on it) %.1f s of its %d" % (
-          cs["single"] / hz, us(cs["single"], s["answered"]), us(cs["wrk"], s["answered"]),
-          cs["machine"] / hz, os.cpu_count() * seconds))
+    print("  single node: %.1f s of CPU, %.0f µs per buyer (edge %.0f); wrk %.0f µs per buyer;"
+          " every process on the machine: %.1f s of its %d" % (
+          cs["single"] / hz, us(cs["single"], s["answered"]), us(cs["single.edge"], s["answered"]),
+          us(cs["wrk"], s["answered"]), cs["machine"] / hz, cores * seconds))
 for n in nodes:
-    print("  %s%s: %.1f s of CPU for the %d buyers it answered: %.0f µs per buyer" % (
+    print("  %s%s: %.1f s of CPU for the %d buyers it answered: %.0f µs per buyer (edge %.0f)" % (
         n, " (killed)" if n == owner and kill else "", ct[n] / hz, answered_by[n],
-        us(ct[n], answered_by[n])))
+        us(ct[n], answered_by[n]), us(ct[n + ".edge"], answered_by[n])))
 node_ticks = sum(ct[n] for n in nodes)
-print("  three nodes together %.0f µs per buyer; nats-servers %.0f µs per buyer (%.1f s);"
-      " wrk %.0f µs per buyer; the machine %.1f s of its %d" % (
-      us(node_ticks, t["answered"]), us(ct["nats"], t["answered"]), ct["nats"] / hz,
-      us(ct["wrk"], t["answered"]), ct["machine"] / hz, os.cpu_count() * seconds))
-cores = os.cpu_count()
-print("a machine per node (%d cores each, the load generator and the nats-servers elsewhere),"
-      " if CPU is the bound: a node answers ~%.0f buyers/s (%d cores / %.0f µs), three ~%.0f/s"
-      % (cores, cores * 1e6 / us(node_ticks, t["answered"]), cores, us(node_ticks, t["answered"]),
-         3 * cores * 1e6 / us(node_ticks, t["answered"])) +
-      ("; the single node ~%.0f/s" % (cores * 1e6 / us(cpu("single")["single"], s["answered"]))
-       if s else ""))
+edge_ticks = sum(ct[n + ".edge"] for n in nodes)
+c3, e3 = us(node_ticks, t["answered"]), us(edge_ticks, t["answered"])
+print("  three nodes: %.0f µs per buyer (edges %.0f); nats-servers %.0f µs per buyer (%.1f s);"
+      " wrk %.0f µs per buyer; every process on the machine: %.1f s of its %d" % (
+      c3, e3, us(ct["nats"], t["answered"]), ct["nats"] / hz, us(ct["wrk"], t["answered"]),
+      ct["machine"] / hz, cores * seconds))
+# A machine per node: the node's CPU per buyer on its own cores, the edge (HAProxy, nbthread 1)
+# on one of them; the load generator and the nats-servers elsewhere.
+def per_machine(total, edge):
+    return min(cores * 1e6 / total, 1e6 / edge if edge else float("inf"))
+m3 = per_machine(c3, e3)
+print("a machine per node (%d cores, wrk and the nats-servers elsewhere), bound by CPU: a node"
+      " ~%.0f buyers/s (the lower of %d cores / %.0f µs and one core for its single-threaded"
+      " edge / %.0f µs), three ~%.0f/s = %.1fM buyers a minute" % (
+      cores, m3, cores, c3, e3, 3 * m3, 3 * m3 * 60 / 1e6) +
+      ("; the single node ~%.0f/s" % per_machine(us(cs["single"], s["answered"]),
+                                                 us(cs["single.edge"], s["answered"])) if s else ""))
 EOF
