@@ -213,6 +213,15 @@ if [ "$KILL" = 1 ]; then
     moving+=("$k")
   done
   SURVIVORS=(); for n in "${NODES[@]}"; do [ "$n" = "$OWNER" ] || SURVIVORS+=("$n"); done
+  # Every process's CPU at the kill, to split the run in its two phases (three nodes, two).
+  at_kill_nodes=${after[$OWNER]}
+  for n in "${SURVIVORS[@]}"; do
+    pid_var="PID_$n"; ticks "${!pid_var}" "$(< "$WORK/data-$n/haproxy.pid")"
+    at_kill_nodes=$((at_kill_nodes + TICKS))
+  done
+  ticks "${CLUSTER_PIDS[@]}"; at_kill_nats=$TICKS
+  ticks "${wrks[@]}"; at_kill_wrk=$TICKS # the killed load's last reading is in killed_wrk_ticks
+  read -r -a c < /proc/stat; at_kill_machine=$((c[1] + c[2] + c[3] + c[6] + c[7] + c[8]))
   s=0
   for k in "${moving[@]}"; do
     wait "${wrk_of[$k]}" || true
@@ -250,6 +259,15 @@ for n in "${NODES[@]}"; do
   echo "$n=$((after[$n] - before[$n]))"
   echo "$n.edge=$((after_edge[$n] - before_edge[$n]))"
 done >> "$WORK/three.cpu"
+if [ "$KILL" = 1 ]; then
+  sum_before=0; for n in "${NODES[@]}"; do sum_before=$((sum_before + before[$n])); done
+  {
+    echo "nodes=$((at_kill_nodes - sum_before))"
+    echo "nats=$((at_kill_nats - before_nats))"
+    echo "wrk=$((at_kill_wrk + killed_wrk_ticks))"
+    echo "machine=$((at_kill_machine - before_machine))"
+  } > "$WORK/three-before-kill.cpu"
+fi
 {
   echo "nats=$(($(cpu_ticks "${CLUSTER_PIDS[@]}") - before_nats))"
   echo "wrk=$wrk_ticks"
@@ -352,6 +370,7 @@ def run(prefix):
     r["max"] = max((q[-1][1] for _, q in quantiles), default=0)
     return r
 
+ticks_us = lambda ticks, n: ticks / hz * 1e6 / max(n, 1)
 def cpu(name):
     return dict((l.split("=")[0], int(l.split("=")[1])) for l in open("%s/%s.cpu" % (work, name)))
 
@@ -418,6 +437,30 @@ if kill:
         st = t["per_second"].get(sec, {})
         print("  %+3d s: %s" % (sec - k, ", ".join("%s: %d" % (a, b) for a, b in sorted(st.items()))
                               or "nothing"))
+if kill:
+    # whole seconds only, away from the run's edges and the kill's second
+    def rate(a, b):
+        secs = [sec for sec in range(int(t0) + a, int(t0) + b)]
+        return sum(sum(t["per_second"].get(sec, {}).values()) for sec in secs) / max(len(secs), 1)
+    k0 = int(t_kill - t0)
+    print("answers per second, three nodes up (seconds 1-%d): %.0f; two nodes (seconds %d-%d): %.0f"
+          % (k0 - 1, rate(1, k0), k0 + 1, seconds - 2, rate(k0 + 1, seconds - 1)))
+    # CPU in the two phases: ours (nodes with their edges, nats-servers, wrk) and the rest of
+    # the machine's busy time (other sessions: this machine is shared)
+    b, e = cpu("three-before-kill"), cpu("three")
+    e_nodes = sum(e[n] for n in ("n1", "n2", "n3"))
+    n_before = sum(sum(st.values()) for sec, st in t["per_second"].items() if sec < int(t_kill))
+    n_after = t["answered"] - n_before
+    for label, nodes_, nats_, wrk_, machine_, n, secs in (
+            ("three nodes", b["nodes"], b["nats"], b["wrk"], b["machine"], n_before, t_kill - t0),
+            ("two nodes", e_nodes - b["nodes"], e["nats"] - b["nats"], e["wrk"] - b["wrk"],
+             e["machine"] - b["machine"], n_after, seconds - (t_kill - t0))):
+        ours = nodes_ + nats_ + wrk_
+        print("  %-11s %.1f s: %7d buyers; CPU per buyer: nodes %.0f µs, nats-servers %.0f, wrk %.0f;"
+              " of the machine's busy time, ours %.0f%%, other processes' %.0f%% (%.2f cores)" % (
+              label, secs, n, ticks_us(nodes_, n), ticks_us(nats_, n), ticks_us(wrk_, n),
+              100 * ours / max(machine_, 1), 100 * (machine_ - ours) / max(machine_, 1),
+              (machine_ - ours) / hz / max(secs, 1e-9)))
 first_201 = [sec for sec, st in t["per_second"].items() if "201" in st]
 if first_201:
     print("201s answered between second %d and %d of the run" % (min(first_201) - int(t0),
