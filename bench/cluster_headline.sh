@@ -136,7 +136,8 @@ wait_loads() {
   done
 }
 
-machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; } # busy, every process
+# the machine's busy time, every process (user, nice, system, irq, softirq; not the VM's steal)
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
 LOAD_AVG=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "+ starting the single node, three nats-servers, three cluster nodes" >&2
@@ -220,8 +221,12 @@ if [ "$KILL" = 1 ]; then
     at_kill_nodes=$((at_kill_nodes + TICKS))
   done
   ticks "${CLUSTER_PIDS[@]}"; at_kill_nats=$TICKS
-  ticks "${wrks[@]}"; at_kill_wrk=$TICKS # the killed load's last reading is in killed_wrk_ticks
-  read -r -a c < /proc/stat; at_kill_machine=$((c[1] + c[2] + c[3] + c[6] + c[7] + c[8]))
+  at_kill_wrk=0 # the killed loads' last readings are in killed_wrk_ticks
+  for pid in "${wrks[@]}"; do
+    for k in "${moving[@]}"; do [ "$pid" = "${wrk_of[$k]}" ] && continue 2; done
+    ticks "$pid"; at_kill_wrk=$((at_kill_wrk + TICKS))
+  done
+  read -r -a c < /proc/stat; at_kill_machine=$((c[1] + c[2] + c[3] + c[6] + c[7]))
   s=0
   for k in "${moving[@]}"; do
     wait "${wrk_of[$k]}" || true
