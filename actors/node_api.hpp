@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <variant>
 #include <vector>
@@ -84,12 +83,12 @@ struct order_request {
   timestamp_ms deadline = 0;
 };
 
-/// Thrown by a node_api call whose answer cannot be expressed in its return type when the
-/// node cannot answer now (cluster mode: a product read whose partition has no owner at the
-/// moment). The HTTP adapter answers it 503 `unavailable` with Retry-After.
-struct node_unavailable : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+/// A read of the node's state: the value, or why it cannot be had now (cluster mode: the
+/// partition has no owner at the moment, `unavailable`, which HTTP answers 503 with
+/// Retry-After). Like every node_api outcome, a failure is a typed rejection (errc and a
+/// message), never an exception.
+template <class T>
+using read_outcome = std::variant<T, rejection>;
 
 /// Gauges for /metrics.
 struct node_stats {
@@ -160,8 +159,10 @@ public:
   virtual void on_commit(commit_listener listener) = 0;
 
   virtual define_result define(const define_product& command) = 0;
-  virtual std::optional<product_view> product(const std::string& product_id) = 0;
-  virtual std::vector<product_view> products() = 0;
+  /// The product's view; nullopt when there is no such product.
+  virtual read_outcome<std::optional<product_view>> product(const std::string& product_id) = 0;
+  /// Every product, by id; a rejection rather than a list missing a partition.
+  virtual read_outcome<std::vector<product_view>> products() = 0;
 
   /// The placed order, a rejection, or an idempotent replay of either.
   virtual place_outcome place(const order_request& request) = 0;
@@ -171,9 +172,11 @@ public:
   /// Payment results and cancellations; not_found when the order does not exist.
   virtual command_outcome command(const std::string& order_id, const order_command& command) = 0;
 
-  /// Cluster mode only (a single node answers nullopt). Throws node_unavailable when NATS
-  /// cannot be read now.
-  virtual std::optional<cluster_overview> cluster() { return std::nullopt; }
+  /// Cluster mode only (a single node answers nullopt); `unavailable` when the placement
+  /// bucket cannot be read now.
+  virtual read_outcome<std::optional<cluster_overview>> cluster() {
+    return std::optional<cluster_overview>{};
+  }
 };
 
 } // namespace flashsale

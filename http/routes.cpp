@@ -123,9 +123,6 @@ handler route(const route_context& c, const char* pattern, handler h) {
     }
     try {
       h(req, res);
-    } catch (const node_unavailable& e) {
-      res.headers.clear();
-      send_error(res, {errc::unavailable, e.what()});
     } catch (const std::exception&) {
       res.headers.clear();
       send_error(res, {errc::internal, "internal error"});
@@ -150,7 +147,10 @@ void install_operations(httplib::Server& server, route_context& c) {
       }));
   server.Get(
       "/cluster", route(c, "/cluster", [&c](const httplib::Request&, httplib::Response& res) {
-        auto view = c.node.cluster();
+        auto read = c.node.cluster();
+        if (auto no = std::get_if<rejection>(&read))
+          return send_error(res, *no);
+        auto& view = std::get<std::optional<cluster_overview>>(read);
         if (!view)
           return send_error(res, {errc::not_found, "this node does not run in cluster mode"});
         auto partitions = nlohmann::ordered_json::array();
@@ -189,19 +189,22 @@ void install_operations(httplib::Server& server, route_context& c) {
                res.set_header("Cache-Control", "public, max-age=86400");
                res.set_content(js, "application/javascript");
              }));
-  server.Get("/metrics",
-             route(c, "/metrics", [&c](const httplib::Request&, httplib::Response& res) {
-               http_metrics::gauges g;
-               g.products = c.node.products();
-               g.stats = c.node.stats();
-               g.in_flight_writes = c.writes.in_flight();
-               g.shed = c.writes.shed();
-               g.health = c.node.health();
-               if (c.edge_orders)
-                 g.edge_orders = c.edge_orders();
-               res.status = 200;
-               res.set_content(c.metrics.render(g), "text/plain; version=0.0.4; charset=utf-8");
-             }));
+  server.Get(
+      "/metrics", route(c, "/metrics", [&c](const httplib::Request&, httplib::Response& res) {
+        http_metrics::gauges g;
+        // A partition without an owner for now costs its gauges this scrape, not
+        // the scrape: the rest still reports.
+        if (auto all = c.node.products(); auto views = std::get_if<std::vector<product_view>>(&all))
+          g.products = std::move(*views);
+        g.stats = c.node.stats();
+        g.in_flight_writes = c.writes.in_flight();
+        g.shed = c.writes.shed();
+        g.health = c.node.health();
+        if (c.edge_orders)
+          g.edge_orders = c.edge_orders();
+        res.status = 200;
+        res.set_content(c.metrics.render(g), "text/plain; version=0.0.4; charset=utf-8");
+      }));
 }
 
 void install_products(httplib::Server& server, route_context& c) {
@@ -230,16 +233,22 @@ void install_products(httplib::Server& server, route_context& c) {
         auto id = req.matches[1].str();
         if (!path_id_ok(res, "product_id", id))
           return;
-        auto view = c.node.product(id);
+        auto read = c.node.product(id);
+        if (auto no = std::get_if<rejection>(&read))
+          return send_error(res, *no);
+        auto& view = std::get<std::optional<product_view>>(read);
         if (!view)
           return send_error(res, {errc::not_found, "no product '" + id + "'"});
         send_json_text(res, 200, product_view_json(*view));
       }));
   server.Get("/products",
              route(c, "/products", [&c](const httplib::Request&, httplib::Response& res) {
+               auto read = c.node.products();
+               if (auto no = std::get_if<rejection>(&read))
+                 return send_error(res, *no);
                std::string body = R"({"products":[)";
                bool first = true;
-               for (auto& v : c.node.products()) {
+               for (auto& v : std::get<std::vector<product_view>>(read)) {
                  body += first ? "" : ",";
                  body += product_view_json(v);
                  first = false;

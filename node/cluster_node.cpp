@@ -281,12 +281,12 @@ struct cluster_node::impl {
       return {{"view", view_json(*r.view)}, {"created", r.created}};
     }
     if (op == "product") {
-      auto v = n.product(req.at("id").get<std::string>());
+      auto v = n.view(req.at("id").get<std::string>());
       return v ? json{{"view", view_json(*v)}} : json{{"none", true}};
     }
     if (op == "products") {
       json views = json::array();
-      for (auto& v : n.products())
+      for (auto& v : n.views())
         if (partition_of(v.product_id) == p)
           views.push_back(view_json(v));
       return {{"views", views}};
@@ -880,37 +880,37 @@ define_result cluster_node::define(const define_product& command) {
   return out;
 }
 
-std::optional<product_view> cluster_node::product(const std::string& product_id) {
+read_outcome<std::optional<product_view>> cluster_node::product(const std::string& product_id) {
   int p = self_->partition_of(product_id);
   std::optional<product_view> out;
-  auto where = self_->locally(p, [&](node& n) { out = n.product(product_id); });
+  auto where = self_->locally(p, [&](node& n) { out = n.view(product_id); });
   if (where == impl::here::served)
     return out;
   if (where == impl::here::unavailable)
-    throw node_unavailable(not_serving(p).message);
+    return not_serving(p);
   auto j = self_->forward(p, {{"op", "product"}, {"id", product_id}});
   if (!j || j->contains("rejected"))
-    throw node_unavailable(no_owner(p).message); // not a 404: the product may well exist
+    return no_owner(p); // not a 404: the product may well exist
   if (j->contains("view"))
     out = view_of((*j)["view"]);
   return out;
 }
 
-std::vector<product_view> cluster_node::products() {
+read_outcome<std::vector<product_view>> cluster_node::products() {
   std::vector<product_view> all;
   for (int p = 0; p < self_->partitions; ++p) {
     auto where = self_->locally(p, [&](node& n) {
-      for (auto& v : n.products())
+      for (auto& v : n.views())
         if (self_->partition_of(v.product_id) == p)
           all.push_back(v);
     });
     if (where == impl::here::served)
       continue;
     if (where == impl::here::unavailable)
-      throw node_unavailable(not_serving(p).message); // a list missing a partition would lie
+      return not_serving(p); // a list missing a partition would lie
     auto j = self_->forward(p, {{"op", "products"}, {"partition", p}});
     if (!j || !j->contains("views"))
-      throw node_unavailable(no_owner(p).message);
+      return no_owner(p);
     for (auto& v : (*j)["views"])
       all.push_back(view_of(v));
   }
@@ -989,13 +989,13 @@ command_outcome cluster_node::command(const std::string& order_id, const order_c
   return std::move(*found.state);
 }
 
-std::optional<cluster_overview> cluster_node::cluster() {
+read_outcome<std::optional<cluster_overview>> cluster_node::cluster() {
   std::lock_guard lock(self_->overview_mutex);
   if (self_->overview && steady::now() - self_->overview_at < std::chrono::seconds(1))
     return self_->overview;
   auto read = cluster::read_cluster_view(*self_->link);
   if (auto problem = std::get_if<std::string>(&read))
-    throw node_unavailable("the placement bucket cannot be read now: " + *problem);
+    return rejection{errc::unavailable, "the placement bucket cannot be read now: " + *problem};
   auto& view = std::get<cluster::cluster_view>(read);
   cluster_overview out;
   out.node = self_->config.cluster.node_id;

@@ -40,12 +40,12 @@ public:
   node_stats stats() override;
   void on_commit(commit_listener listener) override;
   define_result define(const define_product& command) override;
-  std::optional<product_view> product(const std::string& product_id) override;
-  std::vector<product_view> products() override;
+  read_outcome<std::optional<product_view>> product(const std::string& product_id) override;
+  read_outcome<std::vector<product_view>> products() override;
   place_outcome place(const order_request& request) override;
   order_lookup order(const std::string& order_id) override;
   command_outcome command(const std::string& order_id, const order_command& command) override;
-  std::optional<cluster_overview> cluster() override;
+  read_outcome<std::optional<cluster_overview>> cluster() override;
 
   struct impl;
 

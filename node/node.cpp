@@ -363,11 +363,19 @@ define_result node::define(const define_product& command) {
   return out;
 }
 
-std::optional<product_view> node::product(const std::string& product_id) {
+read_outcome<std::optional<product_view>> node::product(const std::string& product_id) {
   return rt_->views.find(product_id);
 }
 
-std::vector<product_view> node::products() {
+read_outcome<std::vector<product_view>> node::products() {
+  return rt_->views.all();
+}
+
+std::optional<product_view> node::view(const std::string& product_id) const {
+  return rt_->views.find(product_id);
+}
+
+std::vector<product_view> node::views() const {
   return rt_->views.all();
 }
 

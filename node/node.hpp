@@ -57,13 +57,17 @@ public:
   node_stats stats() override;
   void on_commit(commit_listener listener) override;
   define_result define(const define_product& command) override;
-  std::optional<product_view> product(const std::string& product_id) override;
-  std::vector<product_view> products() override;
+  read_outcome<std::optional<product_view>> product(const std::string& product_id) override;
+  read_outcome<std::vector<product_view>> products() override;
   place_outcome place(const order_request& request) override;
   order_lookup order(const std::string& order_id) override;
   command_outcome command(const std::string& order_id, const order_command& command) override;
 
   const node_config& config() const { return config_; }
+
+  /// What product() and products() answer; a single node's reads cannot fail.
+  std::optional<product_view> view(const std::string& product_id) const;
+  std::vector<product_view> views() const;
 
   /// The committed events of an order's stream (cluster mode ships them to the node that was
   /// asked, which folds them with lookup_of).

@@ -125,7 +125,7 @@ protected:
 
   /// "available/reserved/sold of stock", e.g. "7/2/1 of 10".
   std::string stock_of(const std::string& product_id) {
-    auto v = node_->product(product_id);
+    auto v = node_->view(product_id);
     if (!v)
       return "missing";
     return std::to_string(v->available) + "/" + std::to_string(v->reserved) + "/"

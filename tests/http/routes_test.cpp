@@ -440,8 +440,12 @@ public:
   node_stats stats() override { return {}; }
   void on_commit(commit_listener) override {}
   define_result define(const define_product&) override { return {}; }
-  std::optional<product_view> product(const std::string&) override { return std::nullopt; }
-  std::vector<product_view> products() override { return {}; }
+  read_outcome<std::optional<product_view>> product(const std::string&) override {
+    return std::optional<product_view>{};
+  }
+  read_outcome<std::vector<product_view>> products() override {
+    return std::vector<product_view>{};
+  }
   place_outcome place(const order_request&) override {
     std::unique_lock<std::mutex> lock(mutex_);
     ++waiting_;

@@ -141,8 +141,7 @@ TEST_F(PaymentSimulator, InNodePaysEveryReservedOrder) {
   EXPECT_TRUE(eventually([&] { return paid_once(ids) == 60; }, std::chrono::seconds(30)))
       << paid_once(ids) << " of 60 paid";
   // OrderPaid commits first, then the inventory sells the units (StockSold).
-  EXPECT_TRUE(eventually([&] { return node_->product("p")->sold == 60; }))
-      << node_->product("p")->sold;
+  EXPECT_TRUE(eventually([&] { return node_->view("p")->sold == 60; })) << node_->view("p")->sold;
 }
 
 TEST_F(PaymentSimulator, PaySimProcessSurvivesItsOwnSigkill) {
@@ -172,8 +171,7 @@ TEST_F(PaymentSimulator, PaySimProcessSurvivesItsOwnSigkill) {
       << paid_once(ids) << " of 80 paid\n"
       << again.output();
   // OrderPaid commits first, then the inventory sells the units (StockSold).
-  EXPECT_TRUE(eventually([&] { return node_->product("p")->sold == 80; }))
-      << node_->product("p")->sold;
+  EXPECT_TRUE(eventually([&] { return node_->view("p")->sold == 80; })) << node_->view("p")->sold;
   again.signal(SIGTERM);
   EXPECT_EQ(again.wait_exit(std::chrono::seconds(10)), 0) << again.output();
 }
