@@ -5,9 +5,12 @@
 namespace flashsale {
 
 product_view make_product_view(const product_state& s) {
-  return product_view{s.product_id,     s.name,        s.stock,          s.available(),
-                      s.reserved,       s.sold,        s.per_user_limit, s.price_cents,
-                      s.sale_starts_at, s.hold_seconds};
+  product_view v;
+  static_cast<product_definition&>(v) = s;
+  v.available = s.available();
+  v.reserved = s.reserved;
+  v.sold = s.sold;
+  return v;
 }
 
 void product_views::publish(product_view view) {

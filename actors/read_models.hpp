@@ -23,20 +23,7 @@
 
 namespace flashsale {
 
-/// What GET /products/{id} shows: the definition and the counts, not the holds.
-struct product_view {
-  std::string product_id;
-  std::string name;
-  std::int64_t stock = 0;
-  std::int64_t available = 0;
-  std::int64_t reserved = 0;
-  std::int64_t sold = 0;
-  std::int64_t per_user_limit = 0;
-  std::int64_t price_cents = 0;
-  std::optional<timestamp_ms> sale_starts_at;
-  std::int64_t hold_seconds = 0;
-};
-
+/// The view (events/product_fields.hpp) of a product as its inventory holds it.
 product_view make_product_view(const product_state& s);
 
 /// A product's availability as a node publishes it, at the commit that changed it (on the

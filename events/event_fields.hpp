@@ -18,6 +18,7 @@
 
 #include "events/order_events.hpp"
 #include "events/product_events.hpp"
+#include "events/product_fields.hpp"
 
 namespace flashsale::fields {
 
@@ -87,15 +88,35 @@ struct of<priced_line> {
                       integer<E>{"unit_price_cents", &E::unit_price_cents, false, 0});
 };
 
+/// A product field (events/product_fields.hpp) as the event codecs see it; counts are not in
+/// the event.
+template <class E>
+constexpr auto from_product(const product_field::id& f) {
+  return std::make_tuple(text<E>{f.key, f.member});
+}
+template <class E>
+constexpr auto from_product(const product_field::text& f) {
+  return std::make_tuple(text<E>{f.key, f.member, f.fallback});
+}
+template <class E>
+constexpr auto from_product(const product_field::integer& f) {
+  return std::make_tuple(integer<E>{f.key, f.member, f.required, f.fallback});
+}
+template <class E>
+constexpr auto from_product(const product_field::optional_time& f) {
+  return std::make_tuple(optional_time<E>{f.key, f.member});
+}
+template <class E>
+constexpr auto from_product(const product_field::count&) {
+  return std::tuple<>{};
+}
+
+/// ProductDefined's list is the product's, so a new product field is never forgotten here.
 template <>
 struct of<ProductDefined> {
-  using E = ProductDefined;
-  static constexpr auto list = std::make_tuple(
-      text<E>{"product_id", &E::product_id}, integer<E>{"stock", &E::stock},
-      text<E>{"name", &E::name, ""}, integer<E>{"price_cents", &E::price_cents, false, 0},
-      integer<E>{"per_user_limit", &E::per_user_limit, false, 0},
-      optional_time<E>{"sale_starts_at", &E::sale_starts_at},
-      integer<E>{"hold_seconds", &E::hold_seconds, false, 600});
+  static constexpr auto list = std::apply(
+      [](const auto&... f) { return std::tuple_cat(from_product<ProductDefined>(f)...); },
+      product_field::list);
 };
 
 template <>

@@ -42,16 +42,9 @@ const char* to_string(hold_state s) {
 decision decide(const product_state& s, const define_product& c) {
   if (c.product_id.empty())
     return decision::reject(errc::invalid_request, "product_id must not be empty");
-  if (c.name.empty())
-    return decision::reject(errc::invalid_request, "name must not be empty");
-  if (c.stock < 0 || c.stock > max_stock)
-    return decision::reject(errc::invalid_request, "stock must be between 0 and 1000000000");
-  if (c.price_cents < 0)
-    return decision::reject(errc::invalid_request, "price_cents must be >= 0");
-  if (c.per_user_limit < 0)
-    return decision::reject(errc::invalid_request, "per_user_limit must be >= 0");
-  if (c.hold_seconds < 0)
-    return decision::reject(errc::invalid_request, "hold_seconds must be >= 0");
+  // The same rule, and message, as the HTTP edge's (one per field, in the field list).
+  if (auto problem = definition_problem(c))
+    return decision::reject(errc::invalid_request, *problem);
   if (s.exists) {
     // Units already promised to buyers cannot be taken back by an update.
     if (c.stock < s.reserved + s.sold)
@@ -67,13 +60,10 @@ decision decide(const product_state& s, const define_product& c) {
                                   "per_user_limit " + std::to_string(c.per_user_limit)
                                       + " is below the " + std::to_string(units) + " units user '"
                                       + user + "' already holds");
-    if (c.name == s.name && c.stock == s.stock && c.price_cents == s.price_cents
-        && c.per_user_limit == s.per_user_limit && c.sale_starts_at == s.sale_starts_at
-        && c.hold_seconds == s.hold_seconds)
+    if (same_definition(c, s))
       return decision::already_done();
   }
-  return decision::emit(ProductDefined{c.product_id, c.name, c.stock, c.price_cents,
-                                       c.per_user_limit, c.sale_starts_at, c.hold_seconds});
+  return decision::emit(ProductDefined{c});
 }
 
 decision unknown_product(const std::string& product_id) {
@@ -152,13 +142,7 @@ void apply(product_state& s, const event& e) {
   ++s.version;
   if (auto* d = std::get_if<ProductDefined>(&e)) {
     s.exists = true;
-    s.product_id = d->product_id;
-    s.name = d->name;
-    s.stock = d->stock;
-    s.price_cents = d->price_cents;
-    s.per_user_limit = d->per_user_limit;
-    s.sale_starts_at = d->sale_starts_at;
-    s.hold_seconds = d->hold_seconds;
+    static_cast<product_definition&>(s) = *d;
   } else if (auto* r = std::get_if<StockReserved>(&e)) {
     s.reserved += r->quantity;
     add_units(s, r->user_id, r->quantity);

@@ -27,15 +27,9 @@ struct hold {
   hold_state state = hold_state::held;
 };
 
-struct product_state {
+/// The definition (events/product_fields.hpp) and what the inventory keeps beside it.
+struct product_state : product_definition {
   bool exists = false; ///< a ProductDefined was applied
-  std::string product_id;
-  std::string name;
-  std::int64_t stock = 0;
-  std::int64_t price_cents = 0;
-  std::int64_t per_user_limit = 0; ///< 0 = no limit
-  std::optional<timestamp_ms> sale_starts_at;
-  std::int64_t hold_seconds = 600;
   std::int64_t reserved = 0;
   std::int64_t sold = 0;
   std::int64_t version = 0;          ///< number of product events applied = stream version
@@ -46,15 +40,7 @@ struct product_state {
 };
 
 /// Create or replace the definition (PUT /products/{id}).
-struct define_product {
-  std::string product_id;
-  std::string name;
-  std::int64_t stock = 0;
-  std::int64_t price_cents = 0;
-  std::int64_t per_user_limit = 0;
-  std::optional<timestamp_ms> sale_starts_at;
-  std::int64_t hold_seconds = 600;
-};
+struct define_product : product_definition {};
 
 /// Hold `quantity` units for an order; idempotent by order id.
 struct reserve_stock {
@@ -83,10 +69,8 @@ struct sell_stock {
 decision unknown_product(const std::string& product_id);
 decision sold_out(const std::string& product_id, std::int64_t available);
 
-/// Largest accepted stock (API.md: 0..1e9).
-inline constexpr std::int64_t max_stock = 1'000'000'000;
-
-/// Rejects: invalid_request (empty id/name, negative or too large values), stock_below_committed
+/// Rejects: invalid_request (empty id, or a field outside its rule in events/product_fields.hpp:
+/// the same rule and message as the HTTP edge), stock_below_committed
 /// (stock < reserved + sold), invalid_state (per_user_limit below what a user already holds).
 /// An identical redefinition emits nothing and sets `duplicate`.
 decision decide(const product_state& s, const define_product& c);

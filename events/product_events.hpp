@@ -1,7 +1,7 @@
 // The events of a product stream ("product-<product_id>"): what the inventory decided.
 // Each is a plain struct; its JSON form (the envelope's `data`) uses the field names below:
-//   ProductDefined {product_id, name, stock, price_cents, per_user_limit,
-//                   sale_starts_at (RFC 3339 | null), hold_seconds}
+//   ProductDefined {product_id, name, stock, per_user_limit, price_cents,
+//                   sale_starts_at (RFC 3339 | null), hold_seconds} (the product field list)
 //   StockReserved  {product_id, order_id, user_id, quantity, unit_price_cents}
 //   StockReleased  {product_id, order_id, user_id, quantity, reason}
 //   StockSold      {product_id, order_id, user_id, quantity}
@@ -17,6 +17,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "events/envelope.hpp"
+#include "events/product_fields.hpp"
 
 namespace flashsale {
 
@@ -27,16 +28,9 @@ enum class release_reason { expired, cancelled, payment_failed, compensation };
 const char* to_string(release_reason r);
 std::optional<release_reason> parse_release_reason(std::string_view s);
 
-/// A product was created or its definition replaced (counts are never part of it).
-struct ProductDefined {
-  std::string product_id;
-  std::string name;
-  std::int64_t stock = 0;
-  std::int64_t price_cents = 0;
-  std::int64_t per_user_limit = 0; ///< 0 = no limit
-  std::optional<timestamp_ms> sale_starts_at;
-  std::int64_t hold_seconds = 600;
-};
+/// A product was created or its definition replaced (counts are never part of it). Its fields
+/// are the product's (events/product_fields.hpp).
+struct ProductDefined : product_definition {};
 
 /// `quantity` units moved from available to reserved for one order, at the then price.
 struct StockReserved {

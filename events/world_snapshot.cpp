@@ -132,20 +132,47 @@ void unpack_user_units(std::string_view text, std::map<std::string, std::int64_t
   }
 }
 
+// A product's definition is written field by field from the product field list
+// (events/product_fields.hpp), times as epoch milliseconds; a field a snapshot lacks (written
+// before the field existed) reads as a log without it does.
+template <class F>
+void put_field(json& j, const product_definition& d, const F& f) {
+  j[f.key] = d.*f.member;
+}
+void put_field(json& j, const product_definition& d, const product_field::optional_time& f) {
+  j[f.key] = optional_time(d.*f.member);
+}
+void put_field(json&, const product_definition&, const product_field::count&) {}
+
+void get_field(const json& j, product_definition& d, const product_field::id& f) {
+  j.at(f.key).get_to(d.*f.member);
+}
+void get_field(const json& j, product_definition& d, const product_field::text& f) {
+  if (f.fallback)
+    d.*f.member = j.value(f.key, std::string(f.fallback));
+  else
+    j.at(f.key).get_to(d.*f.member);
+}
+void get_field(const json& j, product_definition& d, const product_field::integer& f) {
+  if (f.required)
+    j.at(f.key).get_to(d.*f.member);
+  else
+    d.*f.member = j.value(f.key, f.fallback);
+}
+void get_field(const json& j, product_definition& d, const product_field::optional_time& f) {
+  d.*f.member = read_optional_time(j, f.key);
+}
+void get_field(const json&, product_definition&, const product_field::count&) {}
+
 json encode_product(const product_state& p) {
-  return json{{"exists", p.exists},
-              {"product_id", p.product_id},
-              {"name", p.name},
-              {"stock", p.stock},
-              {"price_cents", p.price_cents},
-              {"per_user_limit", p.per_user_limit},
-              {"sale_starts_at", optional_time(p.sale_starts_at)},
-              {"hold_seconds", p.hold_seconds},
-              {"reserved", p.reserved},
-              {"sold", p.sold},
-              {"version", p.version},
-              {"holds", pack_holds(p.holds)},
-              {"user_units", pack_user_units(p.user_units)}};
+  json j{{"exists", p.exists},
+         {"reserved", p.reserved},
+         {"sold", p.sold},
+         {"version", p.version},
+         {"holds", pack_holds(p.holds)},
+         {"user_units", pack_user_units(p.user_units)}};
+  product_field::each([&](const auto& f) { put_field(j, p, f); });
+  return j;
 }
 
 hold_state parse_hold_state(const std::string& s) {
@@ -161,13 +188,7 @@ hold_state parse_hold_state(const std::string& s) {
 product_state decode_product(const json& j) {
   product_state p;
   j.at("exists").get_to(p.exists);
-  j.at("product_id").get_to(p.product_id);
-  j.at("name").get_to(p.name);
-  j.at("stock").get_to(p.stock);
-  j.at("price_cents").get_to(p.price_cents);
-  j.at("per_user_limit").get_to(p.per_user_limit);
-  p.sale_starts_at = read_optional_time(j, "sale_starts_at");
-  j.at("hold_seconds").get_to(p.hold_seconds);
+  product_field::each([&](const auto& f) { get_field(j, p, f); });
   j.at("reserved").get_to(p.reserved);
   j.at("sold").get_to(p.sold);
   j.at("version").get_to(p.version);

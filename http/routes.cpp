@@ -36,22 +36,6 @@ struct request_timing {
 };
 thread_local request_timing current_request;
 
-std::string product_view_json(const product_view& v) {
-  nlohmann::ordered_json j{
-      {"product_id", v.product_id},
-      {"name", v.name},
-      {"stock", v.stock},
-      {"available", v.available},
-      {"reserved", v.reserved},
-      {"sold", v.sold},
-      {"per_user_limit", v.per_user_limit},
-      {"price_cents", v.price_cents},
-      {"sale_starts_at",
-       v.sale_starts_at ? nlohmann::ordered_json(format_rfc3339(*v.sale_starts_at)) : nullptr},
-      {"hold_seconds", v.hold_seconds}};
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 /// POST /orders: 201 with Location and the order view, or the rejection's catalogue status;
 /// Idempotent-Replayed on a replay, also of a rejection an older node stored (the client
 /// learns nothing new happened).

@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <set>
+#include <type_traits>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -97,13 +98,6 @@ std::variant<std::string, rejection> id_field(const json& object, const char* fi
   return s;
 }
 
-std::size_t utf8_chars(const std::string& s) {
-  std::size_t n = 0;
-  for (unsigned char c : s)
-    n += (c & 0xC0) != 0x80; // count lead bytes; the JSON parser already checked the UTF-8
-  return n;
-}
-
 template <class T>
 bool failed(const std::variant<T, rejection>& v, rejection& out) {
   if (auto r = std::get_if<rejection>(&v)) {
@@ -113,58 +107,85 @@ bool failed(const std::variant<T, rejection>& v, rejection& out) {
   return false;
 }
 
+// One reader per kind of product field (events/product_fields.hpp): the type check here, the
+// range by the field's own rule, so the edge and decide say the same. Absent or null keeps the
+// default already in `d` (0, null, or orders.hold_seconds).
+std::optional<rejection> read_field(const json&, define_product&, const product_field::id&) {
+  return std::nullopt; // from the path, checked before
+}
+std::optional<rejection> read_field(const json&, define_product&, const product_field::count&) {
+  return std::nullopt; // the view's alone; in a body, an unknown field
+}
+std::optional<rejection> read_field(const json& j, define_product& d,
+                                    const product_field::text& f) {
+  auto* v = find_present(j, f.key);
+  if (!v)
+    return f.required ? std::optional(bad(std::string(f.key) + " is required")) : std::nullopt;
+  if (!v->is_string())
+    return bad(std::string(f.key) + " must be a string");
+  d.*f.member = v->get<std::string>();
+  if (auto p = product_field::problem(f, d.*f.member))
+    return bad(*p);
+  return std::nullopt;
+}
+std::optional<rejection> read_field(const json& j, define_product& d,
+                                    const product_field::integer& f) {
+  auto* v = find_present(j, f.key);
+  if (!v)
+    return f.required ? std::optional(bad(std::string(f.key) + " is required")) : std::nullopt;
+  auto i = as_int(*v);
+  if (!i)
+    return bad(product_field::rule(f)); // floats, booleans, strings: not integers
+  if (auto p = product_field::problem(f, *i))
+    return bad(*p);
+  d.*f.member = *i;
+  return std::nullopt;
+}
+std::optional<rejection> read_field(const json& j, define_product& d,
+                                    const product_field::optional_time& f) {
+  auto* v = find_present(j, f.key);
+  if (!v)
+    return std::nullopt;
+  auto t = v->is_string() ? parse_rfc3339(v->get_ref<const std::string&>()) : std::nullopt;
+  if (!t)
+    return bad(std::string(f.key)
+               + " must be an RFC 3339 timestamp (e.g. 2026-11-21T10:00:00.000Z) or null");
+  d.*f.member = *t;
+  return std::nullopt;
+}
+
+/// A key of the body that names no settable field of the list (ids and counts are not).
+std::optional<rejection> reject_unknown_product_field(const json& j) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    bool known = false;
+    product_field::each([&](const auto& f) {
+      using kind = std::decay_t<decltype(f)>;
+      if constexpr (!std::is_same_v<
+                        kind, product_field::id> && !std::is_same_v<kind, product_field::count>)
+        known = known || it.key() == f.key;
+    });
+    if (!known)
+      return bad(quoted_name(it.key()) + " is not a known field");
+  }
+  return std::nullopt;
+}
+
 parsed<define_product> define_from(std::string_view product_id, const json& j,
                                    std::int64_t default_hold_seconds) {
-  rejection problem;
   if (auto r = check_id("product_id", product_id))
     return *r;
-  if (auto r = reject_unknown(
-          j, {"name", "stock", "price_cents", "per_user_limit", "sale_starts_at", "hold_seconds"},
-          ""))
+  if (auto r = reject_unknown_product_field(j))
     return *r;
   define_product d;
   d.product_id = std::string(product_id);
-  auto* name = find(j, "name");
-  if (!name || name->is_null())
-    return bad("name is required");
-  if (!name->is_string())
-    return bad("name must be a string");
-  d.name = name->get<std::string>();
-  if (auto n = utf8_chars(d.name); n < 1 || n > max_name_chars)
-    return bad("name must be 1..200 characters");
-  auto* stock = find(j, "stock");
-  if (!stock || stock->is_null())
-    return bad("stock is required");
-  auto s = int_field(*stock, "stock", 0, max_stock);
-  if (failed(s, problem))
-    return problem;
-  d.stock = std::get<std::int64_t>(s);
-  if (auto* v = find_present(j, "price_cents")) {
-    auto p = int_field(*v, "price_cents", 0, max_price_cents);
-    if (failed(p, problem))
-      return problem;
-    d.price_cents = std::get<std::int64_t>(p);
-  }
-  if (auto* v = find_present(j, "per_user_limit")) {
-    auto p = int_field(*v, "per_user_limit", 0, max_stock);
-    if (failed(p, problem))
-      return problem;
-    d.per_user_limit = std::get<std::int64_t>(p);
-  }
-  if (auto* v = find_present(j, "sale_starts_at")) {
-    auto t = v->is_string() ? parse_rfc3339(v->get_ref<const std::string&>()) : std::nullopt;
-    if (!t)
-      return bad("sale_starts_at must be an RFC 3339 timestamp (e.g. 2026-11-21T10:00:00.000Z) "
-                 "or null");
-    d.sale_starts_at = *t;
-  }
   d.hold_seconds = default_hold_seconds;
-  if (auto* v = find_present(j, "hold_seconds")) {
-    auto h = int_field(*v, "hold_seconds", 1, max_hold_seconds);
-    if (failed(h, problem))
-      return problem;
-    d.hold_seconds = std::get<std::int64_t>(h);
-  }
+  std::optional<rejection> problem;
+  product_field::each([&](const auto& f) {
+    if (!problem)
+      problem = read_field(j, d, f);
+  });
+  if (problem)
+    return *problem;
   return d;
 }
 

@@ -27,11 +27,8 @@ using parsed = std::variant<T, rejection>;
 inline constexpr std::size_t max_id_length = 128;
 bool is_valid_id(std::string_view id);
 
-/// Bounds API.md leaves open, chosen so no arithmetic can overflow (total = Σ price × qty over
-/// 50 lines stays below 2^63): price_cents ≤ 10^12, hold_seconds 1..31,536,000 (one year).
-inline constexpr std::int64_t max_price_cents = 1'000'000'000'000;
-inline constexpr std::int64_t max_hold_seconds = 31'536'000;
-inline constexpr std::size_t max_name_chars = 200;
+// The bounds of a product's fields (max_stock, max_price_cents, max_hold_seconds,
+// max_name_chars) are in its field list, events/product_fields.hpp.
 
 /// nullopt when `id` is valid, else invalid_request naming `field`.
 std::optional<rejection> check_id(std::string_view field, std::string_view id);

@@ -11,35 +11,14 @@ rejection rejection_of(const json& j) {
           j.at("message").get<std::string>()};
 }
 
+// The product view and define travel in the codecs of the product field list
+// (events/product_fields.hpp): the view as HTTP shows it, the define as a ProductDefined.
 json view_json(const product_view& v) {
-  json j{{"product_id", v.product_id},
-         {"name", v.name},
-         {"stock", v.stock},
-         {"available", v.available},
-         {"reserved", v.reserved},
-         {"sold", v.sold},
-         {"per_user_limit", v.per_user_limit},
-         {"price_cents", v.price_cents},
-         {"hold_seconds", v.hold_seconds}};
-  if (v.sale_starts_at)
-    j["sale_starts_at"] = *v.sale_starts_at;
-  return j;
+  return v;
 }
 
 product_view view_of(const json& j) {
-  product_view v;
-  v.product_id = j.at("product_id").get<std::string>();
-  v.name = j.at("name").get<std::string>();
-  v.stock = j.at("stock").get<std::int64_t>();
-  v.available = j.at("available").get<std::int64_t>();
-  v.reserved = j.at("reserved").get<std::int64_t>();
-  v.sold = j.at("sold").get<std::int64_t>();
-  v.per_user_limit = j.at("per_user_limit").get<std::int64_t>();
-  v.price_cents = j.at("price_cents").get<std::int64_t>();
-  v.hold_seconds = j.at("hold_seconds").get<std::int64_t>();
-  if (j.contains("sale_starts_at"))
-    v.sale_starts_at = j["sale_starts_at"].get<timestamp_ms>();
-  return v;
+  return j.get<product_view>();
 }
 
 json events_json(const std::vector<envelope>& events) {
@@ -94,27 +73,10 @@ place_outcome place_of(const json& j) {
   return o;
 }
 json define_json(const define_product& c) {
-  json j{{"product_id", c.product_id},
-         {"name", c.name},
-         {"stock", c.stock},
-         {"price_cents", c.price_cents},
-         {"per_user_limit", c.per_user_limit},
-         {"hold_seconds", c.hold_seconds}};
-  if (c.sale_starts_at)
-    j["sale_starts_at"] = *c.sale_starts_at;
-  return j;
+  return ProductDefined{c};
 }
 define_product define_of(const json& j) {
-  define_product c;
-  c.product_id = j.at("product_id").get<std::string>();
-  c.name = j.at("name").get<std::string>();
-  c.stock = j.at("stock").get<std::int64_t>();
-  c.price_cents = j.at("price_cents").get<std::int64_t>();
-  c.per_user_limit = j.at("per_user_limit").get<std::int64_t>();
-  c.hold_seconds = j.at("hold_seconds").get<std::int64_t>();
-  if (j.contains("sale_starts_at"))
-    c.sale_starts_at = j["sale_starts_at"].get<timestamp_ms>();
-  return c;
+  return define_product{j.get<ProductDefined>()};
 }
 json command_json(const order_command& c) {
   if (auto paid = std::get_if<payment_succeeded>(&c)) {
