@@ -282,7 +282,7 @@ struct partition_store::impl {
   /// The reopen reads the head from the log. Anything else latches too: another owner's
   /// record, or a log that would not tell in time.
   bool append_fenced(const std::vector<outgoing_message>& messages, bool rollup) {
-    for (int attempt = 0; attempt < 5; ++attempt) {
+    for (int attempt = 0; attempt < 8; ++attempt) {
       auto sent = steady::now();
       auto r = log.append(p(), expected_last, messages, o.writer, window.count(), rollup);
       if (auto seq = std::get_if<std::uint64_t>(&r)) {
@@ -308,7 +308,10 @@ struct partition_store::impl {
                 false);
           return false;
         }
-        continue; // not stored, nothing else either: send it again
+        // Not stored, nothing else either: send it again, after a breath (a client that has
+        // just reconnected may find no responder for a moment; 20..160 ms, 0.7 s in all).
+        std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
+        continue;
       case fate::another:
         latch(failure.message + " (another owner appended)", true);
         return false;

@@ -106,7 +106,10 @@ partition_stream::append(int /*partition: its subjects say*/, std::uint64_t expe
       auto text = nats_failure("append", s);
       if (static_cast<int>(jerr) == wrong_last_sequence)
         return append_failure{append_failure::kind::fenced, text};
-      if (jerr == 0 && unanswered(s))
+      // No answer says nothing of the batch's fate (nats.c reports a publish that found no
+      // responder, as when the client has just reconnected to another server, as
+      // JSNotEnabledErr: a code, but no server said it). Resolved from the log.
+      if (unanswered(s))
         return append_failure{append_failure::kind::unknown, text};
       return append_failure{append_failure::kind::refused, text};
     }
