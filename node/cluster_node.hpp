@@ -11,8 +11,11 @@
 // cannot reserve: every node knows every product's availability (cluster/availability_board,
 // published by the owners), so a keyless order for a sold-out product is answered 409 here.
 //
-// Limits: an order's items must all be in one partition (others: 400 invalid_request); the
-// payment simulator runs as `flashsale pay-sim`, not in the node.
+// A cart's items may live in several partitions: the order's saga, in its first item's
+// partition, reserves each other item at its owner (actors/remote_stock.hpp, over
+// `flashsale.stock.<q>`), and every owner settles the holds it keeps for orders elsewhere with
+// those orders' sagas (docs/SCALING.md, "Carts across partitions").
+// Limits: the payment simulator runs as `flashsale pay-sim`, not in the node.
 #pragma once
 
 #include <memory>

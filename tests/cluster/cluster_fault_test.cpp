@@ -30,13 +30,16 @@ struct call_record {
   std::string order_id;
 };
 
-/// Buyers, one thread per product, each order to the next node in turn; every answer kept.
+/// Buyers, `per_product` threads per product, each order to the next node in turn; every
+/// answer kept, in the order they completed.
 class buyers {
 public:
-  buyers(std::vector<std::string> products, std::vector<int> ports, milliseconds pause)
+  buyers(std::vector<std::string> products, std::vector<int> ports, milliseconds pause,
+         int per_product = 1)
     : products_(std::move(products)), ports_(std::move(ports)), pause_(pause) {
     for (std::size_t i = 0; i < products_.size(); ++i)
-      threads_.emplace_back([this, i] { run(i); });
+      for (int k = 0; k < per_product; ++k)
+        threads_.emplace_back([this, i, k] { run(i, k); });
   }
   ~buyers() { stop(); }
 
@@ -45,6 +48,9 @@ public:
     for (auto& t : threads_)
       if (t.joinable())
         t.join();
+    for (auto& [product, calls] : calls_)
+      std::sort(calls.begin(), calls.end(),
+                [](const call_record& a, const call_record& b) { return a.at < b.at; });
   }
 
   const std::vector<call_record>& of(const std::string& product) const {
@@ -75,13 +81,15 @@ public:
   }
 
 private:
-  void run(std::size_t i) {
+  void run(std::size_t i, int k) {
     auto& product = products_[i];
     std::vector<call_record> mine;
     for (int n = 0; !done_; ++n) {
-      auto port = ports_[static_cast<std::size_t>(n + static_cast<int>(i)) % ports_.size()];
-      auto r = call(port, "POST", "/orders",
-                    order_body("b" + std::to_string(i) + "-" + std::to_string(n), product));
+      auto port = ports_[static_cast<std::size_t>(n + k + static_cast<int>(i)) % ports_.size()];
+      auto r = call(
+          port, "POST", "/orders",
+          order_body("b" + std::to_string(i) + "-" + std::to_string(k) + "-" + std::to_string(n),
+                     product));
       call_record c{steady::now(), r.status, {}};
       if (r.status == 201)
         c.order_id = r.body["order_id"].get<std::string>();
@@ -89,7 +97,8 @@ private:
       std::this_thread::sleep_for(pause_);
     }
     std::lock_guard lock(mutex_);
-    calls_[product] = std::move(mine);
+    auto& all = calls_[product];
+    all.insert(all.end(), mine.begin(), mine.end());
   }
 
   std::vector<std::string> products_;
@@ -141,7 +150,11 @@ TEST_F(ClusterFaultTest, AServersDeathCostsASecondAtMostWhereTheLogsLeaderSurviv
     ASSERT_NO_FATAL_FAILURE(define(products.back(), 1000000, 600));
   }
   cluster::partition_stream logs(link, {});
-  buyers crowd(products, ports(), milliseconds(25));
+  // Two buyers per product, each waiting for its answer: a forwarded order that was inside the
+  // killed server at its death is lost there, and its buyer hears 503 (an unknown outcome)
+  // only after the forward's 2 s timeout. That costs that buyer, not the product's sale, which
+  // is what the bound is about; one buyer alone would measure its own wait.
+  buyers crowd(products, ports(), milliseconds(50), 2);
   std::this_thread::sleep_for(seconds(2)); // a sale under way
   auto bucket_leader = link->stream_leader("KV_flashsale_cluster");
   auto victim = cluster->index_of(bucket_leader);
