@@ -234,9 +234,12 @@ struct cluster_node::impl {
   }
 
   /// The owner's answer to `request`, parsed; nullopt when nobody answered.
-  std::optional<json> forward(int p, const json& request) {
+  std::optional<json> forward(int p, const json& request) { return forward_on(*bus, p, request); }
+
+  /// The same on a given bus (`stock_bus` for a cart's stock commands).
+  std::optional<json> forward_on(cluster::command_bus& via, int p, const json& request) {
     ++counts.forwarded;
-    auto answer = bus->request(p, request.dump(), forward_timeout);
+    auto answer = via.request(p, request.dump(), forward_timeout);
     if (!answer) {
       ++counts.forwards_unanswered;
       return std::nullopt;
@@ -323,14 +326,11 @@ struct cluster_node::impl {
       return std::move(*out);
     if (where == here::unavailable)
       return not_serving(q);
-    ++counts.forwarded;
-    auto answer = stock_bus->request(q, stock_json(c).dump(), forward_timeout);
-    if (!answer) {
-      ++counts.forwards_unanswered;
+    auto answer = forward_on(*stock_bus, q, stock_json(c));
+    if (!answer)
       return no_owner(q);
-    }
     try {
-      return stock_outcome_of(json::parse(*answer));
+      return stock_outcome_of(*answer);
     } catch (const json::exception&) {
       return no_owner(q);
     }

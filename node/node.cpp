@@ -364,11 +364,11 @@ define_result node::define(const define_product& command) {
 }
 
 read_outcome<std::optional<product_view>> node::product(const std::string& product_id) {
-  return rt_->views.find(product_id);
+  return view(product_id);
 }
 
 read_outcome<std::vector<product_view>> node::products() {
-  return rt_->views.all();
+  return views();
 }
 
 std::optional<product_view> node::view(const std::string& product_id) const {
